@@ -1,0 +1,78 @@
+// The validated, frozen shape of a Handoff config. The file format (JSON) is described by
+// config/handoff.schema.json; proxy/config/validate.ts turns raw JSON into these types.
+
+/** How accepted connections reach the workers. */
+export type HandoffTransport = 'seqpacket' | 'ipc' | 'reuseport';
+/** Which worker the master hands the next connection to. */
+export type BalancePolicy = 'least-conn' | 'round-robin';
+
+export interface ListenerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly backlog: number;
+}
+
+export interface UpstreamServerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly weight: number;
+}
+
+export interface UpstreamConfig {
+  readonly name: string;
+  readonly servers: readonly UpstreamServerConfig[];
+  /** Idle keep-alive connections kept per server, per worker (nginx `keepalive`). */
+  readonly keepalive: number;
+}
+
+export interface RouteConfig {
+  /** Host header to match (without port), lower case; '*' matches any host. */
+  readonly host: string;
+  /** Path prefix to match; the longest matching prefix wins. */
+  readonly pathPrefix: string;
+  readonly upstream: string;
+}
+
+/** All in milliseconds. Names follow nginx's directives. */
+export interface TimeoutsConfig {
+  /** proxy_connect_timeout */
+  readonly connect: number;
+  /** proxy_read_timeout: between two reads from the upstream. */
+  readonly read: number;
+  /** proxy_send_timeout: between two writes to the upstream. */
+  readonly send: number;
+  /** client_header_timeout: the whole request head must arrive within this. */
+  readonly clientHeader: number;
+  /** client_body_timeout: between two reads of the request body. */
+  readonly clientBody: number;
+  /** keepalive_timeout: an idle client connection is closed after this. */
+  readonly keepAlive: number;
+}
+
+export interface HandoffConfig {
+  /** Directory of the Unix sockets between master and workers (mode 0700). */
+  readonly dir: string;
+  readonly transport: HandoffTransport;
+  readonly policy: BalancePolicy;
+  /** Connections sent to one worker but not yet acknowledged, at most. */
+  readonly maxInFlightPerWorker: number;
+}
+
+export interface LimitsConfig {
+  /** A worker stops taking connections beyond this many (nginx worker_connections). */
+  readonly maxConnectionsPerWorker: number;
+  /** client_max_body_size in bytes; 0 = unlimited. */
+  readonly maxBodySize: number;
+}
+
+export interface Config {
+  /** Absolute path of the file this came from, or null when built in memory. */
+  readonly file: string | null;
+  readonly workers: number;
+  readonly handoff: HandoffConfig;
+  readonly listeners: readonly ListenerConfig[];
+  readonly upstreams: Readonly<Record<string, UpstreamConfig>>;
+  readonly routes: readonly RouteConfig[];
+  readonly timeouts: TimeoutsConfig;
+  readonly limits: LimitsConfig;
+}

@@ -1,0 +1,50 @@
+// The one fixed message on a handoff channel, as nginx's ngx_channel_t: every message is the
+// same 16 bytes (four little-endian u32), optionally carrying one fd via SCM_RIGHTS.
+//
+//   offset 0  type      MessageType
+//   offset 4  seq       handoff sequence number (CONNECTION, ACK), else 0
+//   offset 8  a         REGISTER: worker pid;   CONNECTION: listener index
+//   offset 12 b         REGISTER: protocol version
+//
+// SOCK_SEQPACKET keeps message boundaries, so one recvmsg is always exactly one message.
+
+export const MESSAGE_SIZE = 16;
+export const PROTOCOL_VERSION = 1;
+
+export enum MessageType {
+  /** worker → master, first message: "I am pid a, speaking version b". */
+  REGISTER = 1,
+  /** master → worker, carries the client fd: "serve connection seq, accepted on listener a". */
+  CONNECTION = 2,
+  /** worker → master: "connection seq is mine now"; the master closes its copy. */
+  ACK = 3,
+  /** master → worker: finish in-flight requests, then exit (nginx's graceful QUIT). */
+  QUIT = 4,
+}
+
+export interface Message {
+  readonly type: MessageType;
+  readonly seq: number;
+  readonly a: number;
+  readonly b: number;
+}
+
+export function encode(type: MessageType, seq = 0, a = 0, b = 0): Buffer {
+  const buf = Buffer.allocUnsafe(MESSAGE_SIZE);
+  buf.writeUInt32LE(type, 0);
+  buf.writeUInt32LE(seq >>> 0, 4);
+  buf.writeUInt32LE(a >>> 0, 8);
+  buf.writeUInt32LE(b >>> 0, 12);
+  return buf;
+}
+
+/** Returns null for a message of the wrong size or an unknown type: the peer is not speaking our protocol. */
+export function decode(buf: Buffer): Message | null {
+  if (buf.length !== MESSAGE_SIZE) return null;
+  const type = buf.readUInt32LE(0);
+  if (!(type in MessageType)) return null;
+  return { type, seq: buf.readUInt32LE(4), a: buf.readUInt32LE(8), b: buf.readUInt32LE(12) };
+}
+
+/** The socket in the handoff directory that workers connect to. */
+export const MASTER_SOCKET_NAME = 'master.sock';
