@@ -7,12 +7,16 @@ export type HandoffTransport = 'seqpacket' | 'ipc' | 'reuseport';
 export type BalancePolicy = 'least-conn' | 'round-robin';
 
 export interface ListenerConfig {
+  /** As server.listen wants it: IPv6 without brackets ("::1"). */
   readonly host: string;
+  /** 0 = any free port (tests). */
   readonly port: number;
+  /** listen(2) backlog; default 511 as nginx. */
   readonly backlog: number;
 }
 
 export interface UpstreamServerConfig {
+  /** As net.connect wants it: IPv6 without brackets ("::1"). */
   readonly host: string;
   readonly port: number;
   readonly weight: number;
@@ -26,7 +30,7 @@ export interface UpstreamConfig {
 }
 
 export interface RouteConfig {
-  /** Host header to match (without port), lower case; '*' matches any host. */
+  /** Host header to match (without port), lower case; '*' matches any host. IPv6 keeps its brackets, as in the header. */
   readonly host: string;
   /** Path prefix to match; the longest matching prefix wins. */
   readonly pathPrefix: string;
@@ -61,7 +65,7 @@ export interface HandoffConfig {
 export interface LimitsConfig {
   /** A worker stops taking connections beyond this many (nginx worker_connections). */
   readonly maxConnectionsPerWorker: number;
-  /** client_max_body_size in bytes; 0 = unlimited. */
+  /** client_max_body_size in bytes; 0 = unlimited (the default: bodies are streamed, not buffered). */
   readonly maxBodySize: number;
 }
 

@@ -3,7 +3,8 @@
 //
 //   offset 0  type      MessageType
 //   offset 4  seq       handoff sequence number (CONNECTION, ACK), else 0
-//   offset 8  a         REGISTER: worker pid;   CONNECTION: listener index
+//   offset 8  a         REGISTER: worker pid;  CONNECTION: listener index;
+//                       ACK, REJECT: the worker's open client connections (for least-conn)
 //   offset 12 b         REGISTER: protocol version
 //
 // SOCK_SEQPACKET keeps message boundaries, so one recvmsg is always exactly one message.
@@ -20,6 +21,11 @@ export enum MessageType {
   ACK = 3,
   /** master → worker: finish in-flight requests, then exit (nginx's graceful QUIT). */
   QUIT = 4,
+  /**
+   * worker → master: "I could not take connection seq" (the fd was lost to MSG_CTRUNC, or the
+   * worker is at its connection limit). The master still holds its copy and sends it elsewhere.
+   */
+  REJECT = 5,
 }
 
 export interface Message {

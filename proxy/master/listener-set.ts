@@ -1,0 +1,73 @@
+// The master's TCP listening sockets and the accept loops on them. The accept loop runs in the
+// addon (accept4 on a libuv poll), so the master never reads a byte from a client: it only
+// passes fds on. Pausing stops the polls; the kernel backlog then holds new connections.
+import type { ListenerConfig } from '../config/types';
+import { native, type Acceptor } from '../handoff/native';
+import type { Logger } from '../observability/logger';
+
+interface BoundListener {
+  readonly config: ListenerConfig;
+  readonly fd: number;
+  readonly port: number;
+  acceptor: Acceptor | null;
+}
+
+export class ListenerSet {
+  private readonly bound: BoundListener[] = [];
+  private paused = false;
+
+  constructor(private readonly log: Logger) {}
+
+  /** Binds every listener, or none: a failure closes what was already bound and throws. */
+  bind(configs: readonly ListenerConfig[]): void {
+    try {
+      for (const config of configs) {
+        const fd = native.tcpListen(config.host, config.port, config.backlog, false);
+        this.bound.push({ config, fd, port: native.localPort(fd), acceptor: null });
+      }
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  /** Addresses as bound (port 0 resolved), in config order. */
+  get addresses(): string[] {
+    return this.bound.map((l) => (l.config.host.includes(':') ? `[${l.config.host}]:${l.port}` : `${l.config.host}:${l.port}`));
+  }
+
+  startAccepting(onConnection: (fd: number, listener: number) => void): void {
+    this.bound.forEach((listener, index) => {
+      listener.acceptor = new native.Acceptor(
+        listener.fd,
+        (fd) => onConnection(fd, index),
+        (code, message) => this.log.error(`accept() on ${this.addresses[index]} failed (${code}: ${message}), backing off`),
+      );
+      if (this.paused) listener.acceptor.pause();
+    });
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    for (const l of this.bound) l.acceptor?.pause();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    for (const l of this.bound) l.acceptor?.resume();
+  }
+
+  /** Stops accepting and closes the listening sockets. */
+  close(): void {
+    for (const l of this.bound.splice(0)) {
+      l.acceptor?.close();
+      native.closeFd(l.fd);
+    }
+  }
+}

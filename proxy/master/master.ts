@@ -1,0 +1,223 @@
+// The master: binds the listeners, accepts connections and hands each fd to a worker over the
+// handoff socket, acknowledged by sequence number, re-sent if the worker is lost first.
+//
+// As nginx's ngx_master_process_cycle: signal handlers only raise flags; one cycle does the work.
+//   TERM, INT  fast shutdown          QUIT  graceful shutdown (workers finish their requests)
+import type { Config } from '../config/types';
+import { native, type Acceptor } from '../handoff/native';
+import { cleanHandoffDir, masterSocketPath, prepareHandoffDir, publishConfig } from '../handoff/handoff-dir';
+import { decode, MessageType, PROTOCOL_VERSION, type Message } from '../handoff/protocol';
+import type { Logger } from '../observability/logger';
+import { ListenerSet } from './listener-set';
+import { createPolicy, type SchedulingPolicy } from './scheduling-policy';
+import { WorkerLink, type Handoff } from './worker-link';
+import { WorkerSpawner, type WorkerCommand } from './worker-spawner';
+
+/** A connection that every worker lost or rejected this many times is closed (a reset to the client). */
+const MAX_HANDOFF_ATTEMPTS = 5;
+/** How long workers get to finish their requests on a graceful shutdown before SIGKILL. */
+const GRACEFUL_SHUTDOWN_MS = 30_000;
+
+type Flag = 'terminate' | 'quit';
+
+export class Master {
+  private readonly listeners: ListenerSet;
+  private readonly policy: SchedulingPolicy;
+  private readonly spawner: WorkerSpawner;
+  /** Registered workers, in registration order (what the policy chooses from). */
+  private registered: WorkerLink[] = [];
+  private readonly unregistered = new Set<WorkerLink>();
+  /** Accepted connections waiting for a worker with room; accepting is paused meanwhile. */
+  private readonly waiting: Handoff[] = [];
+  private seq = 0;
+  private handoffSocketFd = -1;
+  private handoffAcceptor: Acceptor | null = null;
+  private readonly flags = new Set<Flag>();
+  private cycleScheduled = false;
+  private stopping = false;
+  private announcedReady = false;
+  private readonly handlers: Record<number, (link: WorkerLink, msg: Message) => void> = {
+    [MessageType.REGISTER]: (link, msg) => this.onRegister(link, msg),
+    [MessageType.ACK]: (link, msg) => this.onAck(link, msg),
+    [MessageType.REJECT]: (link, msg) => this.onReject(link, msg),
+  };
+
+  constructor(
+    private readonly config: Config,
+    workerCommand: WorkerCommand,
+    private readonly log: Logger,
+  ) {
+    this.listeners = new ListenerSet(log);
+    this.policy = createPolicy(config.handoff.policy);
+    this.spawner = new WorkerSpawner(workerCommand, log);
+  }
+
+  get workerPids(): number[] {
+    return this.spawner.pids;
+  }
+
+  /** Binds everything first (so a bad address fails before any worker starts), then spawns. */
+  start(): void {
+    const dir = this.config.handoff.dir;
+    prepareHandoffDir(dir);
+    this.listeners.bind(this.config.listeners);
+    try {
+      publishConfig(dir, this.config);
+      this.handoffSocketFd = native.seqpacketListen(masterSocketPath(dir), 128);
+    } catch (err) {
+      this.listeners.close();
+      throw err;
+    }
+    this.handoffAcceptor = new native.Acceptor(
+      this.handoffSocketFd,
+      (fd) => this.onWorkerConnected(fd),
+      (code, message) => this.log.error(`accept() on the handoff socket failed (${code}: ${message})`),
+    );
+    this.listeners.startAccepting((fd, listener) => this.dispatch({ fd, listener, attempts: 0 }));
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => this.raise('terminate'));
+    process.on('SIGQUIT', () => this.raise('quit'));
+    process.stdout.write(`handoff: master ${process.pid} listening on ${this.listeners.addresses.join(', ')}, handoff dir ${dir}\n`);
+    this.spawner.start(this.config.workers);
+  }
+
+  // ---- signals: flags and one cycle -------------------------------------------------------
+
+  private raise(flag: Flag): void {
+    this.flags.add(flag);
+    if (this.cycleScheduled) return;
+    this.cycleScheduled = true;
+    setImmediate(() => this.cycle());
+  }
+
+  private cycle(): void {
+    this.cycleScheduled = false;
+    if (this.flags.has('terminate')) void this.shutdown(false);
+    else if (this.flags.has('quit')) void this.shutdown(true);
+    this.flags.clear();
+  }
+
+  // ---- connections ------------------------------------------------------------------------
+
+  /** Gives a connection to the worker the policy picks, or parks it and stops accepting. */
+  private dispatch(handoff: Handoff): void {
+    const link = this.policy.pick(this.registered);
+    if (link === null) {
+      this.waiting.push(handoff);
+      this.listeners.pause();
+      return;
+    }
+    this.seq = (this.seq + 1) >>> 0;
+    link.hand(this.seq, handoff);
+  }
+
+  /** Room appeared (an ACK, a new worker): hand out parked connections, then accept again. */
+  private drainWaiting(): void {
+    while (this.waiting.length > 0 && this.policy.pick(this.registered) !== null) this.dispatch(this.waiting.shift()!);
+    if (this.waiting.length === 0 && !this.stopping) this.listeners.resume();
+  }
+
+  private redispatch(handoff: Handoff, why: string): void {
+    handoff.attempts++;
+    if (handoff.attempts >= MAX_HANDOFF_ATTEMPTS) {
+      this.log.error(`closing a connection that ${handoff.attempts} workers could not take (${why})`);
+      native.closeFd(handoff.fd);
+      return;
+    }
+    this.dispatch(handoff);
+  }
+
+  // ---- workers ----------------------------------------------------------------------------
+
+  private onWorkerConnected(fd: number): void {
+    const link = new WorkerLink(
+      fd,
+      this.config.handoff.maxInFlightPerWorker,
+      this.config.limits.maxConnectionsPerWorker,
+      (l, header, passedFd) => this.onWorkerMessage(l, header, passedFd),
+      (l) => this.onWorkerGone(l),
+    );
+    this.unregistered.add(link);
+  }
+
+  private onWorkerMessage(link: WorkerLink, header: Buffer, passedFd: number): void {
+    if (passedFd >= 0) native.closeFd(passedFd); // workers never send fds; do not leak one
+    const msg = decode(header);
+    const handler = msg && this.handlers[msg.type];
+    if (!msg || !handler) {
+      this.log.error(`worker ${link.pid ?? '(unregistered)'} sent a malformed message; dropping it`);
+      link.close();
+      this.onWorkerGone(link);
+      return;
+    }
+    handler(link, msg);
+  }
+
+  private onRegister(link: WorkerLink, msg: Message): void {
+    if (!this.unregistered.delete(link)) return; // registering twice changes nothing
+    if (msg.b !== PROTOCOL_VERSION) {
+      this.log.error(`worker ${msg.a} speaks handoff protocol ${msg.b}, expected ${PROTOCOL_VERSION}; refusing it`);
+      link.close();
+      return;
+    }
+    link.pid = msg.a;
+    this.registered.push(link);
+    this.log.notice(`worker ${link.pid} joined (${this.registered.length} registered)`);
+    if (!this.announcedReady && this.registered.length >= this.config.workers) {
+      this.announcedReady = true;
+      process.stdout.write(`handoff: ${this.registered.length} workers ready\n`);
+    }
+    this.drainWaiting();
+  }
+
+  private onAck(link: WorkerLink, msg: Message): void {
+    const handoff = link.settle(msg.seq, msg.a);
+    // The worker has its own fd now; the master's copy can go (close, never shutdown: shared socket).
+    if (handoff) native.closeFd(handoff.fd);
+    this.drainWaiting();
+  }
+
+  private onReject(link: WorkerLink, msg: Message): void {
+    const handoff = link.settle(msg.seq, msg.a);
+    if (handoff) this.redispatch(handoff, `worker ${link.pid} rejected it`);
+  }
+
+  /** The channel closed: the worker exited or crashed. Its unacknowledged connections go elsewhere. */
+  private onWorkerGone(link: WorkerLink): void {
+    if (this.unregistered.delete(link)) return;
+    const index = this.registered.indexOf(link);
+    if (index === -1) return;
+    this.registered.splice(index, 1);
+    const orphans = link.takeOrphans();
+    if (!this.stopping) this.log.warn(`worker ${link.pid} left with ${orphans.length} unacknowledged connection(s); re-sending them`);
+    for (const handoff of orphans) this.redispatch(handoff, `worker ${link.pid} left`);
+  }
+
+  // ---- shutdown ---------------------------------------------------------------------------
+
+  private async shutdown(graceful: boolean): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.notice(graceful ? 'gracefully shutting down' : 'exiting');
+    this.listeners.close();
+    if (graceful) {
+      // Parked connections were accepted: they are still owed a worker. Wait for room.
+      const deadline = Date.now() + GRACEFUL_SHUTDOWN_MS;
+      while (this.waiting.length > 0 && this.registered.length > 0 && Date.now() < deadline) {
+        this.drainWaiting();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      for (const link of this.registered) link.sendQuit();
+    }
+    await this.spawner.stop(graceful ? 'SIGQUIT' : 'SIGTERM', graceful ? GRACEFUL_SHUTDOWN_MS : 3_000);
+    for (const handoff of this.waiting.splice(0)) native.closeFd(handoff.fd);
+    for (const link of [...this.registered, ...this.unregistered]) {
+      for (const handoff of link.takeOrphans()) native.closeFd(handoff.fd);
+      link.close();
+    }
+    this.handoffAcceptor?.close();
+    if (this.handoffSocketFd >= 0) native.closeFd(this.handoffSocketFd);
+    cleanHandoffDir(this.config.handoff.dir);
+    this.log.notice('exit');
+    process.exit(0);
+  }
+}

@@ -1,0 +1,74 @@
+// The master's view of one registered worker: its channel, the handoffs it has not yet
+// acknowledged, and the load it last reported. A worker joins through the socket in the handoff
+// directory whether the master spawned it or someone started it by hand (or in another container).
+import { ChannelWriter } from '../handoff/channel-writer';
+import { encode, MessageType } from '../handoff/protocol';
+
+/** An accepted client connection on its way to a worker. The master owns `fd` until an ACK. */
+export interface Handoff {
+  readonly fd: number;
+  readonly listener: number;
+  /** Workers that have been given this connection and lost or rejected it. */
+  attempts: number;
+}
+
+export class WorkerLink {
+  /** Set by the worker's REGISTER message; null until then (such a link gets no connections). */
+  pid: number | null = null;
+  /** Open client connections, as the worker last reported in an ACK or REJECT. */
+  activeConnections = 0;
+  /** Sent (or queued to send) and not yet acknowledged, by sequence number. */
+  private readonly inFlight = new Map<number, Handoff>();
+  private readonly writer: ChannelWriter;
+
+  constructor(
+    fd: number,
+    private readonly maxInFlight: number,
+    private readonly maxConnections: number,
+    onMessage: (link: WorkerLink, header: Buffer, fd: number) => void,
+    onClose: (link: WorkerLink) => void,
+  ) {
+    this.writer = new ChannelWriter(fd, (header, passedFd) => onMessage(this, header, passedFd), () => onClose(this));
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** What least-conn compares: connections the worker serves plus those on their way. */
+  get load(): number {
+    return this.activeConnections + this.inFlight.size;
+  }
+
+  hasRoom(): boolean {
+    return this.pid !== null && this.inFlight.size < this.maxInFlight && this.load < this.maxConnections;
+  }
+
+  hand(seq: number, handoff: Handoff): void {
+    this.inFlight.set(seq, handoff);
+    this.writer.send(encode(MessageType.CONNECTION, seq, handoff.listener), handoff.fd);
+  }
+
+  /** The worker answered for seq (ACK or REJECT): the handoff leaves this link. */
+  settle(seq: number, activeConnections: number): Handoff | undefined {
+    this.activeConnections = activeConnections;
+    const handoff = this.inFlight.get(seq);
+    this.inFlight.delete(seq);
+    return handoff;
+  }
+
+  /** Every unacknowledged handoff, for re-sending elsewhere when this worker is gone. */
+  takeOrphans(): Handoff[] {
+    const orphans = [...this.inFlight.values()];
+    this.inFlight.clear();
+    return orphans;
+  }
+
+  sendQuit(): void {
+    this.writer.send(encode(MessageType.QUIT));
+  }
+
+  close(): void {
+    this.writer.close();
+  }
+}

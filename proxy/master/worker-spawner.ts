@@ -1,0 +1,72 @@
+// Spawns the master's own workers and keeps their number up: a worker that exits is replaced,
+// with a growing delay when workers keep dying young (a crash loop must not spin the CPU).
+// Spawned workers join like any other: through the socket in the handoff directory.
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Logger } from '../observability/logger';
+
+const YOUNG_DEATH_MS = 2_000;
+const MAX_RESPAWN_DELAY_MS = 5_000;
+
+export interface WorkerCommand {
+  readonly file: string;
+  readonly args: readonly string[];
+}
+
+export class WorkerSpawner {
+  private readonly children = new Set<ChildProcess>();
+  private stopping = false;
+  private respawnDelay = 0;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly command: WorkerCommand,
+    private readonly log: Logger,
+  ) {}
+
+  get pids(): number[] {
+    return [...this.children].map((c) => c.pid).filter((p): p is number => p !== undefined);
+  }
+
+  start(count: number): void {
+    for (let i = 0; i < count; i++) this.spawnOne();
+  }
+
+  private spawnOne(): void {
+    const startedAt = Date.now();
+    const child = spawn(this.command.file, [...this.command.args], { stdio: ['ignore', 'inherit', 'inherit'] });
+    this.children.add(child);
+    child.on('error', (err) => this.log.error(`cannot spawn worker: ${err.message}`));
+    child.on('exit', (code, signal) => {
+      this.children.delete(child);
+      if (this.stopping) return;
+      this.log.warn(`worker process ${child.pid} exited with ${signal ? `signal ${signal}` : `code ${code}`}`);
+      const diedYoung = Date.now() - startedAt < YOUNG_DEATH_MS;
+      this.respawnDelay = diedYoung ? Math.min(Math.max(this.respawnDelay * 2, 100), MAX_RESPAWN_DELAY_MS) : 0;
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        if (!this.stopping) this.spawnOne();
+      }, this.respawnDelay);
+      this.timers.add(timer);
+    });
+  }
+
+  /** Signals every child and resolves when all have exited (SIGKILL after `graceMs`). */
+  async stop(signal: NodeJS.Signals, graceMs: number): Promise<void> {
+    this.stopping = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    const exits = [...this.children].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
+          child.once('exit', () => {
+            clearTimeout(kill);
+            resolve();
+          });
+          child.kill(signal);
+        }),
+    );
+    await Promise.all(exits);
+  }
+}

@@ -1,0 +1,46 @@
+// One server of an upstream group, as seen by one worker: its keep-alive pool and its
+// passive health (nginx's max_fails=1 fail_timeout=10s).
+import http from 'node:http';
+import type { UpstreamServerConfig } from '../config/types';
+
+/** How long a server that failed is skipped by the balancer (nginx's fail_timeout default). */
+const FAIL_TIMEOUT_MS = 10_000;
+
+export class UpstreamServer {
+  readonly host: string;
+  readonly port: number;
+  readonly weight: number;
+  readonly label: string;
+  /** Node's Agent is the pool: idle sockets are kept up to `keepalive` and reused LIFO. */
+  readonly agent: http.Agent;
+  private downUntil = 0;
+
+  constructor(config: UpstreamServerConfig, keepalive: number) {
+    this.host = config.host;
+    this.port = config.port;
+    this.weight = config.weight;
+    this.label = config.host.includes(':') ? `[${config.host}]:${config.port}` : `${config.host}:${config.port}`;
+    this.agent = new http.Agent({
+      keepAlive: keepalive > 0,
+      maxFreeSockets: Math.max(keepalive, 1),
+      // LIFO keeps the hottest sockets busy and lets the rest age out of the upstream's idle timer.
+      scheduling: 'lifo',
+    });
+  }
+
+  isAvailable(now: number): boolean {
+    return now >= this.downUntil;
+  }
+
+  markFailed(now: number): void {
+    this.downUntil = now + FAIL_TIMEOUT_MS;
+  }
+
+  markHealthy(): void {
+    this.downUntil = 0;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}

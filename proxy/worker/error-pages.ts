@@ -1,0 +1,39 @@
+// The small HTML error pages nginx gives, so a browser and curl show the same thing.
+import http from 'node:http';
+
+const pages = new Map<number, Buffer>();
+
+export function errorPage(status: number): Buffer {
+  let page = pages.get(status);
+  if (!page) {
+    const title = `${status} ${http.STATUS_CODES[status] ?? 'Error'}`;
+    page = Buffer.from(
+      `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n` +
+        `<hr><center>handoff</center>\r\n</body>\r\n</html>\r\n`,
+    );
+    pages.set(status, page);
+  }
+  return page;
+}
+
+/** Raw bytes of a whole response, for sockets that never got as far as an http.ServerResponse. */
+export function rawErrorResponse(status: number): Buffer {
+  const body = errorPage(status);
+  const head =
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nServer: handoff\r\n` +
+    `Content-Type: text/html\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+  return Buffer.concat([Buffer.from(head, 'latin1'), body]);
+}
+
+/** Sends an error page on a response whose head has not been sent yet. */
+export function sendErrorPage(res: http.ServerResponse, status: number, closeConnection = false): void {
+  const body = errorPage(status);
+  const headers: http.OutgoingHttpHeaders = {
+    'Content-Type': 'text/html',
+    'Content-Length': body.length,
+    Server: 'handoff',
+  };
+  if (closeConnection) headers.Connection = 'close';
+  res.writeHead(status, headers);
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}

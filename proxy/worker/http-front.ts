@@ -1,0 +1,96 @@
+// The client-facing side of a worker: Node's HTTP server (llhttp, strict parsing) fed with
+// sockets made from handed-off fds instead of its own listener.
+import http from 'node:http';
+import type net from 'node:net';
+import type { Config } from '../config/types';
+import type { Logger } from '../observability/logger';
+import { UpstreamGroup } from '../upstream/upstream-group';
+import { rawErrorResponse, sendErrorPage } from './error-pages';
+import { proxyRequest, type ProxyContext } from './proxy-request';
+import { Router } from './router';
+import { proxyUpgrade } from './proxy-upgrade';
+
+export class HttpFront {
+  private readonly server: http.Server;
+  private readonly router: Router;
+  private readonly groups: Map<string, UpstreamGroup>;
+  private readonly ctx: ProxyContext;
+
+  constructor(config: Config, log: Logger) {
+    this.groups = new Map(Object.values(config.upstreams).map((u) => [u.name, new UpstreamGroup(u)]));
+    this.router = new Router(config.routes, this.groups);
+    this.ctx = { timeouts: config.timeouts, log };
+    const t = config.timeouts;
+    this.server = http.createServer({
+      headersTimeout: t.clientHeader,
+      // nginx has no whole-request deadline; the body gets client_body_timeout between reads instead.
+      requestTimeout: 0,
+      keepAliveTimeout: t.keepAlive,
+      // How often Node checks headersTimeout; its 30 s default would let a slow client stay far too long.
+      connectionsCheckingInterval: Math.min(1_000, Math.max(100, Math.floor(t.clientHeader / 4))),
+    });
+    // An http.Server that never listens starts no connection tracking, so headersTimeout is never
+    // enforced for sockets given to it with emit('connection') (measured: handoff-facts.md).
+    // 'listening' is what starts that tracking; the server has no socket of its own.
+    this.server.emit('listening');
+
+    this.server.on('request', (req, res) => this.onRequest(req, res));
+    this.server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+      const group = this.router.match(req.headers.host, req.url ?? '/');
+      if (!group) {
+        socket.end(rawErrorResponse(404));
+        return;
+      }
+      proxyUpgrade(req, socket, head, group, this.ctx);
+    });
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => this.onClientError(err, socket, log));
+  }
+
+  /** Serves one client connection. The socket is the worker's: it closes when the client or HTTP says so. */
+  serve(socket: net.Socket): void {
+    this.server.emit('connection', socket);
+  }
+
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const group = this.router.match(req.headers.host, req.url ?? '/');
+    if (!group) {
+      sendErrorPage(res, 404);
+      return;
+    }
+    proxyRequest(req, res, group, this.ctx);
+  }
+
+  /** Malformed input from one client: answer it (400, 408, 431) and close that connection only. */
+  private onClientError(err: NodeJS.ErrnoException, socket: net.Socket, log: Logger): void {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    log.info(`client ${socket.remoteAddress} sent an invalid request (${err.code ?? err.message}): ${status}`);
+    socket.end(rawErrorResponse(status));
+    socket.destroySoon();
+  }
+
+  /**
+   * Stops the server's timers and closes idle keep-alive connections. It cannot wait for busy
+   * connections (they were never its own to count): the worker tracks those itself.
+   */
+  close(): void {
+    this.server.close();
+  }
+
+  /** Closes keep-alive connections between requests; a worker shutting down calls it until none are left. */
+  closeIdle(): void {
+    this.server.closeIdleConnections();
+  }
+
+  closeAllConnections(): void {
+    this.server.closeAllConnections();
+  }
+
+  closeUpstreams(): void {
+    for (const group of this.groups.values()) group.close();
+  }
+}

@@ -1,0 +1,180 @@
+// One proxied request, from the client's request head to the end of the upstream's response.
+// Bodies stream both ways with backpressure (pipe); nothing is buffered whole.
+//
+// Outcomes, as nginx:
+//  - the upstream refuses or resets before a response: try the next server when it is safe
+//    (nothing of the body was consumed), else 502;
+//  - connect, send or read timeout before the response head: 504;
+//  - the upstream dies or times out mid-response: the client connection is destroyed, so the
+//    client sees a truncated response (never one that looks complete);
+//  - the client goes away: the upstream request is destroyed and its socket leaves the pool.
+import http from 'node:http';
+import type { TimeoutsConfig } from '../config/types';
+import type { Logger } from '../observability/logger';
+import type { UpstreamGroup } from '../upstream/upstream-group';
+import type { UpstreamServer } from '../upstream/upstream-server';
+import { sendErrorPage } from './error-pages';
+import { stripHopByHop, upstreamRequestHeaders } from './headers';
+
+export interface ProxyContext {
+  readonly timeouts: TimeoutsConfig;
+  readonly log: Logger;
+}
+
+/** Why an attempt failed; decides the status and whether another server may be tried. */
+type Failure = { kind: 'connect' | 'timeout' | 'reset'; message: string };
+
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+class UpstreamTimeout extends Error {
+  readonly code = 'HANDOFF_UPSTREAM_TIMEOUT';
+  constructor(readonly phase: 'connecting' | 'sending the request' | 'reading the response') {
+    super(`upstream timed out while ${phase}`);
+  }
+}
+
+export function requestHasBody(req: http.IncomingMessage): boolean {
+  const te = req.headers['transfer-encoding'];
+  if (te !== undefined) return true;
+  const cl = req.headers['content-length'];
+  return cl !== undefined && cl !== '0';
+}
+
+export function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse, group: UpstreamGroup, ctx: ProxyContext): void {
+  const tried = new Set<UpstreamServer>();
+  const hasBody = requestHasBody(req);
+  const headers = upstreamRequestHeaders(
+    req.rawHeaders,
+    { clientAddress: req.socket.remoteAddress, proto: 'http' },
+    req.headers['transfer-encoding'] !== undefined,
+  );
+  let clientGone = false;
+  let current: http.ClientRequest | null = null;
+  let retriedStaleSocket = false;
+  // nginx's proxy_next_upstream (error, non_idempotent off): we stream bodies, so only a request
+  // without one can be replayed; a connect failure is always safe, a reset only for idempotent methods.
+  const mayRetry = (failure: Failure): boolean =>
+    !hasBody && failure.kind !== 'timeout' && (failure.kind === 'connect' || IDEMPOTENT_METHODS.has(req.method ?? ''));
+
+  res.on('close', () => {
+    if (res.writableFinished) return;
+    clientGone = true;
+    current?.destroy();
+  });
+
+  if (hasBody) watchBodyTimeout(req, res, ctx.timeouts.clientBody);
+
+  const attempt = (): void => {
+    const server = group.pick(tried);
+    if (!server) return fail(502);
+    tried.add(server);
+    const upstreamReq = http.request({
+      host: server.host,
+      port: server.port,
+      method: req.method,
+      path: req.url,
+      headers,
+      agent: server.agent,
+      setHost: false,
+    });
+    current = upstreamReq;
+    let responded = false;
+    let connectTimer: NodeJS.Timeout | null = null;
+
+    upstreamReq.on('socket', (socket) => {
+      // The Agent has no connect timeout: arm one while a fresh socket is connecting.
+      if (socket.connecting) {
+        connectTimer = setTimeout(() => upstreamReq.destroy(new UpstreamTimeout('connecting')), ctx.timeouts.connect);
+        socket.once('connect', () => clearTimeout(connectTimer!));
+      }
+    });
+    // Socket inactivity: the send timeout while the request goes out, the read timeout after.
+    upstreamReq.setTimeout(ctx.timeouts.send, () => upstreamReq.destroy(new UpstreamTimeout('sending the request')));
+    upstreamReq.on('finish', () => {
+      upstreamReq.setTimeout(ctx.timeouts.read, () => upstreamReq.destroy(new UpstreamTimeout('reading the response')));
+    });
+
+    upstreamReq.on('response', (upstreamRes) => {
+      responded = true;
+      if (connectTimer) clearTimeout(connectTimer);
+      server.markHealthy();
+      forwardResponse(upstreamRes, res, server, ctx);
+    });
+
+    upstreamReq.on('error', (err: NodeJS.ErrnoException) => {
+      if (connectTimer) clearTimeout(connectTimer);
+      if (responded || clientGone) return; // after the head, forwardResponse owns the outcome
+      const failure = classify(err, upstreamReq);
+      // A reused keep-alive socket that the upstream had just closed is a race, not a sick server.
+      const staleKeepAlive = failure.kind === 'reset' && upstreamReq.reusedSocket;
+      if (!staleKeepAlive) server.markFailed(Date.now());
+      ctx.log.error(
+        `${failure.message} while ${failure.kind === 'connect' ? 'connecting to' : 'talking to'} upstream, ` +
+          `client: ${req.socket.remoteAddress}, request: "${req.method} ${req.url} HTTP/${req.httpVersion}", ` +
+          `upstream: "http://${server.label}${req.url}", host: "${req.headers.host ?? ''}"`,
+      );
+      if (mayRetry(failure)) {
+        if (staleKeepAlive && !retriedStaleSocket) {
+          retriedStaleSocket = true;
+          tried.delete(server); // the same server again, on a fresh or another pooled socket
+          return attempt();
+        }
+        if (tried.size < group.servers.length) return attempt();
+      }
+      fail(failure.kind === 'timeout' ? 504 : 502);
+    });
+
+    if (hasBody) req.pipe(upstreamReq);
+    else upstreamReq.end();
+  };
+
+  const fail = (status: number): void => {
+    if (clientGone || res.headersSent) {
+      res.destroy();
+      return;
+    }
+    // Any unread request body makes the connection unusable for the next request.
+    sendErrorPage(res, status, hasBody && !req.complete);
+  };
+
+  attempt();
+}
+
+function classify(err: NodeJS.ErrnoException, upstreamReq: http.ClientRequest): Failure {
+  if (err instanceof UpstreamTimeout) return { kind: 'timeout', message: err.message };
+  const message = `${err.code ?? 'error'}: ${err.message}`;
+  const connecting = upstreamReq.socket?.connecting ?? false;
+  if (err.code === 'ECONNREFUSED' || err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH' || err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' || connecting) {
+    return { kind: 'connect', message };
+  }
+  return { kind: 'reset', message };
+}
+
+function forwardResponse(upstreamRes: http.IncomingMessage, res: http.ServerResponse, server: UpstreamServer, ctx: ProxyContext): void {
+  if (res.destroyed) {
+    upstreamRes.destroy();
+    return;
+  }
+  res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, stripHopByHop(upstreamRes.rawHeaders));
+  upstreamRes.pipe(res);
+  // The upstream died (or timed out) mid-body: end the client's connection abruptly, so a
+  // Content-Length or chunked client sees the truncation instead of a complete-looking body.
+  upstreamRes.on('error', () => {});
+  upstreamRes.on('close', () => {
+    if (!upstreamRes.complete) {
+      ctx.log.error(`upstream prematurely closed connection while reading upstream, upstream: "http://${server.label}${res.req.url}"`);
+      res.destroy();
+    }
+  });
+}
+
+/** client_body_timeout: the time between two reads of the request body. */
+function watchBodyTimeout(req: http.IncomingMessage, res: http.ServerResponse, ms: number): void {
+  const timer = setTimeout(() => {
+    if (!res.headersSent) sendErrorPage(res, 408, true);
+    else res.destroy();
+  }, ms);
+  req.on('data', () => timer.refresh());
+  req.on('end', () => clearTimeout(timer));
+  req.on('close', () => clearTimeout(timer));
+}

@@ -1,0 +1,72 @@
+// Upgrade requests (WebSocket): after the upstream answers 101 the proxy is a byte pipe between
+// two sockets, as nginx with `proxy_set_header Upgrade/Connection`. proxy_read_timeout still
+// applies: a tunnel silent in both directions for that long is closed.
+import http from 'node:http';
+import type net from 'node:net';
+import type { UpstreamGroup } from '../upstream/upstream-group';
+import { rawErrorResponse } from './error-pages';
+import { stripHopByHop, upstreamRequestHeaders } from './headers';
+import type { ProxyContext } from './proxy-request';
+
+function rawHead(statusCode: number, statusMessage: string, rawHeaders: readonly string[]): string {
+  let head = `HTTP/1.1 ${statusCode} ${statusMessage}\r\n`;
+  for (let i = 0; i < rawHeaders.length; i += 2) head += `${rawHeaders[i]}: ${rawHeaders[i + 1]}\r\n`;
+  return `${head}\r\n`;
+}
+
+export function proxyUpgrade(req: http.IncomingMessage, client: net.Socket, head: Buffer, group: UpstreamGroup, ctx: ProxyContext): void {
+  const server = group.pick(new Set());
+  if (!server) {
+    client.end(rawErrorResponse(502));
+    return;
+  }
+  const headers = upstreamRequestHeaders(req.rawHeaders, { clientAddress: client.remoteAddress, proto: 'http' }, false);
+  headers.push('Connection', 'Upgrade', 'Upgrade', String(req.headers.upgrade));
+  // A tunnel holds its socket for its whole life: never take one from (or give one to) the pool.
+  const upstreamReq = http.request({ host: server.host, port: server.port, method: req.method, path: req.url, headers, setHost: false, agent: false });
+  let tunnelled = false;
+  const connectTimer = setTimeout(() => upstreamReq.destroy(Object.assign(new Error('upstream timed out while connecting'), { code: 'ETIMEDOUT' })), ctx.timeouts.connect);
+
+  client.on('error', () => upstreamReq.destroy());
+  client.on('close', () => {
+    clearTimeout(connectTimer);
+    upstreamReq.destroy();
+  });
+
+  upstreamReq.on('upgrade', (upstreamRes, upstream: net.Socket, upstreamHead: Buffer) => {
+    clearTimeout(connectTimer);
+    tunnelled = true;
+    server.markHealthy();
+    client.write(rawHead(101, upstreamRes.statusMessage ?? 'Switching Protocols', upstreamRes.rawHeaders));
+    if (upstreamHead.length > 0) client.write(upstreamHead);
+    if (head.length > 0) upstream.write(head);
+    const idle = setTimeout(() => upstream.destroy(), ctx.timeouts.read);
+    const activity = (): void => void idle.refresh();
+    upstream.on('data', activity);
+    client.on('data', activity);
+    upstream.on('error', () => client.destroy());
+    upstream.on('close', () => {
+      clearTimeout(idle);
+      client.destroy();
+    });
+    client.on('close', () => upstream.destroy());
+    upstream.pipe(client);
+    client.pipe(upstream);
+  });
+
+  // The upstream declined the upgrade: pass its answer on and close, as there is no tunnel.
+  upstreamReq.on('response', (upstreamRes) => {
+    clearTimeout(connectTimer);
+    client.write(rawHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage ?? '', [...stripHopByHop(upstreamRes.rawHeaders), 'Connection', 'close']));
+    upstreamRes.pipe(client);
+    upstreamRes.on('error', () => client.destroy());
+  });
+
+  upstreamReq.on('error', (err: NodeJS.ErrnoException) => {
+    clearTimeout(connectTimer);
+    if (tunnelled) return;
+    ctx.log.error(`${err.code ?? 'error'}: ${err.message} while upgrading to upstream "http://${server.label}${req.url}"`);
+    if (client.writable) client.end(rawErrorResponse(err.code === 'ETIMEDOUT' ? 504 : 502));
+  });
+  upstreamReq.end();
+}

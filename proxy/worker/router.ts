@@ -1,0 +1,46 @@
+// Picks the upstream group for a request: an exact Host match beats '*', then the longest
+// path prefix wins (as nginx's server_name + prefix `location` blocks).
+import type { RouteConfig } from '../config/types';
+import type { UpstreamGroup } from '../upstream/upstream-group';
+
+interface CompiledRoute {
+  readonly pathPrefix: string;
+  readonly group: UpstreamGroup;
+}
+
+export class Router {
+  /** host → routes sorted by descending prefix length. */
+  private readonly byHost = new Map<string, CompiledRoute[]>();
+
+  constructor(routes: readonly RouteConfig[], groups: ReadonlyMap<string, UpstreamGroup>) {
+    for (const route of routes) {
+      const group = groups.get(route.upstream);
+      if (!group) throw new Error(`route ${route.host}${route.pathPrefix}: unknown upstream "${route.upstream}"`);
+      const list = this.byHost.get(route.host) ?? [];
+      list.push({ pathPrefix: route.pathPrefix, group });
+      this.byHost.set(route.host, list);
+    }
+    for (const list of this.byHost.values()) list.sort((a, b) => b.pathPrefix.length - a.pathPrefix.length);
+  }
+
+  /** hostHeader is the raw Host header (may carry a port); path is the request target. */
+  match(hostHeader: string | undefined, path: string): UpstreamGroup | null {
+    const host = hostHeader ? stripPort(hostHeader).toLowerCase() : '';
+    return this.matchIn(this.byHost.get(host), path) ?? this.matchIn(this.byHost.get('*'), path);
+  }
+
+  private matchIn(list: CompiledRoute[] | undefined, path: string): UpstreamGroup | null {
+    if (!list) return null;
+    for (const route of list) if (path.startsWith(route.pathPrefix)) return route.group;
+    return null;
+  }
+}
+
+function stripPort(host: string): string {
+  if (host.startsWith('[')) {
+    const end = host.indexOf(']');
+    return end === -1 ? host : host.slice(0, end + 1);
+  }
+  const colon = host.indexOf(':');
+  return colon === -1 ? host : host.slice(0, colon);
+}

@@ -1,0 +1,118 @@
+// A worker: joins a master through the socket in the handoff directory, receives client fds
+// over it, acknowledges each, and serves them with its HTTP front.
+//   TERM, INT  exit now     QUIT (signal or channel message), or the master gone: finish, then exit
+import net from 'node:net';
+import { ChannelWriter } from '../handoff/channel-writer';
+import { masterSocketPath, readPublishedConfig } from '../handoff/handoff-dir';
+import { native } from '../handoff/native';
+import { decode, encode, MessageType, PROTOCOL_VERSION, type Message } from '../handoff/protocol';
+import type { Config } from '../config/types';
+import type { Logger } from '../observability/logger';
+import { HttpFront } from './http-front';
+
+const GRACEFUL_SHUTDOWN_MS = 30_000;
+
+export class Worker {
+  private channel: ChannelWriter | null = null;
+  private front: HttpFront | null = null;
+  private config: Config | null = null;
+  /** Client connections this worker serves; its size is reported to the master with each ACK. */
+  private readonly clients = new Set<net.Socket>();
+  private quitting = false;
+  private readonly handlers: Record<number, (msg: Message, fd: number, truncated: boolean) => void> = {
+    [MessageType.CONNECTION]: (msg, fd, truncated) => this.onConnection(msg, fd, truncated),
+    [MessageType.QUIT]: () => void this.quit('the master asked'),
+  };
+
+  constructor(
+    private readonly handoffDir: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Connects to the master, retrying while it is not up yet (a worker may start first). */
+  async start(waitMs: number): Promise<void> {
+    const path = masterSocketPath(this.handoffDir);
+    const deadline = Date.now() + waitMs;
+    let fd = -1;
+    for (;;) {
+      try {
+        fd = native.seqpacketConnect(path);
+        break;
+      } catch (err) {
+        if (Date.now() >= deadline) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    this.config = readPublishedConfig(this.handoffDir);
+    this.front = new HttpFront(this.config, this.log);
+    this.channel = new ChannelWriter(
+      fd,
+      (header, passedFd, truncated) => this.onMessage(header, passedFd, truncated),
+      (code) => void this.quit(`the master's channel closed${code ? ` (${code})` : ''}`),
+    );
+    this.channel.send(encode(MessageType.REGISTER, 0, process.pid, PROTOCOL_VERSION));
+    process.on('SIGTERM', () => this.exitNow());
+    process.on('SIGINT', () => this.exitNow());
+    process.on('SIGQUIT', () => void this.quit('SIGQUIT'));
+  }
+
+  private onMessage(header: Buffer, fd: number, truncated: boolean): void {
+    const msg = decode(header);
+    const handler = msg && this.handlers[msg.type];
+    if (!msg || !handler) {
+      if (fd >= 0) native.closeFd(fd);
+      this.log.error('the master sent a malformed message; ignoring it');
+      return;
+    }
+    handler(msg, fd, truncated);
+  }
+
+  private onConnection(msg: Message, fd: number, truncated: boolean): void {
+    const limit = this.config!.limits.maxConnectionsPerWorker;
+    // MSG_CTRUNC: the kernel could not install the fd here (EMFILE); the master still has it.
+    if (fd < 0 || truncated || this.quitting || this.clients.size >= limit) {
+      if (fd >= 0) native.closeFd(fd);
+      if (truncated) this.log.warn(`connection ${msg.seq} arrived without its fd (MSG_CTRUNC: out of fds?)`);
+      this.channel!.send(encode(MessageType.REJECT, msg.seq, this.clients.size));
+      return;
+    }
+    let socket: net.Socket;
+    try {
+      socket = new net.Socket({ fd, readable: true, writable: true });
+    } catch (err) {
+      native.closeFd(fd);
+      this.log.error(`cannot open connection ${msg.seq}: ${(err as Error).message}`);
+      this.channel!.send(encode(MessageType.REJECT, msg.seq, this.clients.size));
+      return;
+    }
+    this.clients.add(socket);
+    socket.setNoDelay(true);
+    socket.on('close', () => this.clients.delete(socket));
+    this.channel!.send(encode(MessageType.ACK, msg.seq, this.clients.size));
+    this.front!.serve(socket);
+  }
+
+  /** Graceful: no new connections, idle ones closed, busy ones finish their response. */
+  private async quit(why: string): Promise<void> {
+    if (this.quitting) return;
+    this.quitting = true;
+    this.log.notice(`gracefully shutting down: ${why}`);
+    this.channel?.close();
+    const front = this.front;
+    if (front) {
+      front.close();
+      const deadline = Date.now() + GRACEFUL_SHUTDOWN_MS;
+      while (this.clients.size > 0 && Date.now() < deadline) {
+        front.closeIdle();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      front.closeAllConnections();
+      front.closeUpstreams();
+    }
+    process.exit(0);
+  }
+
+  private exitNow(): void {
+    process.exit(0);
+  }
+}

@@ -1,0 +1,67 @@
+// Small real-socket HTTP clients for tests: node:http for well-formed traffic, raw TCP for the
+// bytes a well-behaved client library would never send.
+import crypto from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+
+export interface Reply {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: Buffer;
+  /** Local port of the client socket the reply came on (tells connections apart). */
+  readonly localPort: number;
+}
+
+export function request(
+  url: string,
+  opts: { method?: string; headers?: http.OutgoingHttpHeaders | string[]; body?: Buffer | string; agent?: http.Agent | false } = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers, agent: opts.agent ?? false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks), localPort: req.socket?.localPort ?? res.socket.localPort! }),
+      );
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+/** Sends raw bytes on a fresh connection and collects everything until the server closes it (or `timeoutMs`). */
+export function rawExchange(port: number, bytes: string | Buffer, timeoutMs = 3_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let data = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(data);
+    }, timeoutMs);
+    socket.on('data', (d) => (data += d.toString('latin1')));
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      if (data) resolve(data);
+      else reject(err);
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(data);
+    });
+    socket.write(bytes);
+  });
+}
+
+export function sha256(data: Buffer): string {
+  return crypto.createHash('sha256').update(data).digest('hex');
+}
+
+/** A port on loopback with nothing listening on it (bound, then closed). */
+export async function deadPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}

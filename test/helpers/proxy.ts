@@ -1,0 +1,118 @@
+// Starts the real compiled proxy (master + workers) on loopback with a config written for the
+// test, and tears it down. Nothing is mocked: these are the processes a user runs.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { childPids, fdCount, waitFor } from './procfs';
+
+export const CLI = path.resolve(__dirname, '../../proxy/cli.js');
+
+export interface RunningProxy {
+  readonly pid: number;
+  readonly port: number;
+  readonly url: string;
+  readonly handoffDir: string;
+  readonly configFile: string;
+  readonly process: ChildProcess;
+  /** Everything the processes wrote to stderr (the error log). */
+  stderr(): string;
+  workerPids(): number[];
+  /** fd counts of the master and every worker, keyed by pid. */
+  fdCounts(): Map<number, number>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface ProxyOptions {
+  readonly upstreams: Record<string, unknown>;
+  readonly routes?: unknown[];
+  readonly workers?: number;
+  readonly timeouts?: Record<string, unknown>;
+  readonly handoff?: Record<string, unknown>;
+  readonly limits?: Record<string, unknown>;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-test-'));
+  const handoffDir = path.join(root, 'handoff');
+  const configFile = path.join(root, 'handoff.json');
+  fs.writeFileSync(
+    configFile,
+    JSON.stringify({
+      workers: opts.workers ?? 2,
+      listeners: ['127.0.0.1:0'],
+      handoff: { dir: handoffDir, ...opts.handoff },
+      upstreams: opts.upstreams,
+      ...(opts.routes ? { routes: opts.routes } : {}),
+      ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
+      ...(opts.limits ? { limits: opts.limits } : {}),
+    }),
+  );
+  const child = spawn(process.execPath, [CLI, '-c', configFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, HANDOFF_LOG_LEVEL: 'info', ...opts.env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  const workers = opts.workers ?? 2;
+  try {
+    await waitFor('the proxy to be ready', () => {
+      if (child.exitCode !== null) throw new Error(`proxy exited with ${child.exitCode}:\n${stderr}`);
+      return stdout.includes(`${workers} workers ready`) || (workers === 0 && stdout.includes('listening on'));
+    }, 10_000);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(stdout)![1]);
+  const pid = child.pid!;
+  return {
+    pid,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    handoffDir,
+    configFile,
+    process: child,
+    stderr: () => stderr,
+    workerPids: () => childPids(pid),
+    fdCounts() {
+      const counts = new Map<number, number>();
+      for (const p of [pid, ...childPids(pid)]) {
+        try {
+          counts.set(p, fdCount(p));
+        } catch {
+          // exited meanwhile
+        }
+      }
+      return counts;
+    },
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      fs.rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Waits until every process's fd count is back at its baseline (sockets close asynchronously). */
+export async function expectFdsAtBaseline(proxy: RunningProxy, baseline: Map<number, number>, timeoutMs = 5_000): Promise<void> {
+  let last = '';
+  try {
+    await waitFor('fd counts to return to baseline', () => {
+      const now = proxy.fdCounts();
+      last = [...baseline].map(([pid, n]) => `${pid}: ${n} -> ${now.get(pid)}`).join(', ');
+      return [...baseline].every(([pid, n]) => now.get(pid) === undefined || now.get(pid)! <= n);
+    }, timeoutMs);
+  } catch {
+    throw new Error(`fd counts did not return to baseline: ${last}`);
+  }
+}

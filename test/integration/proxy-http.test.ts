@@ -1,0 +1,216 @@
+// HTTP/1.1 through the real master and workers to the real sample backend, on loopback.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { startBackend, type RunningBackend } from '../helpers/backend';
+import { deadPort, rawExchange, request, sha256 } from '../helpers/http-client';
+import { TCP_ESTABLISHED, tcpSockets, waitFor } from '../helpers/procfs';
+import { expectFdsAtBaseline, startProxy, type RunningProxy } from '../helpers/proxy';
+
+describe('proxying HTTP/1.1', () => {
+  let backend: RunningBackend;
+  let proxy: RunningProxy;
+  let baseline: Map<number, number>;
+  /** Upstream sockets idle in the workers' pools are legitimately open; count them apart. */
+  const upstreamSockets = () => tcpSockets().filter((s) => s.remotePort === backend.port && s.state === TCP_ESTABLISHED).length;
+
+  before(async () => {
+    backend = await startBackend({ id: 'b1' });
+    proxy = await startProxy({
+      upstreams: { app: { servers: [`127.0.0.1:${backend.port}`], keepalive: 8 } },
+      timeouts: { read: '500ms', clientHeader: '1s' },
+    });
+    baseline = proxy.fdCounts();
+  });
+  after(async () => {
+    await proxy?.stop();
+    await backend?.stop();
+  });
+
+  it('serves a GET with the backend instance id', async () => {
+    const reply = await request(`${proxy.url}/`);
+    assert.equal(reply.status, 200);
+    assert.equal(reply.headers['x-backend-id'], 'b1');
+    assert.match(reply.body.toString(), /b1/);
+  });
+
+  it('streams a 10 MiB POST body both ways byte-exact', async () => {
+    const body = crypto.randomBytes(10 * 1024 * 1024);
+    const reply = await request(`${proxy.url}/echo/stream`, { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(reply.status, 200);
+    assert.equal(reply.body.length, body.length);
+    assert.equal(sha256(reply.body), sha256(body));
+  });
+
+  it('streams a chunked request body of unknown length', async () => {
+    const reply = await new Promise<Buffer>((resolve, reject) => {
+      const req = http.request(`${proxy.url}/echo/stream`, { method: 'PUT', agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(Buffer.concat(chunks)));
+      });
+      req.on('error', reject);
+      for (let i = 0; i < 50; i++) req.write(`chunk-${i};`);
+      req.end();
+    });
+    assert.equal(reply.toString(), Array.from({ length: 50 }, (_, i) => `chunk-${i};`).join(''));
+  });
+
+  it('reuses keep-alive connections on both sides', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const ports = new Set<number>();
+    for (let i = 0; i < 20; i++) ports.add((await request(`${proxy.url}/`, { agent })).localPort);
+    agent.destroy();
+    assert.equal(ports.size, 1, 'the proxy kept the client connection open across 20 requests');
+    // One client connection is served by one worker, which reuses one pooled upstream connection.
+    assert.ok(upstreamSockets() / 2 <= 8, `upstream sockets stay within the pool: ${upstreamSockets() / 2}`);
+    const before = upstreamSockets();
+    for (let i = 0; i < 10; i++) await request(`${proxy.url}/`);
+    assert.ok(upstreamSockets() <= before + 4, 'sequential requests reuse pooled upstream connections');
+  });
+
+  it('answers 504 when the upstream is slower than the read timeout', async () => {
+    const started = Date.now();
+    const reply = await request(`${proxy.url}/delay?ms=3000`);
+    assert.equal(reply.status, 504);
+    assert.match(reply.body.toString(), /504 Gateway Time-out|504 Gateway Timeout/);
+    assert.ok(Date.now() - started < 2_500, 'the read timeout (500ms) cut the wait short');
+  });
+
+  it('passes HEAD, 204 and 304 through without a body', async () => {
+    const head = await request(`${proxy.url}/bytes?n=1000`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers['content-length'], '1000');
+    assert.equal(head.body.length, 0);
+    for (const code of [204, 304]) {
+      const reply = await request(`${proxy.url}/status/${code}`);
+      assert.equal(reply.status, code);
+      assert.equal(reply.body.length, 0);
+    }
+    // A keep-alive connection stays usable after bodiless responses.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const a = await request(`${proxy.url}/status/204`, { agent });
+    const b = await request(`${proxy.url}/`, { agent });
+    agent.destroy();
+    assert.equal(a.localPort, b.localPort);
+    assert.equal(b.status, 200);
+  });
+
+  it('applies the forwarding header rules', async () => {
+    const reply = await request(`${proxy.url}/echo`, {
+      headers: [
+        'Host', 'app.example:8080',
+        'X-Forwarded-For', '203.0.113.7',
+        'X-Forwarded-Proto', 'https',
+        'Connection', 'keep-alive, X-Secret-Hop',
+        'X-Secret-Hop', 'must not pass',
+        'Keep-Alive', 'timeout=5',
+        'TE', 'trailers',
+        'Trailer', 'X-Checksum',
+        'Proxy-Authorization', 'Basic Zm9vOmJhcg==',
+        'Proxy-Connection', 'keep-alive',
+        'Via', '1.0 fred',
+        'X-Kept', 'yes',
+      ],
+    });
+    assert.equal(reply.status, 200);
+    const seen = (JSON.parse(reply.body.toString()) as { headers: Record<string, string> }).headers;
+    assert.equal(seen.host, 'app.example:8080', 'Host is passed through');
+    assert.equal(seen['x-forwarded-for'], '203.0.113.7, 127.0.0.1');
+    assert.equal(seen['x-forwarded-proto'], 'http', 'the client cannot choose the forwarded proto');
+    assert.equal(seen['x-forwarded-host'], 'app.example:8080');
+    assert.equal(seen.via, '1.0 fred, 1.1 handoff');
+    assert.equal(seen['x-kept'], 'yes');
+    for (const hop of ['x-secret-hop', 'keep-alive', 'te', 'trailer', 'proxy-authorization', 'proxy-connection', 'upgrade']) {
+      assert.equal(seen[hop], undefined, `${hop} is hop-by-hop`);
+    }
+    assert.notEqual(seen.connection, 'keep-alive, X-Secret-Hop');
+  });
+
+  it('answers a malformed request with 400 and serves the next client', async () => {
+    const bad = await rawExchange(proxy.port, 'GET / HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n');
+    assert.match(bad, /^HTTP\/1\.1 400 /);
+    const smuggle = await rawExchange(proxy.port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n');
+    assert.match(smuggle, /^HTTP\/1\.1 400 /, 'Content-Length with Transfer-Encoding is refused');
+    const next = await request(`${proxy.url}/`);
+    assert.equal(next.status, 200);
+  });
+
+  it('closes a client that is too slow to send its request head with 408', async () => {
+    const started = Date.now();
+    const reply = await rawExchange(proxy.port, 'GET / HTTP/1.1\r\nHost: x\r\n', 6_000);
+    assert.match(reply, /^HTTP\/1\.1 408 /);
+    assert.ok(Date.now() - started < 4_000, `closed after ${Date.now() - started} ms, client_header_timeout is 1s`);
+  });
+
+  it('aborts the upstream request when the client goes away', async () => {
+    const before = upstreamSockets();
+    const socket = net.connect(proxy.port, '127.0.0.1');
+    socket.write('GET /delay?ms=20000 HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor('the upstream request to start', () => upstreamSockets() > before);
+    socket.destroy();
+    await waitFor('the upstream connection to be closed', () => upstreamSockets() <= before);
+  });
+
+  it('returns every fd of master and workers to its baseline', async () => {
+    await expectFdsAtBaseline(proxy, baseline, 5_000).catch(async (err) => {
+      // Idle pooled upstream sockets are allowed; the backend closing them proves they are pooled, not leaked.
+      if (upstreamSockets() === 0) throw err;
+    });
+  });
+});
+
+describe('upstream failures', () => {
+  let proxy: RunningProxy;
+  let flaky: net.Server;
+  let flakyPort: number;
+
+  before(async () => {
+    // An upstream that promises 100000 bytes, sends 10, and dies.
+    flaky = net.createServer((socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n0123456789');
+        setTimeout(() => socket.destroy(), 50);
+      });
+    });
+    await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', r));
+    flakyPort = (flaky.address() as net.AddressInfo).port;
+    proxy = await startProxy({
+      workers: 1,
+      upstreams: {
+        down: { servers: [`127.0.0.1:${await deadPort()}`] },
+        flaky: { servers: [`127.0.0.1:${flakyPort}`] },
+      },
+      routes: [
+        { pathPrefix: '/down', upstream: 'down' },
+        { pathPrefix: '/flaky', upstream: 'flaky' },
+      ],
+    });
+  });
+  after(async () => {
+    await proxy?.stop();
+    flaky?.close();
+  });
+
+  it('answers 502 with an error page when the upstream refuses the connection', async () => {
+    const reply = await request(`${proxy.url}/down/x`);
+    assert.equal(reply.status, 502);
+    assert.match(reply.body.toString(), /<h1>502 Bad Gateway<\/h1>/);
+    await waitFor('an error log line', () => /ECONNREFUSED.*while connecting to upstream/.test(proxy.stderr()));
+  });
+
+  it('never passes off a truncated body as complete when the upstream dies mid-response', async () => {
+    await assert.rejects(request(`${proxy.url}/flaky`), /aborted|ECONNRESET|socket hang up|premature/i);
+    const raw = await rawExchange(proxy.port, 'GET /flaky HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.match(raw, /Content-Length: 100000/i);
+    assert.ok(raw.endsWith('0123456789'), 'the client got the 10 bytes and then the connection closed');
+  });
+
+  it('answers 404 for a path no route matches', async () => {
+    const reply = await request(`${proxy.url}/nowhere`);
+    assert.equal(reply.status, 404);
+  });
+});
