@@ -38,7 +38,7 @@ export function createBackend(ctx: BackendContext): Backend {
     },
     createRequestHandler(ctx),
   );
-  // Also set as properties: older @types/Node versions ignore some of the constructor options.
+  // Also set as properties: not every Node 20 release reads all of these from the options object.
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.requestTimeout = REQUEST_TIMEOUT_MS;

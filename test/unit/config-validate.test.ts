@@ -1,0 +1,267 @@
+// validateConfig: every problem reported at once with its path, defaults filled in, nginx-style
+// durations and sizes, and a deep-frozen result. Also keeps config/handoff.schema.json in step
+// with the validator's key lists.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { ConfigError, ConfigProblem } from '../../proxy/config/errors';
+import { defaultConfigPath } from '../../proxy/config/load';
+import {
+  DEFAULT_TIMEOUTS, KNOWN_KEYS, MAX_WORKERS, POLICIES, TRANSPORTS, parseDuration, parseSize, validateConfig,
+} from '../../proxy/config/validate';
+
+/** The smallest valid config; tests spread their changes over it. */
+function minimal(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { listeners: ['127.0.0.1:8080'], upstreams: { backend: { servers: ['127.0.0.1:3000'] } }, ...extra };
+}
+
+function configErrorOf(raw: unknown, file: string | null = null): ConfigError {
+  try {
+    validateConfig(raw, file);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected validateConfig to throw');
+}
+
+function problemsOf(raw: unknown): readonly ConfigProblem[] {
+  return configErrorOf(raw).problems;
+}
+
+function problemAt(raw: unknown, at: string): string {
+  const problem = problemsOf(raw).find((p) => p.path === at);
+  assert.ok(problem, `expected a problem at ${at}, got ${JSON.stringify(problemsOf(raw))}`);
+  return problem.message;
+}
+
+describe('validateConfig', () => {
+  test('a config with three mistakes reports all three, each with its path', () => {
+    const err = configErrorOf({
+      workers: 0,
+      listeners: ['127.0.0.1:8080'],
+      upstreams: { api: { servers: ['127.0.0.1:3000', 'localhost'] } },
+      timeouts: { connect: '5x' },
+    });
+    assert.deepEqual(err.problems.map((p) => p.path), ['workers', 'upstreams.api.servers[1]', 'timeouts.connect']);
+    assert.equal(err.code, 'HANDOFF_CONFIG_INVALID');
+  });
+
+  test('the message lists every problem on its own line, prefixed with the file name', () => {
+    const file = path.join(process.cwd(), 'config', 'handoff.json');
+    const err = configErrorOf({
+      workers: 'many',
+      listeners: ['127.0.0.1:8080'],
+      upstreams: { api: { servers: ['127.0.0.1:3000', { address: 'localhost' }] } },
+    }, file);
+    assert.equal(err.file, file);
+    assert.deepEqual(err.message.split('\n'), [
+      'config/handoff.json: workers: expected a number from 1 to 256 or "auto", got "many"',
+      'config/handoff.json: upstreams.api.servers[1].address: expected "host:port", got "localhost"',
+    ]);
+  });
+
+  test('unknown keys are named, with the closest known key suggested for typos', () => {
+    assert.equal(problemAt(minimal({ timeout: {} }), 'timeout'), 'unknown key "timeout"; did you mean "timeouts"?');
+    assert.match(problemAt(minimal({ timeouts: { keepalive: '75s' } }), 'timeouts.keepalive'), /did you mean "keepAlive"\?/);
+    const raw = minimal({ upstreams: { api: { sever: ['127.0.0.1:1'], servers: ['127.0.0.1:1'] } } });
+    assert.match(problemAt(raw, 'upstreams.api.sever'), /did you mean "servers"\?/);
+    // Nothing close: list what is allowed instead.
+    assert.equal(problemAt(minimal({ limits: { zzz: 1 } }), 'limits.zzz'),
+      'unknown key "zzz"; expected one of "maxConnectionsPerWorker", "maxBodySize"');
+  });
+
+  test('a top-level "$schema" key is allowed and ignored', () => {
+    const config = validateConfig(minimal({ $schema: './handoff.schema.json' }), null);
+    assert.equal('$schema' in config, false);
+  });
+
+  test('defaults are applied for every omitted optional field', () => {
+    const config = validateConfig({ listeners: [{ port: 8080 }], upstreams: { backend: { servers: ['h:1'] } } }, null);
+    assert.deepEqual(config, {
+      file: null,
+      workers: 1,
+      handoff: { dir: path.join(os.tmpdir(), 'handoff'), transport: 'seqpacket', policy: 'least-conn', maxInFlightPerWorker: 64 },
+      listeners: [{ host: '127.0.0.1', port: 8080, backlog: 511 }],
+      upstreams: { backend: { name: 'backend', servers: [{ host: 'h', port: 1, weight: 1 }], keepalive: 32 } },
+      routes: [{ host: '*', pathPrefix: '/', upstream: 'backend' }],
+      timeouts: { connect: 60_000, read: 60_000, send: 60_000, clientHeader: 60_000, clientBody: 60_000, keepAlive: 75_000 },
+      limits: { maxConnectionsPerWorker: 10_000, maxBodySize: 0 },
+    });
+  });
+
+  test('routes are required when there is more than one upstream', () => {
+    const raw = minimal({ upstreams: { a: { servers: ['h:1'] }, b: { servers: ['h:2'] } } });
+    assert.equal(problemAt(raw, 'routes'), 'is required when there is more than one upstream (known upstreams: "a", "b")');
+  });
+
+  test('a route to an unknown upstream names it and lists the known ones', () => {
+    const raw = minimal({
+      upstreams: { api: { servers: ['h:1'] }, static: { servers: ['h:2'] } },
+      routes: [{ upstream: 'apii' }, { pathPrefix: '/s/', upstream: 'nope' }],
+    });
+    assert.equal(problemAt(raw, 'routes[0].upstream'),
+      'unknown upstream "apii"; did you mean "api"? (known upstreams: "api", "static")');
+    assert.equal(problemAt(raw, 'routes[1].upstream'), 'unknown upstream "nope" (known upstreams: "api", "static")');
+  });
+
+  test('"auto" workers means one per CPU, capped at 256; more than 256 is an error', () => {
+    const auto = validateConfig(minimal({ workers: 'auto' }), null).workers;
+    assert.equal(auto, Math.min(MAX_WORKERS, os.availableParallelism()));
+    assert.match(problemAt(minimal({ workers: 257 }), 'workers'), /from 1 to 256/);
+    assert.match(problemAt(minimal({ workers: 2.5 }), 'workers'), /from 1 to 256/);
+  });
+
+  test('listener and server shorthands parse, with IPv6 in brackets', () => {
+    const config = validateConfig(minimal({
+      listeners: ['[::1]:8080', { host: '[::1]', port: 8081, backlog: 128 }],
+      upstreams: { b: { servers: ['[::1]:3000', { address: 'backend.internal:3001', weight: 5 }], keepalive: 0 } },
+    }), null);
+    assert.deepEqual(config.listeners, [
+      { host: '::1', port: 8080, backlog: 511 },
+      { host: '::1', port: 8081, backlog: 128 },
+    ]);
+    assert.deepEqual(config.upstreams.b!.servers, [
+      { host: '::1', port: 3000, weight: 1 },
+      { host: 'backend.internal', port: 3001, weight: 5 },
+    ]);
+    assert.match(problemAt(minimal({ listeners: ['::1:8080'] }), 'listeners[0]'), /IPv6 addresses in brackets/);
+    assert.match(problemAt(minimal({ listeners: ['127.0.0.1:70000'] }), 'listeners[0]'), /port must be from 0 to 65535/);
+    assert.match(problemAt(minimal({ upstreams: { b: { servers: ['h:0'] } } }), 'upstreams.b.servers[0]'), /from 1 to 65535/);
+    assert.match(problemAt(minimal({ upstreams: { b: { servers: [{ address: 'h:1', weight: 0 }] } } }),
+      'upstreams.b.servers[0].weight'), /from 1 to 1000/);
+    assert.match(problemAt(minimal({ listeners: [] }), 'listeners'), /must not be empty/);
+    assert.match(problemAt(minimal({ upstreams: { b: { servers: [] } } }), 'upstreams.b.servers'), /must not be empty/);
+  });
+
+  test('duplicate listeners and duplicate routes are errors; port 0 may repeat', () => {
+    const raw = minimal({
+      listeners: ['127.0.0.1:8080', { host: '127.0.0.1', port: 8080 }],
+      routes: [{ host: 'Example.com', upstream: 'backend' }, { host: 'example.com:8080', pathPrefix: '/', upstream: 'backend' }],
+    });
+    assert.equal(problemAt(raw, 'listeners[1]'), 'duplicate listener 127.0.0.1:8080 (same as listeners[0])');
+    assert.equal(problemAt(raw, 'routes[1]'),
+      'duplicate route for host "example.com" and pathPrefix "/" (same as routes[0])');
+    assert.equal(validateConfig(minimal({ listeners: ['127.0.0.1:0', '127.0.0.1:0'] }), null).listeners.length, 2);
+  });
+
+  test('route hosts are lower-cased with the port stripped; pathPrefix must start with "/"', () => {
+    const config = validateConfig(minimal({
+      routes: [{ host: 'API.Example.COM:8443', pathPrefix: '/v1/', upstream: 'backend' }, { host: '[::1]:80', upstream: 'backend' }],
+    }), null);
+    assert.deepEqual(config.routes.map((r) => [r.host, r.pathPrefix]), [['api.example.com', '/v1/'], ['[::1]', '/']]);
+    assert.equal(problemAt(minimal({ routes: [{ pathPrefix: 'api', upstream: 'backend' }] }), 'routes[0].pathPrefix'),
+      'expected a path starting with "/", got "api"');
+    assert.match(problemAt(minimal({ routes: [{ host: '*.example.com', upstream: 'backend' }] }), 'routes[0].host'),
+      /only "\*" on its own/);
+  });
+
+  test('handoff settings: relative dir resolves against the config file, enums suggest fixes', () => {
+    const config = validateConfig(minimal({ handoff: { dir: 'run/handoff', transport: 'ipc', policy: 'round-robin' } }),
+      '/etc/handoff/handoff.json');
+    assert.equal(config.handoff.dir, '/etc/handoff/run/handoff');
+    assert.equal(config.file, '/etc/handoff/handoff.json');
+    assert.equal(problemAt(minimal({ handoff: { transport: 'seqpaket' } }), 'handoff.transport'),
+      'expected one of "seqpacket", "ipc", "reuseport", got "seqpaket"; did you mean "seqpacket"?');
+    assert.match(problemAt(minimal({ handoff: { maxInFlightPerWorker: 5000 } }), 'handoff.maxInFlightPerWorker'), /1 to 4096/);
+    assert.match(problemAt(minimal({ handoff: { dir: `/tmp/${'x'.repeat(100)}` } }), 'handoff.dir'), /too long/);
+  });
+
+  test('the file is made absolute', () => {
+    assert.equal(validateConfig(minimal(), 'conf/h.json').file, path.resolve('conf/h.json'));
+  });
+
+  test('durations and sizes in the config are parsed, bad units reported at their path', () => {
+    const config = validateConfig(minimal({
+      timeouts: { connect: '500ms', read: '5m', send: 1500, keepAlive: '1h' },
+      limits: { maxBodySize: '10k' },
+    }), null);
+    assert.deepEqual(config.timeouts, { ...DEFAULT_TIMEOUTS, connect: 500, read: 300_000, send: 1500, keepAlive: 3_600_000 });
+    assert.equal(config.limits.maxBodySize, 10_240);
+    assert.equal(problemAt(minimal({ timeouts: { read: '60' } }), 'timeouts.read'),
+      'duration "60" has no unit; write "60s" for seconds or the number 60 for milliseconds');
+    assert.equal(problemAt(minimal({ limits: { maxBodySize: '10kb' } }), 'limits.maxBodySize'),
+      'unknown unit "kb" in size "10kb"; use k, m or g');
+  });
+
+  test('the result is deep-frozen: assignment throws in strict mode', () => {
+    const config = validateConfig(minimal(), null);
+    const mutable = config as unknown as {
+      workers: number; listeners: unknown[]; upstreams: Record<string, { servers: { weight: number }[] }>; timeouts: { read: number };
+    };
+    assert.throws(() => { mutable.workers = 9; }, TypeError);
+    assert.throws(() => { mutable.timeouts.read = 1; }, TypeError);
+    assert.throws(() => { mutable.upstreams.backend!.servers[0]!.weight = 9; }, TypeError);
+    assert.throws(() => { mutable.listeners.push({}); }, TypeError);
+    assert.throws(() => { mutable.upstreams.extra = { servers: [] }; }, TypeError);
+  });
+
+  test('a config that is not an object is one problem at the root', () => {
+    assert.deepEqual(problemsOf([]), [{ path: '', message: 'expected an object, got an array' }]);
+    assert.equal(configErrorOf('x', '/etc/h.json').message, '/etc/h.json: expected an object, got "x"');
+  });
+
+  test('missing listeners and upstreams are reported together', () => {
+    assert.deepEqual(problemsOf({}).map((p) => p.path), ['listeners', 'upstreams']);
+  });
+});
+
+describe('parseDuration', () => {
+  test('accepts milliseconds and nginx-style units', () => {
+    const cases: [unknown, number][] = [
+      [500, 500], ['500ms', 500], ['60s', 60_000], ['5m', 300_000], ['1h', 3_600_000], ['1d', 86_400_000],
+      ['1m 30s', 90_000], [' 2s ', 2000],
+    ];
+    for (const [input, ms] of cases) assert.equal(parseDuration(input), ms, String(input));
+  });
+
+  test('rejects bad units, missing units, zero, negatives and fractions', () => {
+    const cases: [unknown, RegExp][] = [
+      ['5x', /unknown unit "x"/], ['60', /has no unit/], [0, /greater than 0/], ['0s', /greater than 0/],
+      [-1, /greater than 0/], [1.5, /expected a duration/], ['1.5s', /expected a duration/], ['', /expected a duration/],
+      [true, /expected a duration/], ['s', /expected a duration/], [2 ** 31, /at most 2147483647/],
+    ];
+    for (const [input, message] of cases) assert.throws(() => parseDuration(input), message, String(input));
+  });
+});
+
+describe('parseSize', () => {
+  test('accepts bytes and k/m/g suffixes in any case; 0 means unlimited', () => {
+    const cases: [unknown, number][] = [[0, 0], [1024, 1024], ['2048', 2048], ['10k', 10_240], ['1m', 1_048_576], ['1G', 1_073_741_824], ['512K', 524_288]];
+    for (const [input, bytes] of cases) assert.equal(parseSize(input), bytes, String(input));
+  });
+
+  test('rejects bad units, negatives and fractions', () => {
+    const cases: [unknown, RegExp][] = [['10kb', /unknown unit "kb"/], ['5t', /unknown unit "t"/], [-1, /0 or more/], [1.5, /0 or more/], ['1.5m', /expected a size/], [null, /expected a size/]];
+    for (const [input, message] of cases) assert.throws(() => parseSize(input), message, String(input));
+  });
+});
+
+describe('config/handoff.schema.json', () => {
+  const schemaFile = path.join(path.dirname(defaultConfigPath()), 'handoff.schema.json');
+  const schema = JSON.parse(fs.readFileSync(schemaFile, 'utf8')) as {
+    properties: Record<string, unknown>;
+    $defs: Record<string, { properties?: Record<string, { enum?: string[]; default?: unknown }> }>;
+  };
+  const schemaKeys = (kind: string): string[] =>
+    Object.keys(kind === 'root' ? schema.properties : schema.$defs[kind]?.properties ?? {}).sort();
+
+  test('every key the validator knows is in the schema, and vice versa', () => {
+    for (const [kind, keys] of Object.entries(KNOWN_KEYS)) {
+      assert.deepEqual(schemaKeys(kind), [...keys].sort(), `keys of ${kind}`);
+    }
+    const objectDefs = Object.keys(schema.$defs).filter((name) => schema.$defs[name]!.properties !== undefined);
+    assert.deepEqual(objectDefs.sort(), Object.keys(KNOWN_KEYS).filter((k) => k !== 'root').sort());
+  });
+
+  test('enums and timeout defaults agree with the validator', () => {
+    const handoff = schema.$defs.handoff!.properties!;
+    assert.deepEqual(handoff.transport!.enum, [...TRANSPORTS]);
+    assert.deepEqual(handoff.policy!.enum, [...POLICIES]);
+    for (const [key, ms] of Object.entries(DEFAULT_TIMEOUTS)) {
+      assert.equal(parseDuration(schema.$defs.timeouts!.properties![key]!.default), ms, `timeouts.${key}`);
+    }
+  });
+});
