@@ -9,6 +9,7 @@ import type { Config } from './config/types';
 import { Master } from './master/master';
 import type { WorkerCommand } from './master/worker-spawner';
 import { Logger } from './observability/logger';
+import { resolveUpstreamServers } from './upstream/resolve-servers';
 import { Worker } from './worker/worker';
 
 const USAGE = `Usage:
@@ -117,7 +118,8 @@ async function main(): Promise<void> {
     return;
   }
   const log = new Logger('master');
-  new Master(config, workerCommand(config.handoff.dir), log).start();
+  const resolved = await resolveUpstreamServers(config);
+  new Master(resolved, workerCommand(resolved.handoff.dir), log).start();
 }
 
 main().catch((err: unknown) => {

@@ -48,7 +48,9 @@ export class ConfigError extends Error {
 
   /** The file is not valid JSON. `detail` is the parser's complaint, without its own position info. */
   static syntax(file: string | null, location: SourceLocation | null, detail: string, cause?: unknown): ConfigError {
-    return new ConfigError(file, [{ path: '', message: `invalid JSON: ${detail}` }], {
+    // Spelled out in the message too, so the problem reads on its own without the `file:line:col:` prefix.
+    const where = location === null ? '' : ` at line ${location.line}, column ${location.column}`;
+    return new ConfigError(file, [{ path: '', message: `invalid JSON${where}: ${detail}` }], {
       ...(location === null ? {} : { location }),
       cause,
     });
@@ -65,11 +67,12 @@ export function formatProblems(
   problems: readonly ConfigProblem[],
   location: SourceLocation | null = null,
 ): string {
-  const shown = file === null ? null : displayPath(file);
   const where = location === null ? '' : `:${location.line}:${location.column}`;
+  // Without a file (config built in memory) a location still helps: "3:5: invalid JSON: ...".
+  const prefix = file === null ? (where === '' ? null : where.slice(1)) : `${displayPath(file)}${where}`;
   return problems
     .map((p) => {
-      const parts = [shown === null ? null : `${shown}${where}`, p.path === '' ? null : p.path, p.message];
+      const parts = [prefix, p.path === '' ? null : p.path, p.message];
       return parts.filter((part) => part !== null).join(': ');
     })
     .join('\n');

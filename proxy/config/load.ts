@@ -56,11 +56,13 @@ function syntaxErrorOffset(message: string, json: string): number | null {
 /** V8's message without its position, and without the echo of the input ("..." is not valid JSON). */
 function describeSyntaxError(message: string): string {
   return message
-    .replace(/,\s*".*" is not valid JSON$/s, '')
-    .replace(/\s*(?:in JSON )?at position \d+.*$/s, ''); // also drops Node 22's "(line 1 column 7)"
+    .replace(/^(Unexpected token '.+?'), .* is not valid JSON$/s, '$1')
+    .replace(/\s*(?:in JSON )?at position \d+.*$/s, '') // also drops Node 22's "(line 1 column 7)"
+    // "Unexpected token '\n'" must stay on one line: the error message is one line per problem.
+    .replace(/[\u0000-\u001f]/g, (char) => JSON.stringify(char).slice(1, -1));
 }
 
-/** The two mistakes people make most in hand-written JSON, named. */
+/** The usual hand-written-JSON mistakes (comments, single quotes, trailing commas), named. */
 function syntaxHint(json: string, offset: number): string {
   if (json.startsWith('//', offset) || json.startsWith('/*', offset)) return ' (JSON does not allow comments)';
   if (json[offset] === "'") return ' (JSON strings need double quotes)';

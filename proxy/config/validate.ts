@@ -22,7 +22,7 @@ export const DEFAULT_TIMEOUTS: TimeoutsConfig = Object.freeze({
 });
 
 /** Every key the validator accepts, per object kind; names match the `$defs` of handoff.schema.json. */
-export const KNOWN_KEYS = Object.freeze({
+export const KNOWN_KEYS = deepFreeze({
   root: ['$schema', 'workers', 'handoff', 'listeners', 'upstreams', 'routes', 'timeouts', 'limits'],
   handoff: ['dir', 'transport', 'policy', 'maxInFlightPerWorker'],
   listener: ['host', 'port', 'backlog'],

@@ -4,7 +4,7 @@
 //   offset 0  type      MessageType
 //   offset 4  seq       handoff sequence number (CONNECTION, ACK), else 0
 //   offset 8  a         REGISTER: worker pid;  CONNECTION: listener index;
-//                       ACK, REJECT: the worker's open client connections (for least-conn)
+//                       ACK, REJECT, STATUS: the worker's open client connections (least-conn)
 //   offset 12 b         REGISTER: protocol version
 //
 // SOCK_SEQPACKET keeps message boundaries, so one recvmsg is always exactly one message.
@@ -26,6 +26,11 @@ export enum MessageType {
    * worker is at its connection limit). The master still holds its copy and sends it elsewhere.
    */
   REJECT = 5,
+  /**
+   * worker → master: "I now serve a connections" — sent after connections close (coalesced per
+   * event-loop turn), so least-conn stays true and a full worker that frees up gets work again.
+   */
+  STATUS = 6,
 }
 
 export interface Message {

@@ -40,6 +40,7 @@ export class Master {
     [MessageType.REGISTER]: (link, msg) => this.onRegister(link, msg),
     [MessageType.ACK]: (link, msg) => this.onAck(link, msg),
     [MessageType.REJECT]: (link, msg) => this.onReject(link, msg),
+    [MessageType.STATUS]: (link, msg) => this.onStatus(link, msg),
   };
 
   constructor(
@@ -179,6 +180,11 @@ export class Master {
   private onReject(link: WorkerLink, msg: Message): void {
     const handoff = link.settle(msg.seq, msg.a);
     if (handoff) this.redispatch(handoff, `worker ${link.pid} rejected it`);
+  }
+
+  private onStatus(link: WorkerLink, msg: Message): void {
+    link.activeConnections = msg.a;
+    this.drainWaiting();
   }
 
   /** The channel closed: the worker exited or crashed. Its unacknowledged connections go elsewhere. */

@@ -19,6 +19,7 @@ export class Worker {
   /** Client connections this worker serves; its size is reported to the master with each ACK. */
   private readonly clients = new Set<net.Socket>();
   private quitting = false;
+  private statusScheduled = false;
   private readonly handlers: Record<number, (msg: Message, fd: number, truncated: boolean) => void> = {
     [MessageType.CONNECTION]: (msg, fd, truncated) => this.onConnection(msg, fd, truncated),
     [MessageType.QUIT]: () => void this.quit('the master asked'),
@@ -87,9 +88,22 @@ export class Worker {
     }
     this.clients.add(socket);
     socket.setNoDelay(true);
-    socket.on('close', () => this.clients.delete(socket));
+    socket.on('close', () => {
+      this.clients.delete(socket);
+      this.scheduleStatus();
+    });
     this.channel!.send(encode(MessageType.ACK, msg.seq, this.clients.size));
     this.front!.serve(socket);
+  }
+
+  /** Tells the master the new connection count once per event-loop turn, however many closed. */
+  private scheduleStatus(): void {
+    if (this.statusScheduled || this.quitting) return;
+    this.statusScheduled = true;
+    setImmediate(() => {
+      this.statusScheduled = false;
+      if (!this.quitting) this.channel!.send(encode(MessageType.STATUS, 0, this.clients.size));
+    });
   }
 
   /** Graceful: no new connections, idle ones closed, busy ones finish their response. */

@@ -69,15 +69,18 @@ describe('loadConfigFile', () => {
     assert.equal(err.file, file);
     assert.deepEqual(err.location, { line: 4, column: 1 });
     assert.equal(err.message,
-      `${file}:4:1: invalid JSON: Expected double-quoted property name (JSON does not allow a trailing comma)`);
+      `${file}:4:1: invalid JSON at line 4, column 1: Expected double-quoted property name (JSON does not allow a trailing comma)`);
   });
 
   test('a syntax error V8 reports without a position still gets line:col', () => {
     // Node 20 says only "Unexpected token '}', ... is not valid JSON" here.
-    const file = writeConfig('bad-literal.json', '{\n  "workers": tru\n}');
-    const err = loadError(file);
-    assert.deepEqual(err.location, { line: 3, column: 1 });
-    assert.match(err.message, /:3:1: invalid JSON: Unexpected token '}'$/);
+    const err = loadError(writeConfig('bad-literal.json', '{\n  "workers": tru,\n  "listeners": []\n}'));
+    assert.deepEqual(err.location, { line: 2, column: 17 });
+    assert.match(err.message, /:2:17: invalid JSON at line 2, column 17: Unexpected token ','$/);
+    // The offending character is a newline here: it is escaped, the message stays one line.
+    const newline = loadError(writeConfig('bad-literal-eol.json', '{\n  "workers": tru\n}'));
+    assert.deepEqual(newline.location, { line: 2, column: 17 });
+    assert.match(newline.message, /^[^\n]*: invalid JSON at line 2, column 17: Unexpected token '\\n'$/);
   });
 
   test('comments are named as the problem', () => {

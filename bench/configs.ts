@@ -1,0 +1,146 @@
+// Config text for the processes under test, generated into the run's temp dir. Each choice that
+// departs from a distribution default is here so that every proxy does the same job: stream
+// bodies, keep upstream connections alive, add X-Forwarded-For, never touch the disk.
+
+/** Paths and ports one generated config needs. */
+export interface Site {
+  readonly dir: string;
+  readonly port: number;
+  readonly upstreamPort: number;
+  /** The sample backend, reached with `Host: backend.bench` (the sanity workload). */
+  readonly backendPort: number;
+  readonly workers: number;
+}
+
+export const BACKEND_HOST = 'backend.bench';
+/** The small response: exactly 100 bytes, so bytes/request says whether responses are whole. */
+export const SMALL_BODY = 'x'.repeat(99) + '\n';
+export const BIG_BYTES = 1024 * 1024;
+
+// nginx compiles in /var/lib/nginx temp paths that a non-root run cannot create; keep them here.
+function nginxCommon(dir: string, name: string): string {
+  // As root, nginx would drop its workers to "nobody", who cannot read our 0700 temp dir.
+  const user = process.getuid?.() === 0 ? 'user root;\n' : '';
+  return `${user}daemon off;
+master_process on;
+pid ${dir}/${name}.pid;
+error_log ${dir}/${name}-error.log warn;
+worker_rlimit_nofile 20000;
+`;
+}
+
+function nginxTemps(dir: string, name: string): string {
+  return ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+    .map((t) => `  ${t}_temp_path ${dir}/${name}-tmp/${t};`).join('\n');
+}
+
+/**
+ * The upstream every candidate proxies to: nginx answering from memory (`return`) or a static
+ * file with sendfile, so that it costs a few µs per request and is never the bottleneck.
+ * `return` discards a request body (ngx_http_send_response reads and drops it), keeping the
+ * connection alive, which is all the POST workload needs.
+ */
+export function nginxUpstreamConf(dir: string, port: number, workers: number): string {
+  return `${nginxCommon(dir, 'upstream')}worker_processes ${workers};
+events { worker_connections 8192; multi_accept on; }
+http {
+  access_log off;
+${nginxTemps(dir, 'upstream')}
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 10000000;
+  keepalive_timeout 300s;
+  client_body_buffer_size 128k;
+  client_max_body_size 1m;
+  default_type application/octet-stream;
+  server {
+    listen 127.0.0.1:${port} backlog=4096;
+    root ${dir}/www;
+    location = / { default_type text/plain; return 200 "${SMALL_BODY.trimEnd()}\\n"; }
+    location = /post { default_type text/plain; return 200 "${SMALL_BODY.trimEnd()}\\n"; }
+    location / { }
+  }
+}
+`;
+}
+
+/**
+ * nginx as the reference proxy. proxy_request_buffering off and proxy_max_temp_file_size 0 make
+ * it stream bodies as Handoff does instead of spooling them to temp files; keepalive_requests is
+ * raised on both sides so that 1000-request connection recycling is not part of the figure.
+ */
+export function nginxProxyConf(s: Site): string {
+  const proxied = (up: string): string => `proxy_pass http://${up};
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_request_buffering off;
+      proxy_max_temp_file_size 0;`;
+  return `${nginxCommon(s.dir, 'nginx')}worker_processes ${s.workers};
+events { worker_connections 10000; }
+http {
+  access_log off;
+${nginxTemps(s.dir, 'nginx')}
+  keepalive_requests 10000000;
+  keepalive_timeout 75s;
+  client_max_body_size 0;
+  upstream u { server 127.0.0.1:${s.upstreamPort}; keepalive 64; keepalive_requests 10000000; }
+  upstream b { server 127.0.0.1:${s.backendPort}; keepalive 64; keepalive_requests 10000000; }
+  server {
+    listen 127.0.0.1:${s.port} backlog=4096;
+    location / {
+      ${proxied('u')}
+    }
+  }
+  server {
+    listen 127.0.0.1:${s.port};
+    server_name ${BACKEND_HOST};
+    location / {
+      ${proxied('b')}
+    }
+  }
+}
+`;
+}
+
+/** HAProxy 2.6 in one process with `workers` threads; http-reuse always is its upstream keep-alive. */
+export function haproxyConf(s: Site): string {
+  return `global
+  nbthread ${s.workers}
+  maxconn 8000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  timeout http-keep-alive 75s
+  option forwardfor
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:${s.port}
+  use_backend b if { hdr(host) -i ${BACKEND_HOST} }
+  default_backend u
+backend u
+  server s1 127.0.0.1:${s.upstreamPort}
+backend b
+  server s1 127.0.0.1:${s.backendPort}
+`;
+}
+
+export function handoffConf(s: Site, transport: string): string {
+  return JSON.stringify({
+    workers: s.workers,
+    listeners: [`127.0.0.1:${s.port}`],
+    handoff: { dir: `${s.dir}/handoff-${transport}`, transport },
+    upstreams: {
+      u: { servers: [`127.0.0.1:${s.upstreamPort}`], keepalive: 64 },
+      b: { servers: [`127.0.0.1:${s.backendPort}`], keepalive: 64 },
+    },
+    routes: [
+      { host: BACKEND_HOST, pathPrefix: '/', upstream: 'b' },
+      { host: '*', pathPrefix: '/', upstream: 'u' },
+    ],
+  }, null, 2);
+}

@@ -1,0 +1,105 @@
+// Command-line options of `npm run bench` (node dist/bench/run.js).
+import path from 'node:path';
+import { CANDIDATES, type CandidateName } from './candidates';
+import { WORKLOADS, type WorkloadName } from './wrk';
+
+export const USAGE = `Usage: node dist/bench/run.js [options]      (npm run bench -- [options])
+
+  --full               3 rounds, 1 s warm-up + 10 s per run (the default)
+  --quick              1 round, 0.5 s warm-up + 1.5 s per run: under 2 minutes, for CI
+  --rounds N           override the mode's rounds
+  --duration S         measured seconds per run (fractions allowed)
+  --warmup S           discarded warm-up seconds before each run (0 = none)
+  --workers N          worker processes/threads of every candidate (default 2)
+  --upstream-workers N nginx upstream worker_processes (default 1)
+  --only a,b           candidates: ${CANDIDATES.join(', ')}
+  --workloads a,b      workloads: ${WORKLOADS.join(', ')}
+  --json PATH          JSON output (default bench/results/latest.json); markdown goes next to it (.md)
+  --budget S           stop starting runs after S seconds and report what was measured
+  --seed N             seed of the per-round shuffle (default: random, recorded in the output)
+  --keep-tmp           keep the temp dir (configs, error logs) for inspection
+`;
+
+export interface Options {
+  mode: 'full' | 'quick';
+  rounds: number;
+  duration: number;
+  warmup: number;
+  workers: number;
+  upstreamWorkers: number;
+  candidates: CandidateName[];
+  workloads: WorkloadName[];
+  json: string;
+  markdown: string;
+  budget: number;
+  seed: number;
+  keepTmp: boolean;
+}
+
+export class UsageError extends Error {}
+
+const RESULTS = path.resolve(__dirname, '..', '..', 'bench', 'results');
+
+function list<T extends string>(value: string, known: readonly T[], what: string): T[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const i of items) if (!known.includes(i as T)) throw new UsageError(`unknown ${what} "${i}" (known: ${known.join(', ')})`);
+  if (items.length === 0) throw new UsageError(`--${what}s needs at least one name`);
+  return items as T[];
+}
+
+function positive(value: string, flag: string, integer: boolean, allowZero = false): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0) || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`${flag} needs a ${integer ? 'whole ' : ''}number${allowZero ? '' : ' above 0'}, got "${value}"`);
+  }
+  return n;
+}
+
+export function parseOptions(argv: string[]): Options | 'help' {
+  const args = [...argv];
+  const set: Partial<Options> = {};
+  let mode: Options['mode'] = 'full';
+  const value = (flag: string): string => {
+    const v = args.shift();
+    if (v === undefined) throw new UsageError(`${flag} needs a value`);
+    return v;
+  };
+  while (args.length > 0) {
+    const a = args.shift()!;
+    switch (a) {
+      case '--full': mode = 'full'; break;
+      case '--quick': mode = 'quick'; break;
+      case '--rounds': set.rounds = positive(value(a), a, true); break;
+      case '--duration': set.duration = positive(value(a), a, false); break;
+      case '--warmup': set.warmup = positive(value(a), a, false, true); break;
+      case '--workers': set.workers = positive(value(a), a, true); break;
+      case '--upstream-workers': set.upstreamWorkers = positive(value(a), a, true); break;
+      case '--only': set.candidates = list(value(a), CANDIDATES, 'candidate'); break;
+      case '--workloads': set.workloads = list(value(a), WORKLOADS, 'workload'); break;
+      case '--json': set.json = path.resolve(value(a)); break;
+      case '--budget': set.budget = positive(value(a), a, false); break;
+      case '--seed': set.seed = positive(value(a), a, true, true); break;
+      case '--keep-tmp': set.keepTmp = true; break;
+      case '-h': case '--help': return 'help';
+      default: throw new UsageError(`unknown option "${a}"`);
+    }
+  }
+  const quick = mode === 'quick';
+  const json = set.json ?? path.join(RESULTS, 'latest.json');
+  return {
+    mode,
+    rounds: set.rounds ?? (quick ? 1 : 3),
+    duration: set.duration ?? (quick ? 1.5 : 10),
+    warmup: set.warmup ?? (quick ? 0.5 : 1),
+    workers: set.workers ?? 2,
+    upstreamWorkers: set.upstreamWorkers ?? 1,
+    candidates: set.candidates ?? [...CANDIDATES],
+    workloads: set.workloads ?? [...WORKLOADS],
+    json,
+    markdown: json.replace(/\.json$/, '') + '.md',
+    // Quick mode is promised to CI as "under 2 minutes"; full mode is bounded at an hour.
+    budget: set.budget ?? (quick ? 105 : 3600),
+    seed: set.seed ?? Math.floor(Math.random() * 2 ** 31),
+    keepTmp: set.keepTmp ?? false,
+  };
+}
