@@ -1,0 +1,322 @@
+// The Docker lab, for real: builds the images, brings docker-compose.yml up with testcontainers
+// under a per-run project name and image tag, drives it, and tears it all down again.
+//
+// Needs a Docker engine and compose v2. Without one this suite FAILS (it does not skip): CI starts
+// the engine first (.ci/run). On a machine that cannot reach a registry, the local base image
+// localbase/node:20-bookworm-slim is used when present (or whatever NODE_IMAGE says).
+// testcontainers runs without its reaper (ryuk) here: its image cannot be pulled, so this file
+// cleans up itself and checks that nothing of the run is left.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { StartedDockerComposeEnvironment, StartedTestContainer } from 'testcontainers';
+
+// Before testcontainers is loaded (it is required lazily below): no ryuk, and no gateway lookup
+// (which would pull an image) when this machine is itself a container.
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+process.env.TESTCONTAINERS_HOST_OVERRIDE ??= 'localhost';
+
+const ROOT = path.resolve(__dirname, '../../..');
+const LOCAL_BASE_IMAGE = 'localbase/node:20-bookworm-slim';
+const RUN_ID = `${Date.now().toString(36)}${process.pid.toString(36)}`;
+const PROJECT = `handoff-lab-test-${RUN_ID}`;
+const TAG = `test-${RUN_ID}`;
+const IMAGES = [`handoff-lab:${TAG}`, `handoff-lab-loadtest:${TAG}`];
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 600_000): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as NodeJS.ErrnoException).code === 'number' ? Number((err as NodeJS.ErrnoException).code) : 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) + (err && code === 1 && !stderr ? err.message : '') });
+    });
+  });
+}
+
+async function mustRun(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs?: number): Promise<string> {
+  const r = await run(cmd, args, env, timeoutMs);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}:\n${r.stderr.slice(-4000)}${r.stdout.slice(-2000)}`);
+  return r.stdout;
+}
+
+/** GET on a new connection (or on `agent`'s); resolves with status, X-Backend-Id and body. */
+function get(port: number, urlPath: string, agent?: http.Agent): Promise<{ status: number; backend: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent: agent ?? false, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, backend: String(res.headers['x-backend-id'] ?? ''), body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${urlPath}: no answer within 10 s`)));
+    req.on('error', reject);
+  });
+}
+
+// Run inside a container with `node -e`: its processes (pid, ppid, command line, socket inodes)
+// and its network namespace's established TCP connections on port 8080 (the proxy's listener).
+const PROCFS_SCRIPT = `
+const fs = require('fs');
+const procs = [];
+for (const p of fs.readdirSync('/proc')) {
+  if (!/^\\d+$/.test(p) || p === String(process.pid)) continue;
+  let cmd, stat;
+  try { cmd = fs.readFileSync('/proc/' + p + '/cmdline', 'utf8').split('\\0').join(' ').trim(); stat = fs.readFileSync('/proc/' + p + '/stat', 'utf8'); } catch { continue; }
+  const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  const inodes = [];
+  try {
+    for (const fd of fs.readdirSync('/proc/' + p + '/fd')) {
+      try { const m = /^socket:\\[(\\d+)\\]$/.exec(fs.readlinkSync('/proc/' + p + '/fd/' + fd)); if (m) inodes.push(Number(m[1])); } catch {}
+    }
+  } catch {}
+  procs.push({ pid: Number(p), ppid, cmd, inodes });
+}
+const established8080 = [];
+for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+  for (const line of fs.readFileSync(f, 'utf8').trim().split('\\n').slice(1)) {
+    const c = line.trim().split(/\\s+/);
+    if (c[1].endsWith(':1F90') && c[3] === '01') established8080.push(Number(c[9]));
+  }
+}
+console.log(JSON.stringify({ procs, established8080 }));
+`;
+
+interface ProcView {
+  procs: Array<{ pid: number; ppid: number; cmd: string; inodes: number[] }>;
+  established8080: number[];
+}
+
+async function execIn(container: StartedTestContainer, command: string[]): Promise<string> {
+  const r = await container.exec(command);
+  if (r.exitCode !== 0) throw new Error(`${command.join(' ').slice(0, 80)} in ${container.getName()} exited ${r.exitCode}: ${r.output}`);
+  return r.stdout;
+}
+
+async function procView(container: StartedTestContainer): Promise<ProcView> {
+  return JSON.parse(await execIn(container, ['node', '-e', PROCFS_SCRIPT])) as ProcView;
+}
+
+/** Node processes running the handoff CLI (not docker-init, whose command line contains theirs). */
+const isHandoff = (cmd: string, role: 'master' | 'worker'): boolean =>
+  /^(\S*\/)?node\s+\S*dist\/proxy\/cli\.js\b/.test(cmd) && / worker( |$)/.test(cmd) === (role === 'worker');
+
+/** The master (the proxy command, not a worker) and its children, in the proxy container. */
+function masterAndWorkers(view: ProcView): { master: number; workers: number[] } {
+  const master = view.procs.find((p) => isHandoff(p.cmd, 'master'));
+  assert.ok(master, `no master process in the proxy container: ${JSON.stringify(view.procs.map((p) => p.cmd))}`);
+  return { master: master.pid, workers: view.procs.filter((p) => p.ppid === master.pid).map((p) => p.pid).sort((a, b) => a - b) };
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('the Docker lab (docker-compose.yml, built and run with testcontainers)', { timeout: 900_000 }, () => {
+  let composeEnv: NodeJS.ProcessEnv;
+  let env: StartedDockerComposeEnvironment | null = null;
+  let proxy: StartedTestContainer;
+  let workers: StartedTestContainer;
+  let port: number;
+  let reportsDir: string;
+  let tornDown = false;
+
+  const compose = (args: string[], timeoutMs?: number): Promise<Run> => run('docker', ['compose', '-p', PROJECT, ...args], composeEnv, timeoutMs);
+
+  async function teardown(): Promise<void> {
+    if (tornDown) return;
+    tornDown = true;
+    if (env) {
+      await env.down({ removeVolumes: true, timeout: 20_000 }).catch(() => undefined);
+      env = null;
+    }
+    // Also whatever the testcontainers environment did not know about (the loadtest profile).
+    await compose(['--profile', 'loadtest', 'down', '--volumes', '--remove-orphans', '--timeout', '20']);
+    await run('docker', ['image', 'rm', ...IMAGES]);
+    if (reportsDir) fs.rmSync(reportsDir, { recursive: true, force: true });
+  }
+
+  before(async () => {
+    const info = await run('docker', ['info', '--format', '{{.ServerVersion}}'], {}, 30_000);
+    if (info.code !== 0) {
+      throw new Error(
+        `The Docker lab suite needs a Docker engine, and none is reachable (docker info: ${(info.stderr || info.stdout).trim()}). ` +
+          'Start one (on this project\'s machines: bash ../shared/tools/docker-lab-setup.sh, as .ci/run does).',
+      );
+    }
+    const composeVersion = await run('docker', ['compose', 'version', '--short'], {}, 30_000);
+    if (composeVersion.code !== 0) throw new Error(`The Docker lab suite needs compose v2 (docker compose): ${composeVersion.stderr.trim()}`);
+
+    composeEnv = {
+      HANDOFF_TAG: TAG,
+      // Any free host port, on loopback only: a lab already running on 8080 is left alone.
+      HANDOFF_PORT: '',
+      HANDOFF_BIND: '127.0.0.1',
+      COMPOSE_PROJECT_NAME: PROJECT,
+    };
+    if (!process.env.NODE_IMAGE && (await run('docker', ['image', 'inspect', LOCAL_BASE_IMAGE], {}, 30_000)).code === 0) {
+      composeEnv.NODE_IMAGE = LOCAL_BASE_IMAGE;
+    }
+    reportsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-lab-reports-'));
+    fs.chmodSync(reportsDir, 0o777); // the loadtest container writes as uid 1000
+    composeEnv.LOADTEST_REPORTS = reportsDir;
+
+    // Both images (the runtime one for backend/proxy/workers, and the loadtest one), tagged per run.
+    await mustRun('docker', ['compose', '-p', PROJECT, '--profile', 'loadtest', 'build', 'backend', 'loadtest'], composeEnv, 900_000);
+
+    // Lazily, after the env vars above are set.
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const tc = require('testcontainers') as typeof import('testcontainers');
+    try {
+      env = await new tc.DockerComposeEnvironment(ROOT, 'docker-compose.yml')
+        .withProjectName(PROJECT)
+        .withEnvironment(composeEnv as Record<string, string>)
+        .withDefaultWaitStrategy(tc.Wait.forHealthCheck())
+        .withStartupTimeout(120_000)
+        .up(['backend', 'proxy', 'workers']);
+    } catch (err) {
+      const logs = await compose(['logs', '--no-color', '--tail', '50']);
+      throw new Error(`docker compose up failed: ${(err as Error).message}\n${logs.stdout.slice(-6000)}`);
+    }
+    proxy = env.getContainer('proxy-1');
+    workers = env.getContainer('workers-1');
+    port = proxy.getMappedPort(8080);
+  });
+
+  after(teardown);
+
+  it('balances requests through the proxy over all three backend replicas', async () => {
+    const ids = (await compose(['ps', '-q', 'backend'])).stdout.trim().split('\n').filter(Boolean);
+    assert.equal(ids.length, 3, 'three backend replicas run');
+    // The backend's default id is backend-<hostname>-<port>, and a container's hostname is its short id.
+    const expected = new Set(ids.map((id) => `backend-${id.slice(0, 12)}-3000`));
+    const seen = new Map<string, number>();
+    for (let i = 0; i < 30; i++) {
+      const r = await get(port, '/');
+      assert.equal(r.status, 200);
+      assert.equal(r.body, `hello from ${r.backend}\n`);
+      seen.set(r.backend, (seen.get(r.backend) ?? 0) + 1);
+    }
+    assert.deepEqual(new Set(seen.keys()), expected, `answers came from ${JSON.stringify([...seen])}`);
+  });
+
+  it('shares the handoff directory (master.sock, config.json) with the workers container through a named volume', async () => {
+    const list = `const fs = require('fs'); console.log(JSON.stringify(fs.readdirSync('/run/handoff').map((n) => { const s = fs.statSync('/run/handoff/' + n); return { n, socket: s.isSocket(), file: s.isFile(), uid: s.uid, mode: s.mode & 0o777 }; })))`;
+    for (const container of [proxy, workers]) {
+      const entries = JSON.parse(await execIn(container, ['node', '-e', list])) as Array<{ n: string; socket: boolean; file: boolean; uid: number; mode: number }>;
+      const sock = entries.find((e) => e.n === 'master.sock');
+      const config = entries.find((e) => e.n === 'config.json');
+      assert.ok(sock?.socket, `master.sock is a socket in ${container.getName()}: ${JSON.stringify(entries)}`);
+      assert.ok(config?.file, `config.json is there in ${container.getName()}`);
+      assert.equal(sock.uid, 1000, 'owned by the node user');
+      assert.equal(config.mode, 0o600);
+    }
+    // The published config has the backend name resolved to its three addresses, as nginx does.
+    const published = JSON.parse(await execIn(workers, ['cat', '/run/handoff/config.json'])) as { upstreams: Record<string, { servers: Array<{ host: string }> }> };
+    assert.equal(published.upstreams.backend?.servers.length, 3);
+    const volumes = (await run('docker', ['volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${PROJECT}`])).stdout.trim().split('\n');
+    assert.deepEqual(volumes, [`${PROJECT}_handoff-sockets`]);
+  });
+
+  it('has the workers container serve connections accepted in the proxy container', async () => {
+    // Keep-alive connections opened at once: the master spreads them over its 3 registered workers
+    // (2 in the proxy container, 1 in the workers container). /delay keeps each busy meanwhile.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 12 });
+    try {
+      let held: number[] = [];
+      for (let round = 0; round < 3 && held.length === 0; round++) {
+        const first = await Promise.all(Array.from({ length: 12 }, () => get(port, '/delay?ms=200', agent)));
+        assert.ok(first.every((r) => r.status === 200));
+        const proxyView = await procView(proxy);
+        const workersView = await procView(workers);
+        const accepted = new Set(proxyView.established8080);
+        const worker = workersView.procs.find((p) => isHandoff(p.cmd, 'worker'));
+        assert.ok(worker, `a worker process runs in the workers container: ${JSON.stringify(workersView.procs.map((p) => p.cmd))}`);
+        // Socket inodes are global: the same inode in both views is the same TCP connection, one
+        // that the proxy container's kernel namespace accepted on :8080, held by the other container.
+        held = worker.inodes.filter((i) => accepted.has(i));
+      }
+      assert.ok(held.length > 0, 'the workers container holds client connections accepted on the proxy port');
+      // And it serves them: every pooled connection (those it holds included) answers again.
+      const again = await Promise.all(Array.from({ length: 12 }, () => get(port, '/', agent)));
+      assert.ok(again.every((r) => r.status === 200));
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('keeps serving when a worker process in the proxy container is killed, and the master replaces it', async () => {
+    const before = masterAndWorkers(await procView(proxy));
+    assert.equal(before.workers.length, 2, `the master has 2 workers: ${JSON.stringify(before)}`);
+    const victim = before.workers[0]!;
+    await execIn(proxy, ['node', '-e', `process.kill(${victim}, 'SIGKILL')`]);
+    for (let i = 0; i < 30; i++) {
+      const r = await get(port, '/');
+      assert.equal(r.status, 200, `request ${i} after killing worker ${victim}`);
+    }
+    const after = await waitFor(
+      'the master to replace the killed worker',
+      async () => {
+        const now = masterAndWorkers(await procView(proxy));
+        return now.workers.length === 2 && !now.workers.includes(victim) ? now : undefined;
+      },
+      15_000,
+    );
+    assert.equal(after.master, before.master, 'the master itself stayed');
+    const logs = await compose(['logs', '--no-color', 'proxy']);
+    assert.match(logs.stdout, new RegExp(`worker process ${victim} exited with signal SIGKILL`));
+  });
+
+  it('runs the load test service for a few seconds with no failed request', async () => {
+    const r = await compose(
+      ['--profile', 'loadtest', 'run', '--rm', '-T', 'loadtest', '--duration', '2', '--connections', '8', '--delay-ms', '50'],
+      180_000,
+    );
+    assert.equal(r.code, 0, `loadtest exited ${r.code}:\n${r.stderr.slice(-3000)}\n${r.stdout.slice(-3000)}`);
+    assert.match(r.stdout, /What the proxy costs/);
+    const report = JSON.parse(fs.readFileSync(path.join(reportsDir, 'report.json'), 'utf8')) as {
+      results: Array<{ scenario: string; target: string; ok: number; errors: number; non2xx: number }>;
+      totals: { failures: number };
+    };
+    assert.equal(report.totals.failures, 0);
+    assert.equal(report.results.length, 8, 'four scenarios, each against the proxy and directly');
+    for (const res of report.results) {
+      assert.ok(res.ok > 0, `${res.scenario} → ${res.target} got answers`);
+      assert.equal(res.errors + res.non2xx, 0, `${res.scenario} → ${res.target}`);
+    }
+    const html = fs.readFileSync(path.join(reportsDir, 'report.html'), 'utf8');
+    assert.match(html, /<svg[^>]*>/);
+    assert.doesNotMatch(html, /<(script|link|img|iframe|object)\b|\b(src|href)\s*=|@import|url\(/i, 'self-contained: no scripts, nothing loaded from elsewhere');
+  });
+
+  it('tears everything down, leaving no container, network, volume or image of this run', async () => {
+    await teardown();
+    const label = `label=com.docker.compose.project=${PROJECT}`;
+    const left = {
+      containers: (await mustRun('docker', ['ps', '-aq', '--filter', label])).trim(),
+      networks: (await mustRun('docker', ['network', 'ls', '-q', '--filter', label])).trim(),
+      volumes: (await mustRun('docker', ['volume', 'ls', '-q', '--filter', label])).trim(),
+      images: (await mustRun('docker', ['images', '-q', ...IMAGES.flatMap((i) => ['--filter', `reference=${i}`])])).trim(),
+    };
+    assert.deepEqual(left, { containers: '', networks: '', volumes: '', images: '' });
+  });
+});
