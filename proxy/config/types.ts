@@ -69,6 +69,9 @@ export interface LimitsConfig {
   readonly maxBodySize: number;
 }
 
+/** Where workers write one line per request (nginx's combined format); 'off' writes none. */
+export type AccessLogTarget = 'off' | 'stdout';
+
 export interface Config {
   /** Absolute path of the file this came from, or null when built in memory. */
   readonly file: string | null;
@@ -79,4 +82,5 @@ export interface Config {
   readonly routes: readonly RouteConfig[];
   readonly timeouts: TimeoutsConfig;
   readonly limits: LimitsConfig;
+  readonly accessLog: AccessLogTarget;
 }

@@ -8,13 +8,14 @@ import * as os from 'os';
 import * as path from 'path';
 import { Checker, ConfigError, InvalidValue, closestMatch, describeValue } from './errors';
 import type {
-  BalancePolicy, Config, HandoffConfig, HandoffTransport, LimitsConfig, ListenerConfig,
+  AccessLogTarget, BalancePolicy, Config, HandoffConfig, HandoffTransport, LimitsConfig, ListenerConfig,
   RouteConfig, TimeoutsConfig, UpstreamConfig, UpstreamServerConfig,
 } from './types';
 
 export const TRANSPORTS: readonly HandoffTransport[] = Object.freeze(['seqpacket', 'ipc', 'reuseport']);
 export const POLICIES: readonly BalancePolicy[] = Object.freeze(['least-conn', 'round-robin']);
 export const MAX_WORKERS = 256;
+export const ACCESS_LOG_TARGETS: readonly AccessLogTarget[] = Object.freeze(['off', 'stdout']);
 
 /** nginx's defaults for the matching directives. */
 export const DEFAULT_TIMEOUTS: TimeoutsConfig = Object.freeze({
@@ -23,7 +24,7 @@ export const DEFAULT_TIMEOUTS: TimeoutsConfig = Object.freeze({
 
 /** Every key the validator accepts, per object kind; names match the `$defs` of handoff.schema.json. */
 export const KNOWN_KEYS = deepFreeze({
-  root: ['$schema', 'workers', 'handoff', 'listeners', 'upstreams', 'routes', 'timeouts', 'limits'],
+  root: ['$schema', 'workers', 'handoff', 'listeners', 'upstreams', 'routes', 'timeouts', 'limits', 'accessLog'],
   handoff: ['dir', 'transport', 'policy', 'maxInFlightPerWorker'],
   listener: ['host', 'port', 'backlog'],
   upstream: ['servers', 'keepalive'],
@@ -54,6 +55,8 @@ export function validateConfig(raw: unknown, file: string | null): Config {
     routes: validateRoutes(check, root.routes, upstreams.names),
     timeouts: validateTimeouts(check, root.timeouts),
     limits: validateLimits(check, root.limits),
+    // Off by default: a proxy in front of busy services should not pay for a log nobody reads.
+    accessLog: check.oneOf(root.accessLog, 'accessLog', ACCESS_LOG_TARGETS, 'off'),
   };
   if (check.problems.length > 0) throw new ConfigError(absoluteFile, check.problems);
   return deepFreeze(config);

@@ -3,6 +3,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import type { Config } from '../config/types';
+import { AccessLog } from '../observability/access-log';
 import type { Logger } from '../observability/logger';
 import { UpstreamGroup } from '../upstream/upstream-group';
 import { rawErrorResponse, sendErrorPage } from './error-pages';
@@ -15,11 +16,13 @@ export class HttpFront {
   private readonly router: Router;
   private readonly groups: Map<string, UpstreamGroup>;
   private readonly ctx: ProxyContext;
+  private readonly accessLog: AccessLog | null;
 
   constructor(config: Config, log: Logger) {
     this.groups = new Map(Object.values(config.upstreams).map((u) => [u.name, new UpstreamGroup(u)]));
     this.router = new Router(config.routes, this.groups);
     this.ctx = { timeouts: config.timeouts, log };
+    this.accessLog = config.accessLog === 'stdout' ? new AccessLog() : null;
     const t = config.timeouts;
     this.server = http.createServer({
       headersTimeout: t.clientHeader,
@@ -52,6 +55,7 @@ export class HttpFront {
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.accessLog?.track(req, res);
     const group = this.router.match(req.headers.host, req.url ?? '/');
     if (!group) {
       sendErrorPage(res, 404);

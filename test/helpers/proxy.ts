@@ -17,6 +17,8 @@ export interface RunningProxy {
   readonly process: ChildProcess;
   /** Everything the processes wrote to stderr (the error log). */
   stderr(): string;
+  /** Everything written to stdout (start-up lines, the access log). */
+  stdout(): string;
   workerPids(): number[];
   /** fd counts of the master and every worker, keyed by pid. */
   fdCounts(): Map<number, number>;
@@ -31,6 +33,8 @@ export interface ProxyOptions {
   readonly handoff?: Record<string, unknown>;
   readonly limits?: Record<string, unknown>;
   readonly env?: NodeJS.ProcessEnv;
+  /** Any other top-level config keys. */
+  readonly extra?: Record<string, unknown>;
 }
 
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
@@ -47,6 +51,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       ...(opts.routes ? { routes: opts.routes } : {}),
       ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
       ...(opts.limits ? { limits: opts.limits } : {}),
+      ...opts.extra,
     }),
   );
   const child = spawn(process.execPath, [CLI, '-c', configFile], {
@@ -79,6 +84,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     configFile,
     process: child,
     stderr: () => stderr,
+    stdout: () => stdout,
     workerPids: () => childPids(pid),
     fdCounts() {
       const counts = new Map<number, number>();

@@ -204,6 +204,7 @@ describe('upstream failures', () => {
         { pathPrefix: '/down', upstream: 'down' },
         { pathPrefix: '/flaky', upstream: 'flaky' },
       ],
+      extra: { accessLog: 'stdout' },
     });
   });
   after(async () => {
@@ -238,7 +239,13 @@ describe('upstream failures', () => {
   });
 
   it('answers 404 for a path no route matches', async () => {
-    const reply = await request(`${proxy.url}/nowhere`);
+    const reply = await request(`${proxy.url}/nowhere`, { headers: { 'user-agent': 'test "agent"' } });
     assert.equal(reply.status, 404);
+  });
+
+  it('writes an access-log line per request in the combined format', async () => {
+    await waitFor('the access log', () => proxy.stdout().includes('GET /nowhere'));
+    assert.match(proxy.stdout(), /^127\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "GET \/nowhere HTTP\/1\.1" 404 \d+ "-" "test \\x22agent\\x22"$/m);
+    assert.match(proxy.stdout(), /"GET \/down\/x HTTP\/1\.1" 502 /);
   });
 });

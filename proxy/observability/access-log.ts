@@ -1,0 +1,51 @@
+// nginx's "combined" access-log format, with $bytes_sent (head and body) in place of
+// $body_bytes_sent since the body is streamed, not counted:
+//   127.0.0.1 - - [25/Nov/2026:21:40:00 +0000] "GET / HTTP/1.1" 200 187 "-" "curl/7.88.1"
+// Lines are batched and written once per event-loop turn: one write for a burst of requests.
+import type http from 'node:http';
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+function timeLocal(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  const offset = -d.getTimezoneOffset();
+  const sign = offset >= 0 ? '+' : '-';
+  const abs = Math.abs(offset);
+  return `${p(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${sign}${p(Math.floor(abs / 60))}${p(abs % 60)}`;
+}
+
+/** Quotes a header value the way nginx escapes log fields: no raw quotes, backslashes or controls. */
+function field(value: string | undefined): string {
+  if (!value) return '-';
+  return value.replace(/["\\\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+export class AccessLog {
+  private pending = '';
+  private flushScheduled = false;
+
+  constructor(private readonly out: NodeJS.WritableStream = process.stdout) {}
+
+  /** Logs the request when its response is done (finished or cut short). */
+  track(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const socket = req.socket;
+    const startBytes = socket.bytesWritten;
+    res.once('close', () => {
+      const line =
+        `${socket.remoteAddress ?? '-'} - - [${timeLocal(new Date())}] "${field(`${req.method} ${req.url} HTTP/${req.httpVersion}`)}" ` +
+        `${res.headersSent ? res.statusCode : 499} ${socket.bytesWritten - startBytes} "${field(req.headers.referer)}" "${field(req.headers['user-agent'])}"\n`;
+      this.pending += line;
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const text = this.pending;
+    this.pending = '';
+    this.out.write(text);
+  }
+}
