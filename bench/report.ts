@@ -141,6 +141,8 @@ export interface Meta {
   machine: Record<string, string>;
   settings: Record<string, string | number>;
   unavailable: Record<string, string>;
+  /** Candidates that exited mid-run (then restarted), with their last output. */
+  exits: Record<string, string[]>;
   elapsedSeconds: number;
 }
 
@@ -165,6 +167,8 @@ export function markdown(rows: Row[], workloads: Workload[], meta: Meta): string
   }
   const un = Object.entries(meta.unavailable);
   if (un.length) md.push('', '## Unavailable candidates', '', ...un.map(([c, why]) => `- ${c}: ${why.split('\n')[0].slice(0, 300)}`));
+  const ex = Object.entries(meta.exits);
+  if (ex.length) md.push('', '## Candidates that exited during the run (restarted)', '', ...ex.map(([c, list]) => `- ${c}: ${list.length}× — ${list[0].split('\n')[0].slice(0, 300)}`));
   md.push('', 'CPU µs/req: utime+stime over the candidate\'s whole process tree during the measured window ÷ requests.',
     'RSS: peak VmHWM during warm-up + measurement, the largest process / the sum over the tree (max over rounds).',
     `⚠ = some runs had errors or other flags (see the tables); flagged runs are left out of medians when clean ones exist. Total time ${Math.round(meta.elapsedSeconds)} s.`, '');

@@ -6,15 +6,15 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { backendRequests, startCandidate, startUpstreams, type CandidateName, type Running } from './candidates';
+import { startCandidate, startUpstreams, type CandidateName, type Running } from './candidates';
+import { measure, type Ctx } from './measure';
 import { parseOptions, USAGE, UsageError, type Options } from './options';
-import {
-  cpuDelta, killAllSync, machineBusyUs, peakRss, resetPeakRss, sampleTree, sleep, stopAll,
-} from './procs';
+import { killAllSync, sleep, stopAll } from './procs';
 import { aggregate, consoleTable, markdown, type Meta, type RunRecord } from './report';
-import { runWrk, workloads as allWorkloads, writeScripts, type Workload } from './wrk';
+import { workloads as allWorkloads, writeScripts } from './wrk';
 
 let tmpDir: string | null = null;
+let interrupted = false;
 let keepTmp = false;
 
 function removeTmp(): void {
@@ -70,57 +70,8 @@ function machineInfo(): Record<string, string> {
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const clock = (s: number): string => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}`;
 
-interface Ctx {
-  opts: Options;
-  dir: string;
-  upstreamRoots: number[];
-  backendPort: number | null;
-}
-
-async function measure(ctx: Ctx, round: number, w: Workload, cand: Running): Promise<RunRecord> {
-  const roots = [cand.proc.pid];
-  resetPeakRss(roots);
-  if (ctx.opts.warmup > 0) await runWrk(ctx.dir, w, cand.port, ctx.opts.warmup);
-  const before = sampleTree(roots);
-  const busyBefore = machineBusyUs();
-  const selfBefore = process.cpuUsage();
-  const upBefore = sampleTree(ctx.upstreamRoots);
-  const viaBackend = w.name === 'backend' && ctx.backendPort !== null;
-  const servedBefore = viaBackend ? await backendRequests(ctx.backendPort!) : 0;
-  const r = await runWrk(ctx.dir, w, cand.port, ctx.opts.duration);
-  // Requests the sample backend served in the window, less our own /stats request.
-  const served = viaBackend ? (await backendRequests(ctx.backendPort!)) - servedBefore - 1 : 0;
-  const after = sampleTree(roots);
-  const busy = machineBusyUs() - busyBefore;
-  const self = process.cpuUsage(selfBefore);
-  const cpu = cpuDelta(before, after);
-  const up = cpuDelta(upBefore, sampleTree(ctx.upstreamRoots));
-  const rss = peakRss(roots);
-  // Whatever else ran on the machine meanwhile (other people's tests): the context for odd runs.
-  const others = busy - cpu.userUs - cpu.sysUs - up.userUs - up.sysUs - r.cpuUs - self.user - self.system;
-  const n = Math.max(r.requests, 1);
-  const seconds = r.durationUs / 1e6;
-  const flags: string[] = [];
-  const errorCount = Object.values(r.errors).reduce((a, b) => a + b, 0);
-  if (r.failure) flags.push(r.failure);
-  if (r.requests === 0) flags.push('no requests completed');
-  if (errorCount > 0) {
-    flags.push(`${errorCount} errors (${Object.entries(r.errors).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ')})`);
-  }
-  if (r.requests > 0 && r.bytes / r.requests < w.minBytesPerResponse) flags.push(`short responses (${Math.round(r.bytes / r.requests)} B avg)`);
-  if (viaBackend && served < 0.9 * r.requests) flags.push(`the sample backend served ${served} of ${r.requests} requests`);
-  if (cand.proc.exited()) flags.push('candidate exited');
-  else if (cpu.pidsChanged) flags.push('process set changed (a worker died or was respawned)');
-  return {
-    round, candidate: cand.name, workload: w.name, requests: r.requests, seconds,
-    reqPerSec: r.requests / seconds, mibPerSec: r.bytes / seconds / 1048576,
-    p50Us: r.p50Us, p99Us: r.p99Us, maxUs: r.maxUs, errors: r.errors, flags,
-    cpuUsPerReq: (cpu.userUs + cpu.sysUs) / n, userUsPerReq: cpu.userUs / n, sysUsPerReq: cpu.sysUs / n,
-    rssMaxMiB: rss.maxKiB / 1024, rssSumMiB: rss.sumKiB / 1024, processes: rss.processes,
-    loadgenCpuUsPerReq: r.cpuUs / n, upstreamCpuUsPerReq: (up.userUs + up.sysUs) / n,
-    othersCpuPct: Math.max(0, (others / r.durationUs) * 100),
-  };
-}
+/** A candidate that exits is restarted this often (then dropped): a crash is reported, not hidden. */
+const MAX_RESTARTS = 2;
 
 async function main(opts: Options): Promise<void> {
   const t0 = Date.now();
@@ -138,64 +89,99 @@ async function main(opts: Options): Promise<void> {
   const upstreamRoots: number[] = [up.nginx.proc.pid, ...(up.backend ? [up.backend.proc.pid] : [])];
   const runnable = wls.filter((w) => w.name !== 'backend' || up.backend !== null);
 
-  const running: Running[] = [];
+  const running = new Map<CandidateName, Running>();
   const unavailable: Record<string, string> = {};
+  const exits: Record<string, string[]> = {};
   for (const name of opts.candidates) {
     try {
-      running.push(await startCandidate(name, dir, up, opts.workers));
+      running.set(name, await startCandidate(name, dir, up, opts.workers));
       log(`started ${name}`);
     } catch (err) {
       unavailable[name] = (err as Error).message;
       log(`UNAVAILABLE ${name}: ${(err as Error).message.split('\n').slice(0, 3).join(' | ')}`);
     }
   }
+  const measured = [...running.keys()];
 
   const ctx: Ctx = { opts, dir, upstreamRoots, backendPort: up.backend?.port ?? null };
   const rand = rng(opts.seed);
   const perRun = opts.warmup + opts.duration + 0.4; // + startup/teardown of wrk, sampling
-  const total = opts.rounds * runnable.length * running.length;
+  const total = opts.rounds * runnable.length * running.size;
   const runs: RunRecord[] = [];
   let done = 0;
   let skipped = 0;
+
+  // Written at the end, and also after a fatal error: what was measured is never thrown away.
+  const report = (): void => {
+    const rows = aggregate(runs, measured, runnable);
+    const meta: Meta = {
+      mode: opts.mode,
+      date: new Date().toISOString(),
+      machine: { ...machine, loadavgAtEnd: os.loadavg().map((l) => l.toFixed(2)).join(' ') },
+      settings: {
+        rounds: opts.rounds, warmupS: opts.warmup, durationS: opts.duration, workers: opts.workers,
+        upstream: `nginx ${opts.upstreamWorkers} worker(s)`, loadgen: 'wrk -t2', seed: opts.seed, runs: done, skipped,
+      },
+      unavailable,
+      exits,
+      elapsedSeconds: elapsed(),
+    };
+    process.stdout.write(consoleTable(rows, runnable));
+    fs.mkdirSync(path.dirname(opts.json), { recursive: true });
+    fs.writeFileSync(opts.json, JSON.stringify({ ...meta, workloads: runnable, rows, runs }, null, 2) + '\n');
+    fs.writeFileSync(opts.markdown, markdown(rows, runnable, meta));
+    log(`wrote ${opts.json} and ${opts.markdown}`);
+  };
+
+  /** The candidate, restarted if it exited since its last run; null once it is given up on. */
+  const ensure = async (name: CandidateName): Promise<Running | null> => {
+    const cand = running.get(name);
+    if (!cand) return null;
+    if (!cand.proc.exited()) return cand;
+    const history = (exits[name] ??= []);
+    history.push(`${new Date().toISOString()} exit ${cand.proc.child.exitCode ?? cand.proc.child.signalCode}: ${cand.proc.output().trim().slice(-600)}`);
+    log(`${name} EXITED (${cand.proc.child.exitCode ?? cand.proc.child.signalCode}); last output: ${cand.proc.output().trim().split('\n').slice(-3).join(' | ')}`);
+    if (history.length > MAX_RESTARTS) {
+      running.delete(name);
+      unavailable[name] = `exited ${history.length} times; last: ${history[history.length - 1]}`;
+      return null;
+    }
+    try {
+      const again = await startCandidate(name, dir, up, opts.workers);
+      running.set(name, again);
+      log(`restarted ${name}`);
+      return again;
+    } catch (err) {
+      running.delete(name);
+      unavailable[name] = `exited, and failed to restart: ${(err as Error).message}`;
+      return null;
+    }
+  };
+
   log(`${total} runs, about ${clock(total * perRun)} (budget ${clock(opts.budget)})`);
-  for (let round = 1; round <= opts.rounds; round++) {
-    for (const w of runnable) {
-      for (const cand of shuffle(running, rand)) {
-        if (cand.proc.exited()) { skipped++; continue; }
-        if (elapsed() + perRun > opts.budget) { skipped++; continue; }
-        const rec = await measure(ctx, round, w, cand);
-        runs.push(rec);
-        done++;
-        const head = w.throughput ? `${fmt(rec.mibPerSec)} MiB/s` : `${fmt(rec.reqPerSec)} req/s`;
-        log(`${done}/${total} r${round} ${w.name.padEnd(9)} ${cand.name.padEnd(17)} ${head.padStart(13)}  p99 ${(rec.p99Us / 1000).toFixed(2)} ms  `
-          + `cpu ${rec.cpuUsPerReq.toFixed(1)} µs/req  rss ${rec.rssMaxMiB.toFixed(0)} MiB${rec.flags.length ? `  ⚠ ${rec.flags.join('; ')}` : ''}`);
-        if (cand.proc.exited()) {
-          unavailable[cand.name] = `exited during ${w.name} round ${round}: ${cand.proc.output().trim().slice(-800)}`;
+  try {
+    for (let round = 1; round <= opts.rounds; round++) {
+      for (const w of runnable) {
+        for (const name of shuffle(measured, rand)) {
+          if (elapsed() + perRun > opts.budget) { skipped++; continue; }
+          if (up.nginx.proc.exited()) throw new Error(`the upstream nginx exited: ${up.nginx.proc.output().slice(-500)}`);
+          const cand = await ensure(name);
+          if (!cand) { skipped++; continue; }
+          const rec = await measure(ctx, round, w, cand);
+          runs.push(rec);
+          done++;
+          const head = w.throughput ? `${fmt(rec.mibPerSec)} MiB/s` : `${fmt(rec.reqPerSec)} req/s`;
+          log(`${done}/${total} r${round} ${w.name.padEnd(9)} ${name.padEnd(17)} ${head.padStart(13)}  p99 ${(rec.p99Us / 1000).toFixed(2)} ms  `
+            + `cpu ${rec.cpuUsPerReq.toFixed(1)} µs/req  rss ${rec.rssMaxMiB.toFixed(0)} MiB  others ${rec.othersCpuPct.toFixed(0)}%`
+            + `${rec.flags.length ? `  ⚠ ${rec.flags.join('; ')}` : ''}`);
+          await sleep(150); // let sockets of the last run close before the next starts
         }
-        await sleep(150); // let sockets of the last run close before the next starts
       }
     }
+  } finally {
+    if (skipped > 0) log(`${skipped} runs skipped (time budget or a candidate given up on)`);
+    if (!interrupted) report();
   }
-  if (skipped > 0) log(`${skipped} runs skipped (time budget or a candidate that exited)`);
-
-  const candidateNames = running.map((r) => r.name as CandidateName);
-  const rows = aggregate(runs, candidateNames, runnable);
-  const meta: Meta = {
-    mode: opts.mode,
-    date: new Date().toISOString(),
-    machine: { ...machine, loadavgAtEnd: os.loadavg().map((l) => l.toFixed(2)).join(' ') },
-    settings: {
-      rounds: opts.rounds, warmupS: opts.warmup, durationS: opts.duration, workers: opts.workers,
-      upstream: `nginx ${opts.upstreamWorkers} worker(s)`, loadgen: 'wrk -t2', seed: opts.seed, runs: done, skipped,
-    },
-    unavailable,
-    elapsedSeconds: elapsed(),
-  };
-  process.stdout.write(consoleTable(rows, runnable));
-  fs.mkdirSync(path.dirname(opts.json), { recursive: true });
-  fs.writeFileSync(opts.json, JSON.stringify({ ...meta, workloads: runnable, rows, runs }, null, 2) + '\n');
-  fs.writeFileSync(opts.markdown, markdown(rows, runnable, meta));
-  log(`wrote ${opts.json} and ${opts.markdown}`);
 }
 
 async function cleanup(): Promise<void> {
@@ -206,7 +192,6 @@ async function cleanup(): Promise<void> {
 // Every way out stops what was started: normal end, error, Ctrl+C, SIGTERM, and (synchronously,
 // as a last resort) process exit.
 process.on('exit', () => { killAllSync(); removeTmp(); });
-let interrupted = false;
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.once(sig, () => {
     interrupted = true;

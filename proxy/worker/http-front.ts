@@ -21,7 +21,7 @@ export class HttpFront {
   constructor(config: Config, log: Logger) {
     this.groups = new Map(Object.values(config.upstreams).map((u) => [u.name, new UpstreamGroup(u)]));
     this.router = new Router(config.routes, this.groups);
-    this.ctx = { timeouts: config.timeouts, log };
+    this.ctx = { timeouts: config.timeouts, maxBodySize: config.limits.maxBodySize, log };
     this.accessLog = config.accessLog === 'stdout' ? new AccessLog() : null;
     const t = config.timeouts;
     this.server = http.createServer({

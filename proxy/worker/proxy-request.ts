@@ -18,6 +18,8 @@ import { stripHopByHop, upstreamRequestHeaders } from './headers';
 
 export interface ProxyContext {
   readonly timeouts: TimeoutsConfig;
+  /** client_max_body_size in bytes; 0 = unlimited. */
+  readonly maxBodySize: number;
   readonly log: Logger;
 }
 
@@ -62,7 +64,10 @@ export function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse
     current?.destroy();
   });
 
-  if (hasBody) watchBodyTimeout(req, res, ctx.timeouts.clientBody);
+  if (hasBody) {
+    if (ctx.maxBodySize > 0 && !withinBodyLimit(req, res, ctx.maxBodySize, () => current?.destroy())) return;
+    watchBodyTimeout(req, res, ctx.timeouts.clientBody);
+  }
 
   const attempt = (): void => {
     const server = group.pick(tried);
@@ -166,6 +171,30 @@ function forwardResponse(upstreamRes: http.IncomingMessage, res: http.ServerResp
       res.destroy();
     }
   });
+}
+
+/**
+ * client_max_body_size: a declared Content-Length over the limit is refused before anything is
+ * sent upstream; a chunked body is counted as it streams and cut when it passes the limit.
+ * Either way the client gets 413 (if no response has started) and the connection closes.
+ */
+function withinBodyLimit(req: http.IncomingMessage, res: http.ServerResponse, limit: number, abortUpstream: () => void): boolean {
+  const refuse = (): void => {
+    abortUpstream();
+    if (!res.headersSent) sendErrorPage(res, 413, true);
+    else res.destroy();
+  };
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) {
+    refuse();
+    return false;
+  }
+  let received = 0;
+  req.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    if (received > limit) refuse();
+  });
+  return true;
 }
 
 /** client_body_timeout: the time between two reads of the request body. */

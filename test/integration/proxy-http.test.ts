@@ -204,6 +204,7 @@ describe('upstream failures', () => {
         { pathPrefix: '/down', upstream: 'down' },
         { pathPrefix: '/flaky', upstream: 'flaky' },
       ],
+      limits: { maxBodySize: '1k' },
       extra: { accessLog: 'stdout' },
     });
   });
@@ -241,6 +242,13 @@ describe('upstream failures', () => {
   it('answers 404 for a path no route matches', async () => {
     const reply = await request(`${proxy.url}/nowhere`, { headers: { 'user-agent': 'test "agent"' } });
     assert.equal(reply.status, 404);
+  });
+
+  it('refuses a body over client_max_body_size with 413, declared or chunked', async () => {
+    const declared = await request(`${proxy.url}/down/upload`, { method: 'POST', body: Buffer.alloc(2048) });
+    assert.equal(declared.status, 413);
+    const chunked = await rawExchange(proxy.port, `POST /down/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n${'a'.repeat(2048)}\r\n0\r\n\r\n`);
+    assert.match(chunked, /^HTTP\/1\.1 413 /);
   });
 
   it('writes an access-log line per request in the combined format', async () => {
