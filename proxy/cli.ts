@@ -119,7 +119,7 @@ async function main(): Promise<void> {
   }
   const log = new Logger('master');
   const resolved = await resolveUpstreamServers(config);
-  new Master(resolved, workerCommand(resolved.handoff.dir), log).start();
+  await new Master(resolved, workerCommand(resolved.handoff.dir), log).start();
 }
 
 main().catch((err: unknown) => {

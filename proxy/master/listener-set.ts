@@ -19,10 +19,10 @@ export class ListenerSet {
   constructor(private readonly log: Logger) {}
 
   /** Binds every listener, or none: a failure closes what was already bound and throws. */
-  bind(configs: readonly ListenerConfig[]): void {
+  bind(configs: readonly ListenerConfig[], reusePort = false): void {
     try {
       for (const config of configs) {
-        const fd = native.tcpListen(config.host, config.port, config.backlog, false);
+        const fd = native.tcpListen(config.host, config.port, config.backlog, reusePort);
         this.bound.push({ config, fd, port: native.localPort(fd), acceptor: null });
       }
     } catch (err) {
@@ -34,6 +34,11 @@ export class ListenerSet {
   /** Addresses as bound (port 0 resolved), in config order. */
   get addresses(): string[] {
     return this.bound.map((l) => (l.config.host.includes(':') ? `[${l.config.host}]:${l.port}` : `${l.config.host}:${l.port}`));
+  }
+
+  /** The listeners with port 0 replaced by the port the kernel chose. */
+  boundListeners(): ListenerConfig[] {
+    return this.bound.map((l) => ({ ...l.config, port: l.port }));
   }
 
   startAccepting(onConnection: (fd: number, listener: number) => void): void {

@@ -3,11 +3,18 @@
 //
 // As nginx's ngx_master_process_cycle: signal handlers only raise flags; one cycle does the work.
 //   TERM, INT  fast shutdown          QUIT  graceful shutdown (workers finish their requests)
+//
+// handoff.transport picks how connections reach workers, all behind the same dispatch:
+//   seqpacket  the addon accepts, the fd goes over <dir>/master.sock (SCM_RIGHTS), acknowledged
+//   ipc        Node's net.Server accepts, the socket goes over Node's child_process IPC channel
+//   reuseport  the master only checks the ports; each worker binds them with SO_REUSEPORT and
+//              accepts itself (no master in the path, as nginx's `listen ... reuseport`)
 import type { Config } from '../config/types';
 import { native, type Acceptor } from '../handoff/native';
 import { cleanHandoffDir, masterSocketPath, prepareHandoffDir, publishConfig } from '../handoff/handoff-dir';
 import { decode, MessageType, PROTOCOL_VERSION, type Message } from '../handoff/protocol';
 import type { Logger } from '../observability/logger';
+import { IpcListenerSet } from './ipc-listener-set';
 import { ListenerSet } from './listener-set';
 import { createPolicy, type SchedulingPolicy } from './scheduling-policy';
 import { WorkerLink, type Handoff } from './worker-link';
@@ -21,7 +28,7 @@ const GRACEFUL_SHUTDOWN_MS = 30_000;
 type Flag = 'terminate' | 'quit';
 
 export class Master {
-  private readonly listeners: ListenerSet;
+  private readonly listeners: ListenerSet | IpcListenerSet;
   private readonly policy: SchedulingPolicy;
   private readonly spawner: WorkerSpawner;
   /** Registered workers, in registration order (what the policy chooses from). */
@@ -48,9 +55,9 @@ export class Master {
     workerCommand: WorkerCommand,
     private readonly log: Logger,
   ) {
-    this.listeners = new ListenerSet(log);
+    this.listeners = config.handoff.transport === 'ipc' ? new IpcListenerSet(log) : new ListenerSet(log);
     this.policy = createPolicy(config.handoff.policy);
-    this.spawner = new WorkerSpawner(workerCommand, log);
+    this.spawner = new WorkerSpawner(workerCommand, config.handoff.transport === 'ipc', log);
   }
 
   get workerPids(): number[] {
@@ -58,12 +65,23 @@ export class Master {
   }
 
   /** Binds everything first (so a bad address fails before any worker starts), then spawns. */
-  start(): void {
-    const dir = this.config.handoff.dir;
+  async start(): Promise<void> {
+    const { dir, transport } = this.config.handoff;
     prepareHandoffDir(dir);
-    this.listeners.bind(this.config.listeners);
+    let published = this.config;
+    if (this.listeners instanceof IpcListenerSet) {
+      await this.listeners.bind(this.config.listeners);
+    } else {
+      this.listeners.bind(this.config.listeners, transport === 'reuseport');
+      if (transport === 'reuseport') {
+        // Only a check (and port 0 resolved): the workers bind these ports themselves.
+        published = { ...this.config, listeners: this.listeners.boundListeners() };
+      }
+    }
+    const addresses = this.listeners.addresses;
+    if (transport === 'reuseport') this.listeners.close();
     try {
-      publishConfig(dir, this.config);
+      publishConfig(dir, published);
       this.handoffSocketFd = native.seqpacketListen(masterSocketPath(dir), 128);
     } catch (err) {
       this.listeners.close();
@@ -74,10 +92,14 @@ export class Master {
       (fd) => this.onWorkerConnected(fd),
       (code, message) => this.log.error(`accept() on the handoff socket failed (${code}: ${message})`),
     );
-    this.listeners.startAccepting((fd, listener) => this.dispatch({ fd, listener, attempts: 0 }));
+    if (this.listeners instanceof IpcListenerSet) {
+      this.listeners.startAccepting((socket, listener) => this.dispatch({ fd: -1, socket, listener, attempts: 0 }));
+    } else if (transport === 'seqpacket') {
+      this.listeners.startAccepting((fd, listener) => this.dispatch({ fd, socket: null, listener, attempts: 0 }));
+    }
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => this.raise('terminate'));
     process.on('SIGQUIT', () => this.raise('quit'));
-    process.stdout.write(`handoff: master ${process.pid} listening on ${this.listeners.addresses.join(', ')}, handoff dir ${dir}\n`);
+    process.stdout.write(`handoff: master ${process.pid} listening on ${addresses.join(', ')} (${transport}), handoff dir ${dir}\n`);
     this.spawner.start(this.config.workers);
   }
 
@@ -101,19 +123,30 @@ export class Master {
 
   /** Gives a connection to the worker the policy picks, or parks it and stops accepting. */
   private dispatch(handoff: Handoff): void {
-    const link = this.policy.pick(this.registered);
+    const link = this.policy.pick(this.candidates());
     if (link === null) {
       this.waiting.push(handoff);
       this.listeners.pause();
       return;
     }
     this.seq = (this.seq + 1) >>> 0;
-    link.hand(this.seq, handoff);
+    link.hand(this.seq, handoff, (lost) => this.redispatch(lost, `the IPC send to worker ${link.pid} failed`));
+  }
+
+  /** Workers that can take a connection by this transport: with ipc, only our own children. */
+  private candidates(): readonly WorkerLink[] {
+    return this.config.handoff.transport === 'ipc' ? this.registered.filter((l) => l.ipcChild !== null) : this.registered;
+  }
+
+  /** The master's copy of a connection that is done with (handed over, or given up on). */
+  private release(handoff: Handoff): void {
+    if (handoff.socket !== null) handoff.socket.destroy();
+    else native.closeFd(handoff.fd);
   }
 
   /** Room appeared (an ACK, a new worker): hand out parked connections, then accept again. */
   private drainWaiting(): void {
-    while (this.waiting.length > 0 && this.policy.pick(this.registered) !== null) this.dispatch(this.waiting.shift()!);
+    while (this.waiting.length > 0 && this.policy.pick(this.candidates()) !== null) this.dispatch(this.waiting.shift()!);
     if (this.waiting.length === 0 && !this.stopping) this.listeners.resume();
   }
 
@@ -121,7 +154,7 @@ export class Master {
     handoff.attempts++;
     if (handoff.attempts >= MAX_HANDOFF_ATTEMPTS) {
       this.log.error(`closing a connection that ${handoff.attempts} workers could not take (${why})`);
-      native.closeFd(handoff.fd);
+      this.release(handoff);
       return;
     }
     this.dispatch(handoff);
@@ -161,6 +194,7 @@ export class Master {
       return;
     }
     link.pid = msg.a;
+    link.ipcChild = this.spawner.ipcChild(msg.a);
     this.registered.push(link);
     this.log.notice(`worker ${link.pid} joined (${this.registered.length} registered)`);
     if (!this.announcedReady && this.registered.length >= this.config.workers) {
@@ -173,7 +207,7 @@ export class Master {
   private onAck(link: WorkerLink, msg: Message): void {
     const handoff = link.settle(msg.seq, msg.a);
     // The worker has its own fd now; the master's copy can go (close, never shutdown: shared socket).
-    if (handoff) native.closeFd(handoff.fd);
+    if (handoff) this.release(handoff);
     this.drainWaiting();
   }
 
@@ -215,9 +249,9 @@ export class Master {
       for (const link of this.registered) link.sendQuit();
     }
     await this.spawner.stop(graceful ? 'SIGQUIT' : 'SIGTERM', graceful ? GRACEFUL_SHUTDOWN_MS : 3_000);
-    for (const handoff of this.waiting.splice(0)) native.closeFd(handoff.fd);
+    for (const handoff of this.waiting.splice(0)) this.release(handoff);
     for (const link of [...this.registered, ...this.unregistered]) {
-      for (const handoff of link.takeOrphans()) native.closeFd(handoff.fd);
+      for (const handoff of link.takeOrphans()) this.release(handoff);
       link.close();
     }
     this.handoffAcceptor?.close();

@@ -1,12 +1,20 @@
 // The master's view of one registered worker: its channel, the handoffs it has not yet
 // acknowledged, and the load it last reported. A worker joins through the socket in the handoff
 // directory whether the master spawned it or someone started it by hand (or in another container).
+import type { ChildProcess } from 'node:child_process';
+import type net from 'node:net';
 import { ChannelWriter } from '../handoff/channel-writer';
 import { encode, MessageType } from '../handoff/protocol';
 
-/** An accepted client connection on its way to a worker. The master owns `fd` until an ACK. */
+/**
+ * An accepted client connection on its way to a worker. The master owns it until the worker
+ * has it: an ACK for an fd (seqpacket), Node's own handle ack for a socket (ipc).
+ */
 export interface Handoff {
+  /** seqpacket: the accepted fd; -1 with the ipc transport. */
   readonly fd: number;
+  /** ipc: the accepted (paused) socket; null with seqpacket. */
+  readonly socket: net.Socket | null;
   readonly listener: number;
   /** Workers that have been given this connection and lost or rejected it. */
   attempts: number;
@@ -15,6 +23,8 @@ export interface Handoff {
 export class WorkerLink {
   /** Set by the worker's REGISTER message; null until then (such a link gets no connections). */
   pid: number | null = null;
+  /** ipc transport: the spawned child whose IPC channel carries the sockets (null: not ours). */
+  ipcChild: ChildProcess | null = null;
   /** Open client connections, as the worker last reported in an ACK or REJECT. */
   activeConnections = 0;
   /** Sent (or queued to send) and not yet acknowledged, by sequence number. */
@@ -44,9 +54,19 @@ export class WorkerLink {
     return this.pid !== null && this.inFlight.size < this.maxInFlight && this.load < this.maxConnections;
   }
 
-  hand(seq: number, handoff: Handoff): void {
+  /** `onLost` is for the ipc transport, whose failures arrive in a callback rather than as a channel close. */
+  hand(seq: number, handoff: Handoff, onLost: (handoff: Handoff) => void): void {
     this.inFlight.set(seq, handoff);
-    this.writer.send(encode(MessageType.CONNECTION, seq, handoff.listener), handoff.fd);
+    if (handoff.socket === null) {
+      this.writer.send(encode(MessageType.CONNECTION, seq, handoff.listener), handoff.fd);
+      return;
+    }
+    // Node waits for the child's internal ack, then closes the master's handle itself.
+    this.ipcChild!.send({ handoff: 'connection', listener: handoff.listener }, handoff.socket, { keepOpen: false }, (err) => {
+      if (!this.inFlight.delete(seq)) return; // already taken back as an orphan
+      if (err) onLost(handoff);
+      else this.activeConnections++;
+    });
   }
 
   /** The worker answered for seq (ACK or REJECT): the handoff leaves this link. */

@@ -20,8 +20,17 @@ export class WorkerSpawner {
 
   constructor(
     private readonly command: WorkerCommand,
+    /** Give each child Node's IPC channel (the "ipc" transport passes sockets over it). */
+    private readonly withIpc: boolean,
     private readonly log: Logger,
   ) {}
+
+  /** Our own child with this pid, when it has an IPC channel. */
+  ipcChild(pid: number): ChildProcess | null {
+    if (!this.withIpc) return null;
+    for (const child of this.children) if (child.pid === pid) return child;
+    return null;
+  }
 
   get pids(): number[] {
     return [...this.children].map((c) => c.pid).filter((p): p is number => p !== undefined);
@@ -33,7 +42,9 @@ export class WorkerSpawner {
 
   private spawnOne(): void {
     const startedAt = Date.now();
-    const child = spawn(this.command.file, [...this.command.args], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(this.command.file, [...this.command.args], {
+      stdio: this.withIpc ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'inherit', 'inherit'],
+    });
     this.children.add(child);
     child.on('error', (err) => this.log.error(`cannot spawn worker: ${err.message}`));
     child.on('exit', (code, signal) => {

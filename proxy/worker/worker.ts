@@ -20,6 +20,8 @@ export class Worker {
   private readonly clients = new Set<net.Socket>();
   private quitting = false;
   private statusScheduled = false;
+  /** reuseport: the listening sockets this worker accepts on itself. */
+  private readonly ownListeners: net.Server[] = [];
   private readonly handlers: Record<number, (msg: Message, fd: number, truncated: boolean) => void> = {
     [MessageType.CONNECTION]: (msg, fd, truncated) => this.onConnection(msg, fd, truncated),
     [MessageType.QUIT]: () => void this.quit('the master asked'),
@@ -52,6 +54,8 @@ export class Worker {
       (code) => void this.quit(`the master's channel closed${code ? ` (${code})` : ''}`),
     );
     this.channel.send(encode(MessageType.REGISTER, 0, process.pid, PROTOCOL_VERSION));
+    if (this.config.handoff.transport === 'ipc') this.receiveOverIpc();
+    if (this.config.handoff.transport === 'reuseport') this.acceptOnReusedPorts();
     process.on('SIGTERM', () => this.exitNow());
     process.on('SIGINT', () => this.exitNow());
     process.on('SIGQUIT', () => void this.quit('SIGQUIT'));
@@ -86,14 +90,39 @@ export class Worker {
       this.channel!.send(encode(MessageType.REJECT, msg.seq, this.clients.size));
       return;
     }
+    this.channel!.send(encode(MessageType.ACK, msg.seq, this.clients.size + 1));
+    this.adopt(socket);
+  }
+
+  /** Every client connection, however it arrived, is counted and served here. */
+  private adopt(socket: net.Socket): void {
     this.clients.add(socket);
     socket.setNoDelay(true);
     socket.on('close', () => {
       this.clients.delete(socket);
       this.scheduleStatus();
     });
-    this.channel!.send(encode(MessageType.ACK, msg.seq, this.clients.size));
     this.front!.serve(socket);
+  }
+
+  /** The "ipc" transport: sockets arrive on Node's child_process channel (spawned workers only). */
+  private receiveOverIpc(): void {
+    process.on('message', (msg: { handoff?: string }, socket: net.Socket | undefined) => {
+      if (msg?.handoff !== 'connection' || !socket) return;
+      if (this.quitting) socket.destroy();
+      else this.adopt(socket);
+    });
+  }
+
+  /** The "reuseport" transport: this worker binds the ports itself and the kernel spreads connections. */
+  private acceptOnReusedPorts(): void {
+    for (const listener of this.config!.listeners) {
+      const fd = native.tcpListen(listener.host, listener.port, listener.backlog, true);
+      const server = net.createServer((socket) => this.adopt(socket));
+      server.on('error', (err) => this.log.error(`listener ${listener.host}:${listener.port}: ${err.message}`));
+      server.listen({ fd });
+      this.ownListeners.push(server);
+    }
   }
 
   /** Tells the master the new connection count once per event-loop turn, however many closed. */
@@ -112,6 +141,7 @@ export class Worker {
     this.quitting = true;
     this.log.notice(`gracefully shutting down: ${why}`);
     this.channel?.close();
+    for (const server of this.ownListeners) server.close();
     const front = this.front;
     if (front) {
       front.close();
