@@ -119,7 +119,8 @@ async function main(): Promise<void> {
   }
   const log = new Logger('master');
   const resolved = await resolveUpstreamServers(config);
-  await new Master(resolved, workerCommand(resolved.handoff.dir), log).start();
+  const reload = () => resolveUpstreamServers(loadConfig(opts));
+  await new Master(resolved, workerCommand(resolved.handoff.dir), reload, log).start();
 }
 
 main().catch((err: unknown) => {

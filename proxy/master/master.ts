@@ -3,6 +3,8 @@
 //
 // As nginx's ngx_master_process_cycle: signal handlers only raise flags; one cycle does the work.
 //   TERM, INT  fast shutdown          QUIT  graceful shutdown (workers finish their requests)
+//   HUP        reload: load the config anew; if it is good, start new workers with it and let
+//              the old ones finish their requests; if not, keep everything as it is
 //
 // handoff.transport picks how connections reach workers, all behind the same dispatch:
 //   seqpacket  the addon accepts, the fd goes over <dir>/master.sock (SCM_RIGHTS), acknowledged
@@ -14,7 +16,9 @@ import { native, type Acceptor } from '../handoff/native';
 import { cleanHandoffDir, masterSocketPath, prepareHandoffDir, publishConfig } from '../handoff/handoff-dir';
 import { decode, MessageType, PROTOCOL_VERSION, type Message } from '../handoff/protocol';
 import type { Logger } from '../observability/logger';
+import { ConfigError } from '../config/errors';
 import { IpcListenerSet } from './ipc-listener-set';
+import { checkReloadable } from './reload-check';
 import { ListenerSet } from './listener-set';
 import { createPolicy, type SchedulingPolicy } from './scheduling-policy';
 import { WorkerLink, type Handoff } from './worker-link';
@@ -25,15 +29,22 @@ const MAX_HANDOFF_ATTEMPTS = 5;
 /** How long workers get to finish their requests on a graceful shutdown before SIGKILL. */
 const GRACEFUL_SHUTDOWN_MS = 30_000;
 
-type Flag = 'terminate' | 'quit';
+/** How long a new generation gets to register before the old one is told to quit anyway. */
+const NEW_GENERATION_WAIT_MS = 5_000;
+
+type Flag = 'terminate' | 'quit' | 'reload';
 
 export class Master {
   private readonly listeners: ListenerSet | IpcListenerSet;
-  private readonly policy: SchedulingPolicy;
+  private policy: SchedulingPolicy;
   private readonly spawner: WorkerSpawner;
   /** Registered workers, in registration order (what the policy chooses from). */
   private registered: WorkerLink[] = [];
   private readonly unregistered = new Set<WorkerLink>();
+  /** The generation before the last reload: serving what they have, getting nothing new. */
+  private retiring: WorkerLink[] = [];
+  private retireTimer: NodeJS.Timeout | null = null;
+  private reloading = false;
   /** Accepted connections waiting for a worker with room; accepting is paused meanwhile. */
   private readonly waiting: Handoff[] = [];
   private seq = 0;
@@ -43,6 +54,8 @@ export class Master {
   private cycleScheduled = false;
   private stopping = false;
   private announcedReady = false;
+  /** The listeners workers are told about (reuseport: with port 0 resolved). */
+  private publishedListeners: Config['listeners'] = [];
   private readonly handlers: Record<number, (link: WorkerLink, msg: Message) => void> = {
     [MessageType.REGISTER]: (link, msg) => this.onRegister(link, msg),
     [MessageType.ACK]: (link, msg) => this.onAck(link, msg),
@@ -51,8 +64,10 @@ export class Master {
   };
 
   constructor(
-    private readonly config: Config,
+    private config: Config,
     workerCommand: WorkerCommand,
+    /** Loads, validates and resolves the config file again (for SIGHUP). */
+    private readonly loadConfig: () => Promise<Config>,
     private readonly log: Logger,
   ) {
     this.listeners = config.handoff.transport === 'ipc' ? new IpcListenerSet(log) : new ListenerSet(log);
@@ -69,13 +84,15 @@ export class Master {
     const { dir, transport } = this.config.handoff;
     prepareHandoffDir(dir);
     let published = this.config;
+    this.publishedListeners = this.config.listeners;
     if (this.listeners instanceof IpcListenerSet) {
       await this.listeners.bind(this.config.listeners);
     } else {
       this.listeners.bind(this.config.listeners, transport === 'reuseport');
       if (transport === 'reuseport') {
         // Only a check (and port 0 resolved): the workers bind these ports themselves.
-        published = { ...this.config, listeners: this.listeners.boundListeners() };
+        this.publishedListeners = this.listeners.boundListeners();
+        published = { ...this.config, listeners: this.publishedListeners };
       }
     }
     const addresses = this.listeners.addresses;
@@ -99,6 +116,7 @@ export class Master {
     }
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => this.raise('terminate'));
     process.on('SIGQUIT', () => this.raise('quit'));
+    process.on('SIGHUP', () => this.raise('reload'));
     process.stdout.write(`handoff: master ${process.pid} listening on ${addresses.join(', ')} (${transport}), handoff dir ${dir}\n`);
     this.spawner.start(this.config.workers);
   }
@@ -116,7 +134,44 @@ export class Master {
     this.cycleScheduled = false;
     if (this.flags.has('terminate')) void this.shutdown(false);
     else if (this.flags.has('quit')) void this.shutdown(true);
+    else if (this.flags.has('reload')) void this.reload();
     this.flags.clear();
+  }
+
+  // ---- reload -----------------------------------------------------------------------------
+
+  private async reload(): Promise<void> {
+    if (this.stopping || this.reloading) return;
+    this.reloading = true;
+    let next: Config;
+    try {
+      next = await this.loadConfig();
+      checkReloadable(this.config, next);
+    } catch (err) {
+      const detail = err instanceof ConfigError ? err.message : String(err);
+      this.log.error(`reload failed, the current configuration stays:\n${detail}`);
+      return;
+    } finally {
+      this.reloading = false;
+    }
+    if (this.stopping) return;
+    this.quitRetiring(); // a reload during a reload: the generation before last goes now
+    this.config = next;
+    this.policy = createPolicy(next.handoff.policy);
+    publishConfig(next.handoff.dir, { ...next, listeners: this.publishedListeners });
+    // The current generation gets no new connections from here on; it is told to quit once
+    // the new one has registered, so there is never a moment without a worker to take one.
+    this.retiring = this.registered.splice(0);
+    this.spawner.retire();
+    this.spawner.start(next.workers);
+    this.retireTimer = setTimeout(() => this.quitRetiring(), NEW_GENERATION_WAIT_MS);
+    this.log.notice(`reloading: ${next.workers} new worker(s) starting, ${this.retiring.length} old one(s) will finish their requests`);
+  }
+
+  private quitRetiring(): void {
+    if (this.retireTimer) clearTimeout(this.retireTimer);
+    this.retireTimer = null;
+    for (const link of this.retiring) link.sendQuit();
   }
 
   // ---- connections ------------------------------------------------------------------------
@@ -201,6 +256,7 @@ export class Master {
       this.announcedReady = true;
       process.stdout.write(`handoff: ${this.registered.length} workers ready\n`);
     }
+    if (this.retireTimer && this.registered.length >= this.config.workers) this.quitRetiring();
     this.drainWaiting();
   }
 
@@ -224,9 +280,10 @@ export class Master {
   /** The channel closed: the worker exited or crashed. Its unacknowledged connections go elsewhere. */
   private onWorkerGone(link: WorkerLink): void {
     if (this.unregistered.delete(link)) return;
-    const index = this.registered.indexOf(link);
+    const list = this.registered.includes(link) ? this.registered : this.retiring;
+    const index = list.indexOf(link);
     if (index === -1) return;
-    this.registered.splice(index, 1);
+    list.splice(index, 1);
     const orphans = link.takeOrphans();
     if (!this.stopping) this.log.warn(`worker ${link.pid} left with ${orphans.length} unacknowledged connection(s); re-sending them`);
     for (const handoff of orphans) this.redispatch(handoff, `worker ${link.pid} left`);
@@ -246,11 +303,12 @@ export class Master {
         this.drainWaiting();
         await new Promise((r) => setTimeout(r, 20));
       }
-      for (const link of this.registered) link.sendQuit();
+      for (const link of [...this.registered, ...this.retiring]) link.sendQuit();
     }
     await this.spawner.stop(graceful ? 'SIGQUIT' : 'SIGTERM', graceful ? GRACEFUL_SHUTDOWN_MS : 3_000);
     for (const handoff of this.waiting.splice(0)) this.release(handoff);
-    for (const link of [...this.registered, ...this.unregistered]) {
+    if (this.retireTimer) clearTimeout(this.retireTimer);
+    for (const link of [...this.registered, ...this.retiring, ...this.unregistered]) {
       for (const handoff of link.takeOrphans()) this.release(handoff);
       link.close();
     }

@@ -14,6 +14,8 @@ export interface WorkerCommand {
 
 export class WorkerSpawner {
   private readonly children = new Set<ChildProcess>();
+  /** An older generation (before a reload): finishing their requests, never respawned. */
+  private readonly retired = new Set<ChildProcess>();
   private stopping = false;
   private respawnDelay = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -49,7 +51,7 @@ export class WorkerSpawner {
     child.on('error', (err) => this.log.error(`cannot spawn worker: ${err.message}`));
     child.on('exit', (code, signal) => {
       this.children.delete(child);
-      if (this.stopping) return;
+      if (this.retired.delete(child) || this.stopping) return;
       this.log.warn(`worker process ${child.pid} exited with ${signal ? `signal ${signal}` : `code ${code}`}`);
       const diedYoung = Date.now() - startedAt < YOUNG_DEATH_MS;
       this.respawnDelay = diedYoung ? Math.min(Math.max(this.respawnDelay * 2, 100), MAX_RESPAWN_DELAY_MS) : 0;
@@ -61,12 +63,18 @@ export class WorkerSpawner {
     });
   }
 
+  /** The current children become an old generation: still running, no longer replaced. */
+  retire(): void {
+    for (const child of this.children) this.retired.add(child);
+    this.children.clear();
+  }
+
   /** Signals every child and resolves when all have exited (SIGKILL after `graceMs`). */
   async stop(signal: NodeJS.Signals, graceMs: number): Promise<void> {
     this.stopping = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    const exits = [...this.children].map(
+    const exits = [...this.children, ...this.retired].map(
       (child) =>
         new Promise<void>((resolve) => {
           if (child.exitCode !== null || child.signalCode !== null) return resolve();

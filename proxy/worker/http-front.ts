@@ -17,6 +17,7 @@ export class HttpFront {
   private readonly groups: Map<string, UpstreamGroup>;
   private readonly ctx: ProxyContext;
   private readonly accessLog: AccessLog | null;
+  private draining = false;
 
   constructor(config: Config, log: Logger) {
     this.groups = new Map(Object.values(config.upstreams).map((u) => [u.name, new UpstreamGroup(u)]));
@@ -55,6 +56,9 @@ export class HttpFront {
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    // Draining (reload, graceful stop): answer, then close, so the client's next request opens a
+    // new connection — to a new worker — instead of racing our close of an idle one.
+    if (this.draining) res.shouldKeepAlive = false;
     this.accessLog?.track(req, res);
     const group = this.router.match(req.headers.host, req.url ?? '/');
     if (!group) {
@@ -78,11 +82,11 @@ export class HttpFront {
   }
 
   /**
-   * Stops the server's timers and closes idle keep-alive connections. It cannot wait for busy
-   * connections (they were never its own to count): the worker tracks those itself.
+   * From now on every response closes its connection. Not server.close(): that would close idle
+   * keep-alive connections at once (Node 19+), racing requests already on their way.
    */
-  close(): void {
-    this.server.close();
+  drain(): void {
+    this.draining = true;
   }
 
   /** Closes keep-alive connections between requests; a worker shutting down calls it until none are left. */
@@ -91,6 +95,7 @@ export class HttpFront {
   }
 
   closeAllConnections(): void {
+    this.server.close(); // also stops the header-timeout checker
     this.server.closeAllConnections();
   }
 

@@ -11,6 +11,7 @@ import type { Logger } from '../observability/logger';
 import { HttpFront } from './http-front';
 
 const GRACEFUL_SHUTDOWN_MS = 30_000;
+const IDLE_GRACE_MS = 500;
 
 export class Worker {
   private channel: ChannelWriter | null = null;
@@ -144,10 +145,14 @@ export class Worker {
     for (const server of this.ownListeners) server.close();
     const front = this.front;
     if (front) {
-      front.close();
+      front.drain();
+      // Busy keep-alive connections close after their current response. Idle ones get a moment
+      // to send the request they may already have in flight (closing them at once would reset
+      // it: the keep-alive race), then they are closed, as nginx closes idle connections.
       const deadline = Date.now() + GRACEFUL_SHUTDOWN_MS;
+      const idleGrace = Date.now() + IDLE_GRACE_MS;
       while (this.clients.size > 0 && Date.now() < deadline) {
-        front.closeIdle();
+        if (Date.now() >= idleGrace) front.closeIdle();
         await new Promise((r) => setTimeout(r, 50));
       }
       front.closeAllConnections();
