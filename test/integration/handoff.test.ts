@@ -1,7 +1,9 @@
 // The handoff is real: the master owns the listening socket, workers own the connections, and a
 // worker that dies with connections queued to it loses none of them.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import net from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { startBackend, type RunningBackend } from '../helpers/backend';
@@ -37,6 +39,9 @@ describe('the handoff', () => {
     assert.ok(listening, 'the proxy port is listening');
     assert.ok(socketInodes(proxy.pid).has(listening.inode), 'the master holds the listening socket');
     for (const w of workers) assert.ok(!socketInodes(w).has(listening.inode), `worker ${w} does not hold the listening socket`);
+    assert.equal(fs.statSync(proxy.handoffDir).mode & 0o777, 0o700, 'the handoff directory is private');
+    assert.equal(fs.statSync(path.join(proxy.handoffDir, 'master.sock')).mode & 0o777, 0o600, 'the socket is private');
+    assert.equal(fs.statSync(path.join(proxy.handoffDir, 'config.json')).mode & 0o777, 0o600, 'the published config is private');
 
     const { agent, ports } = await openConnections(proxy.url, 8);
     const master = socketInodes(proxy.pid);

@@ -257,3 +257,41 @@ describe('upstream failures', () => {
     assert.match(proxy.stdout(), /"GET \/down\/x HTTP\/1\.1" 502 /);
   });
 });
+
+describe('client timeouts', () => {
+  let backend: RunningBackend;
+  let proxy: RunningProxy;
+  before(async () => {
+    backend = await startBackend({ id: 't' });
+    proxy = await startProxy({
+      workers: 1,
+      upstreams: { app: { servers: [`127.0.0.1:${backend.port}`] } },
+      timeouts: { clientBody: '700ms', keepAlive: '600ms' },
+    });
+  });
+  after(async () => {
+    await proxy?.stop();
+    await backend?.stop();
+  });
+
+  it('closes a client whose request body stalls longer than client_body_timeout with 408', async () => {
+    const started = Date.now();
+    const reply = await rawExchange(proxy.port, 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab', 5_000);
+    assert.match(reply, /^HTTP\/1\.1 408 /);
+    assert.ok(Date.now() - started < 3_000, `answered after ${Date.now() - started} ms, client_body_timeout is 700ms`);
+  });
+
+  it('closes an idle keep-alive client connection after the keep-alive timeout', async () => {
+    const socket = net.connect(proxy.port, '127.0.0.1');
+    socket.on('error', () => {});
+    let data = '';
+    socket.on('data', (d) => (data += d.toString()));
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const started = Date.now();
+    await new Promise((r) => socket.once('close', r));
+    const idle = Date.now() - started;
+    assert.match(data, /^HTTP\/1\.1 200 /);
+    assert.match(data, /Keep-Alive: timeout=0|Keep-Alive: timeout=1/i);
+    assert.ok(idle >= 400 && idle < 3_000, `closed after ${idle} ms, keepAlive is 600ms`);
+  });
+});
