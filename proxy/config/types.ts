@@ -83,4 +83,6 @@ export interface Config {
   readonly timeouts: TimeoutsConfig;
   readonly limits: LimitsConfig;
   readonly accessLog: AccessLogTarget;
+  /** Where the master serves /metrics, /status.json and the live dashboard; null = off. */
+  readonly status: { readonly host: string; readonly port: number } | null;
 }

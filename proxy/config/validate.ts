@@ -24,7 +24,7 @@ export const DEFAULT_TIMEOUTS: TimeoutsConfig = Object.freeze({
 
 /** Every key the validator accepts, per object kind; names match the `$defs` of handoff.schema.json. */
 export const KNOWN_KEYS = deepFreeze({
-  root: ['$schema', 'workers', 'handoff', 'listeners', 'upstreams', 'routes', 'timeouts', 'limits', 'accessLog'],
+  root: ['$schema', 'workers', 'handoff', 'listeners', 'upstreams', 'routes', 'timeouts', 'limits', 'accessLog', 'status'],
   handoff: ['dir', 'transport', 'policy', 'maxInFlightPerWorker'],
   listener: ['host', 'port', 'backlog'],
   upstream: ['servers', 'keepalive'],
@@ -57,6 +57,8 @@ export function validateConfig(raw: unknown, file: string | null): Config {
     limits: validateLimits(check, root.limits),
     // Off by default: a proxy in front of busy services should not pay for a log nobody reads.
     accessLog: check.oneOf(root.accessLog, 'accessLog', ACCESS_LOG_TARGETS, 'off'),
+    // Off unless asked for: it exposes internals, so the user picks the (usually private) address.
+    status: root.status === undefined || root.status === null ? null : check.parse(root.status, 'status', parseListenAddress, null),
   };
   if (check.problems.length > 0) throw new ConfigError(absoluteFile, check.problems);
   return deepFreeze(config);

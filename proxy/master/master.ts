@@ -19,6 +19,8 @@ import type { Logger } from '../observability/logger';
 import { ConfigError } from '../config/errors';
 import { IpcListenerSet } from './ipc-listener-set';
 import { checkReloadable } from './reload-check';
+import { newCounters, type StatusSnapshot } from '../observability/master-metrics';
+import { StatusServer } from '../observability/status-server';
 import { ListenerSet } from './listener-set';
 import { createPolicy, type SchedulingPolicy } from './scheduling-policy';
 import { WorkerLink, type Handoff } from './worker-link';
@@ -45,6 +47,10 @@ export class Master {
   private retiring: WorkerLink[] = [];
   private retireTimer: NodeJS.Timeout | null = null;
   private reloading = false;
+  private readonly counters = newCounters();
+  private readonly startedAt = Date.now();
+  private statusServer: StatusServer | null = null;
+  private addresses: string[] = [];
   /** Accepted connections waiting for a worker with room; accepting is paused meanwhile. */
   private readonly waiting: Handoff[] = [];
   private seq = 0;
@@ -96,6 +102,7 @@ export class Master {
       }
     }
     const addresses = this.listeners.addresses;
+    this.addresses = addresses;
     if (transport === 'reuseport') this.listeners.close();
     try {
       publishConfig(dir, published);
@@ -110,14 +117,19 @@ export class Master {
       (code, message) => this.log.error(`accept() on the handoff socket failed (${code}: ${message})`),
     );
     if (this.listeners instanceof IpcListenerSet) {
-      this.listeners.startAccepting((socket, listener) => this.dispatch({ fd: -1, socket, listener, attempts: 0 }));
+      this.listeners.startAccepting((socket, listener) => this.accepted({ fd: -1, socket, listener, attempts: 0 }));
     } else if (transport === 'seqpacket') {
-      this.listeners.startAccepting((fd, listener) => this.dispatch({ fd, socket: null, listener, attempts: 0 }));
+      this.listeners.startAccepting((fd, listener) => this.accepted({ fd, socket: null, listener, attempts: 0 }));
     }
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => this.raise('terminate'));
     process.on('SIGQUIT', () => this.raise('quit'));
     process.on('SIGHUP', () => this.raise('reload'));
     process.stdout.write(`handoff: master ${process.pid} listening on ${addresses.join(', ')} (${transport}), handoff dir ${dir}\n`);
+    if (this.config.status) {
+      this.statusServer = new StatusServer(() => this.snapshot(), this.log);
+      const at = await this.statusServer.listen(this.config.status.host, this.config.status.port);
+      process.stdout.write(`handoff: status and dashboard on http://${at}/\n`);
+    }
     this.spawner.start(this.config.workers);
   }
 
@@ -165,6 +177,7 @@ export class Master {
     this.spawner.retire();
     this.spawner.start(next.workers);
     this.retireTimer = setTimeout(() => this.quitRetiring(), NEW_GENERATION_WAIT_MS);
+    this.counters.reloads++;
     this.log.notice(`reloading: ${next.workers} new worker(s) starting, ${this.retiring.length} old one(s) will finish their requests`);
   }
 
@@ -176,16 +189,23 @@ export class Master {
 
   // ---- connections ------------------------------------------------------------------------
 
+  private accepted(handoff: Handoff): void {
+    this.counters.accepted++;
+    this.dispatch(handoff);
+  }
+
   /** Gives a connection to the worker the policy picks, or parks it and stops accepting. */
   private dispatch(handoff: Handoff): void {
     const link = this.policy.pick(this.candidates());
     if (link === null) {
       this.waiting.push(handoff);
+      if (!this.listeners.isPaused) this.counters.acceptPauses++;
       this.listeners.pause();
       return;
     }
     this.seq = (this.seq + 1) >>> 0;
     link.hand(this.seq, handoff, (lost) => this.redispatch(lost, `the IPC send to worker ${link.pid} failed`));
+    if (handoff.socket !== null) this.counters.handedOff++; // ipc: Node acknowledges internally
   }
 
   /** Workers that can take a connection by this transport: with ipc, only our own children. */
@@ -207,7 +227,9 @@ export class Master {
 
   private redispatch(handoff: Handoff, why: string): void {
     handoff.attempts++;
+    this.counters.resent++;
     if (handoff.attempts >= MAX_HANDOFF_ATTEMPTS) {
+      this.counters.dropped++;
       this.log.error(`closing a connection that ${handoff.attempts} workers could not take (${why})`);
       this.release(handoff);
       return;
@@ -262,6 +284,8 @@ export class Master {
 
   private onAck(link: WorkerLink, msg: Message): void {
     const handoff = link.settle(msg.seq, msg.a);
+    link.requestsServed = msg.b;
+    if (handoff) this.counters.handedOff++;
     // The worker has its own fd now; the master's copy can go (close, never shutdown: shared socket).
     if (handoff) this.release(handoff);
     this.drainWaiting();
@@ -269,11 +293,13 @@ export class Master {
 
   private onReject(link: WorkerLink, msg: Message): void {
     const handoff = link.settle(msg.seq, msg.a);
+    link.requestsServed = msg.b;
     if (handoff) this.redispatch(handoff, `worker ${link.pid} rejected it`);
   }
 
   private onStatus(link: WorkerLink, msg: Message): void {
     link.activeConnections = msg.a;
+    link.requestsServed = msg.b;
     this.drainWaiting();
   }
 
@@ -289,6 +315,26 @@ export class Master {
     for (const handoff of orphans) this.redispatch(handoff, `worker ${link.pid} left`);
   }
 
+  snapshot(): StatusSnapshot {
+    const worker = (generation: 'current' | 'retiring') => (l: WorkerLink) => ({
+      pid: l.pid!,
+      generation,
+      activeConnections: l.activeConnections,
+      inFlight: l.inFlightCount,
+      requestsServed: l.requestsServed,
+    });
+    return {
+      pid: process.pid,
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      transport: this.config.handoff.transport,
+      listeners: this.addresses,
+      acceptPaused: this.listeners.isPaused,
+      waiting: this.waiting.length,
+      counters: { ...this.counters },
+      workers: [...this.registered.map(worker('current')), ...this.retiring.map(worker('retiring'))],
+    };
+  }
+
   // ---- shutdown ---------------------------------------------------------------------------
 
   private async shutdown(graceful: boolean): Promise<void> {
@@ -296,6 +342,7 @@ export class Master {
     this.stopping = true;
     this.log.notice(graceful ? 'gracefully shutting down' : 'exiting');
     this.listeners.close();
+    this.statusServer?.close();
     if (graceful) {
       // Parked connections were accepted: they are still owed a worker. Wait for room.
       const deadline = Date.now() + GRACEFUL_SHUTDOWN_MS;

@@ -25,8 +25,10 @@ export class WorkerLink {
   pid: number | null = null;
   /** ipc transport: the spawned child whose IPC channel carries the sockets (null: not ours). */
   ipcChild: ChildProcess | null = null;
-  /** Open client connections, as the worker last reported in an ACK or REJECT. */
+  /** Open client connections, as the worker last reported (ACK, REJECT, STATUS). */
   activeConnections = 0;
+  /** Requests the worker has served, as it last reported. */
+  requestsServed = 0;
   /** Sent (or queued to send) and not yet acknowledged, by sequence number. */
   private readonly inFlight = new Map<number, Handoff>();
   private readonly writer: ChannelWriter;

@@ -84,6 +84,7 @@ describe('validateConfig', () => {
       file: null,
       workers: 1,
       accessLog: 'off',
+      status: null,
       handoff: { dir: path.join(os.tmpdir(), 'handoff'), transport: 'seqpacket', policy: 'least-conn', maxInFlightPerWorker: 64 },
       listeners: [{ host: '127.0.0.1', port: 8080, backlog: 511 }],
       upstreams: { backend: { name: 'backend', servers: [{ host: 'h', port: 1, weight: 1 }], keepalive: 32 } },
