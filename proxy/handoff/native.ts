@@ -4,59 +4,101 @@
 // Fd ownership rules (one owner closes each fd):
 //  - tcpListen / seqpacketListen / seqpacketConnect return an fd the caller owns.
 //  - An Acceptor polls a listening fd it does NOT own; each accepted fd is handed to onAccept,
-//    whose caller then owns it.
-//  - A Channel takes ownership of its fd: Channel.close() closes it, and nothing else may.
+//    whose caller then owns it, from the moment onAccept is called (even if it throws).
+//  - A Channel takes ownership of its fd once its constructor returns (if the constructor
+//    throws, the caller still owns the fd): Channel.close() or a peer close closes it, and
+//    nothing else may.
 //  - Channel.send() never takes ownership of the passed fd: the kernel duplicates it into the
 //    message, and the sender still closes its own copy (after the peer's ack).
-//  - An fd that arrives in onMessage belongs to the receiver.
+//  - An fd that arrives in onMessage belongs to the receiver (even if onMessage throws).
+//
+// Errors thrown by the addon look like Node's system errors: .code is the errno name
+// ('EADDRINUSE'), .errno the negative number, .syscall the failing call, and the message
+// names the operation and address ("listen 127.0.0.1:8080: address already in use").
+// Bad argument types throw a TypeError with code 'ERR_INVALID_ARG_TYPE'.
+//
+// Lifetime: like a net.Server or net.Socket, an open Acceptor or Channel keeps itself (and its
+// callbacks) alive until it is closed, so close() what you open. Callbacks run like Node's own
+// (MakeCallback); one that throws raises an uncaught exception. When a worker thread or the
+// process environment ends, the addon closes whatever is still open.
 import path from 'node:path';
 
 export interface Acceptor {
   /** Stop polling for new connections; the kernel backlog holds them meanwhile. */
   pause(): void;
+  /** Polls again; also retries at once after an out-of-fds backoff or a fatal accept error. */
   resume(): void;
-  /** Stop polling for good. Does not close the listening fd. */
+  /** Stop polling for good. Idempotent. Does not close the listening fd. */
   close(): void;
 }
 export interface AcceptorConstructor {
   new (
+    /** Must be a listening socket (else EINVAL). Up to 64 connections are accepted per wakeup. */
     listenFd: number,
+    /** A non-blocking, close-on-exec connected socket. */
     onAccept: (fd: number) => void,
-    /** Non-fatal accept errors (EMFILE, ENFILE, ENOBUFS, ENOMEM back off and retry by themselves). */
+    /**
+     * EMFILE, ENFILE, ENOBUFS, ENOMEM: reported once per episode; the acceptor backs off
+     * (50 ms doubling to 1 s) and retries by itself, and a successful accept ends the episode.
+     * Any other error (EBADF, EINVAL...) stops polling until resume(). Transient per-connection
+     * errors (ECONNABORTED, EPROTO...) are skipped silently.
+     */
     onError: (code: string, message: string) => void,
   ): Acceptor;
 }
 
 export interface Channel {
   /**
-   * Sends one message: a small fixed header and optionally one fd (-1 for none).
-   * Returns 0 when sent, or 'EAGAIN' when the socket buffer is full: nothing was sent, and
-   * onWritable fires once when the channel can take more. Other errors are thrown.
+   * Sends one message: a small fixed header (1 to 64 bytes) and optionally one fd (-1 for none).
+   * Returns 0 when sent, or 'EAGAIN' when the socket buffer is full: nothing was sent (the fd
+   * neither), and onWritable fires once when the channel can take more. Other errors are thrown
+   * (EPIPE: the peer is gone; EBADF: this channel is closed, or `fd` is not open).
    */
   send(header: Buffer, fd: number): 0 | 'EAGAIN';
-  /** Stops polling and closes the fd. Idempotent. onClose is not called for a local close. */
+  /**
+   * Stops polling and closes the fd. Idempotent, and safe inside any of the callbacks (no
+   * further messages are delivered). onClose is not called for a local close.
+   */
   close(): void;
+  /** The channel's fd, or -1 once closed. */
   readonly fd: number;
 }
 export interface ChannelConstructor {
   new (
+    /** A connected SOCK_SEQPACKET socket (else EINVAL), not polled by anything else (else EEXIST). */
     fd: number,
-    /** fd is -1 when the message carried none; truncated is MSG_CTRUNC (the fd was lost, e.g. EMFILE). */
+    /**
+     * header is a copy of the message (a message longer than 64 bytes arrives cut to 64).
+     * fd is -1 when the message carried none, and close-on-exec otherwise; extra fds beyond
+     * the first are closed. truncated is MSG_CTRUNC: the kernel dropped the fd (e.g. EMFILE).
+     */
     onMessage: (header: Buffer, fd: number, truncated: boolean) => void,
+    /** After send() returned 'EAGAIN' (once, however many did), when the channel can take more. */
     onWritable: () => void,
-    /** The peer closed (EOF) or the socket failed; the channel has already closed its fd. */
+    /**
+     * The peer closed (code null) or the socket failed (e.g. 'ECONNRESET': the peer closed
+     * with our messages unread; what it had sent us is still delivered first). The channel
+     * has already closed its fd.
+     */
     onClose: (code: string | null) => void,
   ): Channel;
 }
 
 export interface NativeBinding {
-  /** Non-blocking, close-on-exec TCP listening socket (SO_REUSEADDR; SO_REUSEPORT when asked). */
+  /**
+   * Non-blocking, close-on-exec TCP listening socket (SO_REUSEADDR; SO_REUSEPORT when asked).
+   * host is an IPv4/IPv6 address ('' = wildcard) or a name, resolved synchronously.
+   */
   tcpListen(host: string, port: number, backlog: number, reusePort: boolean): number;
   /** Port a bound socket listens on (for port 0). */
   localPort(fd: number): number;
-  /** Non-blocking SOCK_SEQPACKET pathname socket, listening, chmod 0600. Unlinks a stale path. */
+  /**
+   * Non-blocking, close-on-exec SOCK_SEQPACKET pathname socket, listening, chmod 0600.
+   * Unlinks a stale socket file (nobody listening); a live socket or a non-socket file at the
+   * path is EADDRINUSE. A path over 107 bytes is ENAMETOOLONG.
+   */
   seqpacketListen(path: string, backlog: number): number;
-  /** Connects a non-blocking SOCK_SEQPACKET socket to a pathname. */
+  /** Connects a close-on-exec SOCK_SEQPACKET socket to a pathname, then makes it non-blocking. */
   seqpacketConnect(path: string): number;
   closeFd(fd: number): void;
   Acceptor: AcceptorConstructor;

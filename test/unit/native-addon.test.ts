@@ -1,6 +1,8 @@
 // Tests for the C addon (proxy/handoff/native/handoff.c) with real sockets only: TCP listeners,
-// SOCK_SEQPACKET channels, fds passed with SCM_RIGHTS. Every test checks that the process ends
-// with exactly the fds it started with, because an fd leak is the bug this addon exists to avoid.
+// SOCK_SEQPACKET channels, fds passed with SCM_RIGHTS. Every in-process test checks that the
+// process ends with exactly the fds it started with, because an fd leak is the bug this addon
+// exists to avoid. What needs a process of its own (an fd limit, uncaught exceptions, a worker
+// thread unloading the addon) runs in a child node.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,7 +13,6 @@ import { test } from 'node:test';
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { Worker } from 'node:worker_threads';
 import { native, type Channel } from '../../proxy/handoff/native';
 import { MESSAGE_SIZE, MessageType, decode, encode } from '../../proxy/handoff/protocol';
 
@@ -38,9 +39,9 @@ function fdDiff(before: Map<string, string>, after: Map<string, string>): string
   return changes.join(', ');
 }
 
-/** Polls until `check` holds (closes can be asynchronous), or fails after 1 s. */
-async function until(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 1000;
+/** Polls until `check` holds (closes can be asynchronous), or fails after `ms`. */
+async function until(what: string, check: () => boolean, ms = 1000): Promise<void> {
+  const deadline = Date.now() + ms;
   while (!check()) {
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
     await sleep(2);
@@ -355,28 +356,6 @@ leakFreeTest('constructors check their fd; a failed constructor leaves the fd wi
   assert.throws(() => native.closeFd(tcpFd), { code: 'EBADF' });
 });
 
-leakFreeTest('a worker thread that ends with an open Acceptor and Channels tears down cleanly', async (dir) => {
-  // Before the addon registered an async cleanup hook, this crashed the process: libuv ran our
-  // close callbacks after Node had unloaded the addon from the ending worker.
-  const nativePath = path.resolve(__dirname, '../../proxy/handoff/native');
-  const worker = new Worker(
-    `const { native } = require(${JSON.stringify(nativePath)});
-     const noop = () => {};
-     const sockPath = ${JSON.stringify(path.join(dir, 'w.sock'))};
-     const listenFd = native.seqpacketListen(sockPath, 8);
-     const peer = native.seqpacketConnect(sockPath);
-     new native.Acceptor(listenFd, (fd) => {
-       new native.Channel(fd, noop, noop, noop);
-       new native.Channel(peer, noop, noop, noop);
-       require('node:worker_threads').parentPort.postMessage(listenFd);
-     }, noop);`,
-    { eval: true },
-  );
-  const listenFd = await new Promise<number>((resolve) => worker.once('message', resolve));
-  assert.equal(await worker.terminate(), 1);
-  native.closeFd(listenFd); // JS-owned (an Acceptor never closes its listener); the Channels' fds went with the worker
-});
-
 leakFreeTest('closed objects can be garbage collected safely', async (dir) => {
   v8.setFlagsFromString('--expose-gc');
   const gc = vm.runInNewContext('gc') as () => void;
@@ -393,19 +372,31 @@ leakFreeTest('closed objects can be garbage collected safely', async (dir) => {
   await tick();
 });
 
-/** Runs a script in a child node with a hard fd limit; returns its last stdout line as JSON. */
-async function runChild(script: string, fdLimit: number, connect: (port: number) => Promise<void>): Promise<any> {
+/**
+ * Runs a script in a fresh node process (with a hard fd limit if asked; NATIVE is the addon's
+ * loader). With `connect`, the script's first stdout line is a port to connect to. Returns the
+ * script's last stdout line, parsed as JSON.
+ */
+async function runChild(script: string, opts: { fdLimit?: number; connect?: (port: number) => Promise<void> }): Promise<any> {
   const nativePath = path.resolve(__dirname, '../../proxy/handoff/native');
-  const child = spawn('/bin/sh', ['-c', `ulimit -n ${fdLimit} && exec "$0" -e "$1"`, process.execPath, script], {
-    env: { ...process.env, NATIVE: nativePath },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const [file, args] = opts.fdLimit
+    ? ['/bin/sh', ['-c', `ulimit -n ${opts.fdLimit} && exec "$0" -e "$1"`, process.execPath, script]]
+    : [process.execPath, ['-e', script]];
+  const child = spawn(file, args, { env: { ...process.env, NATIVE: nativePath }, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
-  await until('the child to listen', () => /^\d+\n/.test(out));
-  await connect(Number(out.split('\n')[0]));
-  const code = await new Promise((resolve) => child.on('exit', resolve));
-  assert.equal(code, 0, out);
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
+  const killer = setTimeout(() => child.kill('SIGKILL'), 5000); // a hung child fails the test, not the run
+  try {
+    if (opts.connect) {
+      await until('the child to listen', () => /^\d+\n/.test(out), 5000); // node starts slowly on a busy machine
+      await opts.connect(Number(out.split('\n')[0]));
+    }
+    assert.equal(await exited, 0, out);
+  } finally {
+    clearTimeout(killer);
+    child.kill('SIGKILL');
+  }
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
@@ -439,7 +430,7 @@ test('Acceptor: EMFILE is reported once per episode, then accepting resumes by i
     });
     try { for (;;) fillers.push(fs.openSync('/dev/null', 'r')); } catch (e) { if (e.code !== 'EMFILE') throw e; }
     console.log(native.localPort(listenFd));`;
-  const result = await runChild(script, 64, (port) => connectClients(port, 3));
+  const result = await runChild(script, { fdLimit: 64, connect: (port) => connectClients(port, 3) });
   assert.equal(result.accepted, 3);
   assert.equal(result.errors.length, 1);
   assert.equal(result.errors[0].code, 'EMFILE');
@@ -461,6 +452,37 @@ test('Acceptor: a throwing onAccept becomes an uncaught exception, and accepting
       console.log(JSON.stringify({ caught, accepted }));
     }, () => {});
     console.log(native.localPort(listenFd));`;
-  const result = await runChild(script, 1024, (port) => connectClients(port, 2));
+  const result = await runChild(script, { connect: (port) => connectClients(port, 2) });
   assert.deepEqual(result, { caught: ['boom'], accepted: 2 });
+});
+
+test('a worker thread that ends with an open Acceptor and Channels tears down cleanly', async () => {
+  // Node unloads an addon with the last environment that loaded it. Before the addon registered
+  // async cleanup hooks, libuv then ran our close callbacks in unmapped code and the process died
+  // with SIGSEGV. Hence a child process whose main thread never loads the addon itself.
+  const script = `
+    const { Worker } = require('node:worker_threads');
+    const fs = require('node:fs');
+    const dir = fs.mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'handoff-worker-'));
+    const link = (fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd); } catch { return null; } };
+    const worker = new Worker(\`
+      const { native } = require(process.env.NATIVE);
+      const noop = () => {};
+      const listenFd = native.seqpacketListen(\${JSON.stringify(dir + '/w.sock')}, 8);
+      const peer = native.seqpacketConnect(\${JSON.stringify(dir + '/w.sock')});
+      new native.Acceptor(listenFd, (fd) => {
+        new native.Channel(fd, noop, noop, noop);
+        new native.Channel(peer, noop, noop, noop);
+        require('node:worker_threads').parentPort.postMessage([listenFd, fd, peer]);
+      }, noop);\`, { eval: true });
+    worker.once('message', async ([listenFd, ...channelFds]) => {
+      const sockets = channelFds.map(link);
+      const code = await worker.terminate();
+      fs.closeSync(listenFd); // JS-owned: an Acceptor never closes its listener
+      fs.rmSync(dir, { recursive: true });
+      // The Channels owned their fds, so the teardown closed them (their numbers may be reused).
+      const stillOpen = channelFds.filter((fd, i) => link(fd) === sockets[i]).length;
+      console.log(JSON.stringify({ code, stillOpen }));
+    });`;
+  assert.deepEqual(await runChild(script, {}), { code: 1, stillOpen: 0 });
 });

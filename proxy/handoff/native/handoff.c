@@ -64,7 +64,8 @@ static napi_value throw_type(napi_env env, const char* name, const char* expecte
 // Argument readers: on a bad argument they throw a TypeError and return false.
 static bool arg_int(napi_env env, napi_value v, const char* name, int min, int max, int32_t* out) {
   double d;
-  if (napi_get_value_double(env, v, &d) != napi_ok || d < min || d > max || d != (int32_t)d) {
+  // !(in range) also rejects NaN, and makes the cast below well defined.
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= min && d <= max) || d != (int32_t)d) {
     char expected[64];
     snprintf(expected, sizeof expected, "an integer in [%d, %d]", min, max);
     return throw_type(env, name, expected), false;
@@ -415,7 +416,8 @@ static void acceptor_accept_batch(acceptor_t* a) {
       // Out of fds or memory: clients wait in the kernel backlog meanwhile. Retry with backoff,
       // and report once per episode (a successful accept ends it), not on every retry.
       bool first = a->backoff_ms == 0;
-      a->backoff_ms = first ? BACKOFF_MIN_MS : a->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : a->backoff_ms * 2;
+      unsigned doubled = a->backoff_ms * 2;
+      a->backoff_ms = first ? BACKOFF_MIN_MS : doubled > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : doubled;
       uv_timer_start(&a->timer, acceptor_on_timer, a->backoff_ms, 0);
       if (first) acceptor_report(a, err, "(backing off and retrying)");
       return;
