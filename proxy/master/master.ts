@@ -24,6 +24,7 @@ import { StatusServer } from '../observability/status-server';
 import { ListenerSet } from './listener-set';
 import { createPolicy, type SchedulingPolicy } from './scheduling-policy';
 import { WorkerLink, type Handoff } from './worker-link';
+import { WorkerRoster } from './worker-roster';
 import { WorkerSpawner, type WorkerCommand } from './worker-spawner';
 
 /** A connection that every worker lost or rejected this many times is closed (a reset to the client). */
@@ -40,12 +41,7 @@ export class Master {
   private readonly listeners: ListenerSet | IpcListenerSet;
   private policy: SchedulingPolicy;
   private readonly spawner: WorkerSpawner;
-  /** Registered workers, in registration order (what the policy chooses from). */
-  private registered: WorkerLink[] = [];
-  private readonly unregistered = new Set<WorkerLink>();
-  /** The generation before the last reload: serving what they have, getting nothing new. */
-  private retiring: WorkerLink[] = [];
-  private retireTimer: NodeJS.Timeout | null = null;
+  private readonly roster = new WorkerRoster();
   private reloading = false;
   private readonly counters = newCounters();
   private readonly startedAt = Date.now();
@@ -167,24 +163,14 @@ export class Master {
       this.reloading = false;
     }
     if (this.stopping) return;
-    this.quitRetiring(); // a reload during a reload: the generation before last goes now
     this.config = next;
     this.policy = createPolicy(next.handoff.policy);
     publishConfig(next.handoff.dir, { ...next, listeners: this.publishedListeners });
-    // The current generation gets no new connections from here on; it is told to quit once
-    // the new one has registered, so there is never a moment without a worker to take one.
-    this.retiring = this.registered.splice(0);
+    const retired = this.roster.retireCurrent(NEW_GENERATION_WAIT_MS);
     this.spawner.retire();
     this.spawner.start(next.workers);
-    this.retireTimer = setTimeout(() => this.quitRetiring(), NEW_GENERATION_WAIT_MS);
     this.counters.reloads++;
-    this.log.notice(`reloading: ${next.workers} new worker(s) starting, ${this.retiring.length} old one(s) will finish their requests`);
-  }
-
-  private quitRetiring(): void {
-    if (this.retireTimer) clearTimeout(this.retireTimer);
-    this.retireTimer = null;
-    for (const link of this.retiring) link.sendQuit();
+    this.log.notice(`reloading: ${next.workers} new worker(s) starting, ${retired} old one(s) will finish their requests`);
   }
 
   // ---- connections ------------------------------------------------------------------------
@@ -208,9 +194,8 @@ export class Master {
     if (handoff.socket !== null) this.counters.handedOff++; // ipc: Node acknowledges internally
   }
 
-  /** Workers that can take a connection by this transport: with ipc, only our own children. */
   private candidates(): readonly WorkerLink[] {
-    return this.config.handoff.transport === 'ipc' ? this.registered.filter((l) => l.ipcChild !== null) : this.registered;
+    return this.roster.candidates(this.config.handoff.transport === 'ipc');
   }
 
   /** The master's copy of a connection that is done with (handed over, or given up on). */
@@ -247,7 +232,7 @@ export class Master {
       (l, header, passedFd) => this.onWorkerMessage(l, header, passedFd),
       (l) => this.onWorkerGone(l),
     );
-    this.unregistered.add(link);
+    this.roster.connected(link);
   }
 
   private onWorkerMessage(link: WorkerLink, header: Buffer, passedFd: number): void {
@@ -264,21 +249,21 @@ export class Master {
   }
 
   private onRegister(link: WorkerLink, msg: Message): void {
-    if (!this.unregistered.delete(link)) return; // registering twice changes nothing
     if (msg.b !== PROTOCOL_VERSION) {
       this.log.error(`worker ${msg.a} speaks handoff protocol ${msg.b}, expected ${PROTOCOL_VERSION}; refusing it`);
+      this.roster.remove(link);
       link.close();
       return;
     }
     link.pid = msg.a;
     link.ipcChild = this.spawner.ipcChild(msg.a);
-    this.registered.push(link);
-    this.log.notice(`worker ${link.pid} joined (${this.registered.length} registered)`);
-    if (!this.announcedReady && this.registered.length >= this.config.workers) {
+    if (!this.roster.register(link, this.config.workers)) return;
+    const count = this.roster.registeredCount;
+    this.log.notice(`worker ${link.pid} joined (${count} registered)`);
+    if (!this.announcedReady && count >= this.config.workers) {
       this.announcedReady = true;
-      process.stdout.write(`handoff: ${this.registered.length} workers ready\n`);
+      process.stdout.write(`handoff: ${count} workers ready\n`);
     }
-    if (this.retireTimer && this.registered.length >= this.config.workers) this.quitRetiring();
     this.drainWaiting();
   }
 
@@ -305,24 +290,13 @@ export class Master {
 
   /** The channel closed: the worker exited or crashed. Its unacknowledged connections go elsewhere. */
   private onWorkerGone(link: WorkerLink): void {
-    if (this.unregistered.delete(link)) return;
-    const list = this.registered.includes(link) ? this.registered : this.retiring;
-    const index = list.indexOf(link);
-    if (index === -1) return;
-    list.splice(index, 1);
+    if (!this.roster.remove(link)) return;
     const orphans = link.takeOrphans();
     if (!this.stopping) this.log.warn(`worker ${link.pid} left with ${orphans.length} unacknowledged connection(s); re-sending them`);
     for (const handoff of orphans) this.redispatch(handoff, `worker ${link.pid} left`);
   }
 
   snapshot(): StatusSnapshot {
-    const worker = (generation: 'current' | 'retiring') => (l: WorkerLink) => ({
-      pid: l.pid!,
-      generation,
-      activeConnections: l.activeConnections,
-      inFlight: l.inFlightCount,
-      requestsServed: l.requestsServed,
-    });
     return {
       pid: process.pid,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
@@ -331,7 +305,7 @@ export class Master {
       acceptPaused: this.listeners.isPaused,
       waiting: this.waiting.length,
       counters: { ...this.counters },
-      workers: [...this.registered.map(worker('current')), ...this.retiring.map(worker('retiring'))],
+      workers: this.roster.snapshot(),
     };
   }
 
@@ -346,16 +320,15 @@ export class Master {
     if (graceful) {
       // Parked connections were accepted: they are still owed a worker. Wait for room.
       const deadline = Date.now() + GRACEFUL_SHUTDOWN_MS;
-      while (this.waiting.length > 0 && this.registered.length > 0 && Date.now() < deadline) {
+      while (this.waiting.length > 0 && this.roster.registeredCount > 0 && Date.now() < deadline) {
         this.drainWaiting();
         await new Promise((r) => setTimeout(r, 20));
       }
-      for (const link of [...this.registered, ...this.retiring]) link.sendQuit();
+      for (const link of this.roster.registered()) link.sendQuit();
     }
     await this.spawner.stop(graceful ? 'SIGQUIT' : 'SIGTERM', graceful ? GRACEFUL_SHUTDOWN_MS : 3_000);
     for (const handoff of this.waiting.splice(0)) this.release(handoff);
-    if (this.retireTimer) clearTimeout(this.retireTimer);
-    for (const link of [...this.registered, ...this.retiring, ...this.unregistered]) {
+    for (const link of this.roster.all()) {
       for (const handoff of link.takeOrphans()) this.release(handoff);
       link.close();
     }
