@@ -58,6 +58,7 @@ export interface Report {
 }
 
 export const NOTES = [
+  'The proxy spreads requests over all of its upstream servers (three backends in the Docker lab), while the direct runs go to one backend: where the backend is the bottleneck, the proxy can even look faster.',
   'Both targets run on the same machine as the load generator; the numbers compare the proxy with the direct path under the same conditions, they are not absolute capacities.',
   'autocannon costs 45-75 µs of CPU per request and caps near 23k req/s on a 2-core machine, so it flatters slow proxies; compare proxies with wrk. The report states the load generator\'s own CPU use for every run.',
   'Latency percentiles come from every response time (sub-ms precision), not from autocannon\'s 1 ms histogram.',
@@ -222,7 +223,7 @@ svg .t{font-size:13px;font-weight:600;fill:#212529}svg .ax{font-size:11px;fill:#
 svg .grid{stroke:#e9ecef}svg .axis{stroke:#868e96}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}
 th,td{border-bottom:1px solid #dee2e6;padding:4px 10px;text-align:right;white-space:nowrap}
-th{background:#f1f3f5}td:nth-child(-n+3),th:nth-child(-n+3){text-align:left}
+th{background:#f1f3f5}td:first-child,th:first-child,.runs td:nth-child(-n+3),.runs th:nth-child(-n+3){text-align:left}
 td.bad{color:#c92a2a;font-weight:600}
 ul{padding-left:20px}
 </style>
@@ -238,7 +239,7 @@ ul{padding-left:20px}
 ${panels}
 </div>
 <h2>All runs</h2>
-<table>
+<table class="runs">
 <thead><tr><th>scenario</th><th>target</th><th>generator</th><th>conns</th><th>responses</th><th>req/s</th><th>MiB/s</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>max ms</th><th>failed</th><th>generator CPU ms</th><th>generator µs/req</th><th>generator cores</th></tr></thead>
 <tbody>
 ${rows}
