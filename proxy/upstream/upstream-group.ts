@@ -5,6 +5,8 @@
 import type { UpstreamConfig } from '../config/types';
 import { UpstreamServer } from './upstream-server';
 
+const NOTHING_TRIED: ReadonlySet<UpstreamServer> = new Set();
+
 export class UpstreamGroup {
   readonly name: string;
   readonly servers: readonly UpstreamServer[];
@@ -14,6 +16,10 @@ export class UpstreamGroup {
     this.name = config.name;
     this.servers = config.servers.map((s) => new UpstreamServer(s, config.keepalive));
     this.current = this.servers.map(() => 0);
+    // Every worker runs its own balancer from the same starting state; without an offset, workers
+    // taking turns would each send their next request to the same server (runs of N per backend).
+    const totalWeight = this.servers.reduce((sum, s) => sum + s.weight, 0);
+    for (let i = process.pid % totalWeight; i > 0; i--) this.pick(NOTHING_TRIED, 0);
   }
 
   /**
