@@ -54,6 +54,7 @@ export async function measure(ctx: Ctx, round: number, w: Workload, cand: Runnin
     p50Us: r.p50Us, p99Us: r.p99Us, maxUs: r.maxUs, errors: r.errors, flags,
     cpuUsPerReq: (cpu.userUs + cpu.sysUs) / n, userUsPerReq: cpu.userUs / n, sysUsPerReq: cpu.sysUs / n,
     rssMaxMiB: rss.maxKiB / 1024, rssSumMiB: rss.sumKiB / 1024, processes: rss.processes,
+    rssPerProcessMiB: rss.perProcessKiB.map((k) => Math.round(k / 102.4) / 10),
     loadgenCpuUsPerReq: r.cpuUs / n, upstreamCpuUsPerReq: (up.userUs + up.sysUs) / n,
     othersCpuPct: Math.max(0, (others / r.durationUs) * 100),
   };

@@ -14,7 +14,8 @@ export const USAGE = `Usage: node dist/bench/run.js [options]      (npm run benc
   --upstream-workers N nginx upstream worker_processes (default 1)
   --only a,b           candidates: ${CANDIDATES.join(', ')}
   --workloads a,b      workloads: ${WORKLOADS.join(', ')}
-  --json PATH          JSON output (default bench/results/latest.json); markdown goes next to it (.md)
+  --json PATH          JSON output (default bench/results/latest.json, quick mode: quick.json);
+                       the markdown goes next to it (.md)
   --budget S           stop starting runs after S seconds and report what was measured
   --seed N             seed of the per-round shuffle (default: random, recorded in the output)
   --keep-tmp           keep the temp dir (configs, error logs) for inspection
@@ -85,7 +86,8 @@ export function parseOptions(argv: string[]): Options | 'help' {
     }
   }
   const quick = mode === 'quick';
-  const json = set.json ?? path.join(RESULTS, 'latest.json');
+  // Quick runs (CI, smoke checks) must not overwrite the figures of the last full run.
+  const json = set.json ?? path.join(RESULTS, quick ? 'quick.json' : 'latest.json');
   return {
     mode,
     rounds: set.rounds ?? (quick ? 1 : 3),

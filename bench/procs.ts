@@ -189,13 +189,14 @@ export function resetPeakRss(roots: number[]): boolean {
   return ok;
 }
 
-export interface RssPeak { maxKiB: number; sumKiB: number; processes: number }
+export interface RssPeak { maxKiB: number; sumKiB: number; processes: number; perProcessKiB: number[] }
 
 /** VmHWM over a tree: the largest single process and the sum over all of them. */
 export function peakRss(roots: number[]): RssPeak {
   let maxKiB = 0;
   let sumKiB = 0;
   let processes = 0;
+  const perProcessKiB: number[] = [];
   for (const root of roots) {
     for (const pid of [root, ...descendants(root)]) {
       try {
@@ -205,10 +206,11 @@ export function peakRss(roots: number[]): RssPeak {
         maxKiB = Math.max(maxKiB, kib);
         sumKiB += kib;
         processes++;
+        perProcessKiB.push(kib);
       } catch { /* gone */ }
     }
   }
-  return { maxKiB, sumKiB, processes };
+  return { maxKiB, sumKiB, processes, perProcessKiB };
 }
 
 /**

@@ -22,6 +22,8 @@ export interface RunRecord {
   /** Peak RSS during the run (VmHWM, reset before warm-up): largest process and the tree's sum. */
   rssMaxMiB: number;
   rssSumMiB: number;
+  /** Root process first (master / primary), then its descendants: tells workers from the master. */
+  rssPerProcessMiB: number[];
   processes: number;
   loadgenCpuUsPerReq: number;
   upstreamCpuUsPerReq: number;
