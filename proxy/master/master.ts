@@ -259,10 +259,13 @@ export class Master {
     link.ipcChild = this.spawner.ipcChild(msg.a);
     if (!this.roster.register(link, this.config.workers)) return;
     const count = this.roster.registeredCount;
-    this.log.notice(`worker ${link.pid} joined (${count} registered)`);
-    if (!this.announcedReady && count >= this.config.workers) {
+    const own = this.spawner.pids.includes(link.pid);
+    // Pids are per container: a worker from another one may show any number, even ours.
+    this.log.notice(`worker ${link.pid}${own ? '' : ' (not spawned by this master)'} joined (${count} registered)`);
+    const ownRegistered = this.roster.registered().filter((l) => this.spawner.pids.includes(l.pid!)).length;
+    if (!this.announcedReady && ownRegistered >= this.config.workers) {
       this.announcedReady = true;
-      process.stdout.write(`handoff: ${count} workers ready\n`);
+      process.stdout.write(`handoff: ${ownRegistered} workers ready\n`);
     }
     this.drainWaiting();
   }
