@@ -31,15 +31,26 @@ export class AccessLog {
     const socket = req.socket;
     const startBytes = socket.bytesWritten;
     res.once('close', () => {
-      const line =
-        `${socket.remoteAddress ?? '-'} - - [${timeLocal(new Date())}] "${field(`${req.method} ${req.url} HTTP/${req.httpVersion}`)}" ` +
-        `${res.headersSent ? res.statusCode : 499} ${socket.bytesWritten - startBytes} "${field(req.headers.referer)}" "${field(req.headers['user-agent'])}"\n`;
-      this.pending += line;
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.record(
+        socket.remoteAddress,
+        `${req.method} ${req.url} HTTP/${req.httpVersion}`,
+        res.headersSent ? res.statusCode : 499,
+        socket.bytesWritten - startBytes,
+        req.headers.referer,
+        req.headers['user-agent'],
+      );
     });
+  }
+
+  /** One line for a finished request (the fast path calls this directly; 499 = the client went away first). */
+  record(remoteAddress: string | undefined, requestLine: string, status: number, bytesSent: number, referer: string | undefined, userAgent: string | undefined): void {
+    this.pending +=
+      `${remoteAddress ?? '-'} - - [${timeLocal(new Date())}] "${field(requestLine)}" ` +
+      `${status} ${bytesSent} "${field(referer)}" "${field(userAgent)}"\n`;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
   }
 
   private flush(): void {

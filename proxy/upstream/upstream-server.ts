@@ -2,6 +2,7 @@
 // passive health (nginx's max_fails=1 fail_timeout=10s).
 import http from 'node:http';
 import type { UpstreamServerConfig } from '../config/types';
+import { UpstreamPool } from './upstream-pool';
 
 /** How long a server that failed is skipped by the balancer (nginx's fail_timeout default). */
 const FAIL_TIMEOUT_MS = 10_000;
@@ -13,6 +14,8 @@ export class UpstreamServer {
   readonly label: string;
   /** Node's Agent is the pool: idle sockets are kept up to `keepalive` and reused LIFO. */
   readonly agent: http.Agent;
+  /** The fast path's pool (raw sockets + llhttp); the node:http engine uses `agent` instead. */
+  readonly pool: UpstreamPool;
   private downUntil = 0;
 
   constructor(config: UpstreamServerConfig, keepalive: number) {
@@ -26,6 +29,7 @@ export class UpstreamServer {
       // LIFO keeps the hottest sockets busy and lets the rest age out of the upstream's idle timer.
       scheduling: 'lifo',
     });
+    this.pool = new UpstreamPool(config.host, config.port, keepalive);
   }
 
   isAvailable(now: number): boolean {
@@ -42,5 +46,6 @@ export class UpstreamServer {
 
   close(): void {
     this.agent.destroy();
+    this.pool.close();
   }
 }

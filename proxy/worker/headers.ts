@@ -2,7 +2,7 @@
 // hop-by-hop headers stop at the proxy; X-Forwarded-* and Via say who forwarded what.
 
 /** Always hop-by-hop, whatever the Connection header says. */
-const HOP_BY_HOP = new Set([
+export const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
   'te',
@@ -20,7 +20,7 @@ const HOP_BY_HOP = new Set([
 export const VIA_TOKEN = '1.1 handoff';
 
 /** Lower-cased header names listed in every Connection header. */
-function connectionTokens(raw: readonly string[]): Set<string> | null {
+export function connectionTokens(raw: readonly string[]): Set<string> | null {
   let tokens: Set<string> | null = null;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i].length === 10 && raw[i].toLowerCase() === 'connection') {

@@ -14,7 +14,10 @@ function rawHead(statusCode: number, statusMessage: string, rawHeaders: readonly
   return `${head}\r\n`;
 }
 
-export function proxyUpgrade(req: http.IncomingMessage, client: net.Socket, head: Buffer, group: UpstreamGroup, ctx: ProxyContext): void {
+/** What a tunnel needs of the request: node:http's IncomingMessage, or the fast path's parsed head. */
+export type UpgradeRequest = Pick<http.IncomingMessage, 'method' | 'url' | 'rawHeaders' | 'headers'>;
+
+export function proxyUpgrade(req: UpgradeRequest, client: net.Socket, head: Buffer, group: UpstreamGroup, ctx: ProxyContext): void {
   const server = group.pick(new Set());
   if (!server) {
     client.end(rawErrorResponse(502));

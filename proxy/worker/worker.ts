@@ -8,14 +8,14 @@ import { native } from '../handoff/native';
 import { decode, encode, MessageType, PROTOCOL_VERSION, type Message } from '../handoff/protocol';
 import type { Config } from '../config/types';
 import type { Logger } from '../observability/logger';
-import { HttpFront } from './http-front';
+import { createFront, type Front } from './front';
 
 const GRACEFUL_SHUTDOWN_MS = 30_000;
 const IDLE_GRACE_MS = 500;
 
 export class Worker {
   private channel: ChannelWriter | null = null;
-  private front: HttpFront | null = null;
+  private front: Front | null = null;
   private config: Config | null = null;
   /** Client connections this worker serves; its size is reported to the master with each ACK. */
   private readonly clients = new Set<net.Socket>();
@@ -48,7 +48,7 @@ export class Worker {
       }
     }
     this.config = readPublishedConfig(this.handoffDir);
-    this.front = new HttpFront(this.config, this.log);
+    this.front = createFront(this.config, this.log);
     this.channel = new ChannelWriter(
       fd,
       (header, passedFd, truncated) => this.onMessage(header, passedFd, truncated),

@@ -1,0 +1,41 @@
+// The fast path's keep-alive pool for one upstream server in one worker (nginx's `keepalive N`):
+// up to N idle connections, reused last-in first-out so the hottest stay warm and the rest age out
+// of the upstream's own idle timer. Connections in use are not tracked here; they come back with
+// release() or are destroyed by their exchange.
+import { UpstreamConnection, type ConnectionOwner } from './upstream-connection';
+
+export class UpstreamPool implements ConnectionOwner {
+  private readonly idle: UpstreamConnection[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+    private readonly maxIdle: number,
+  ) {}
+
+  /** An idle connection (reused = true) or a new one, already connecting. */
+  acquire(): UpstreamConnection {
+    while (this.idle.length > 0) {
+      const conn = this.idle.pop()!;
+      if (conn.usable) return conn;
+    }
+    return new UpstreamConnection(this.host, this.port, this);
+  }
+
+  /** An exchange is done with `conn`; keep it if it may serve another and there is room. */
+  release(conn: UpstreamConnection, reusable: boolean): void {
+    const keep = reusable && !this.closed && this.idle.length < this.maxIdle;
+    conn.release(keep, () => this.idle.push(conn));
+  }
+
+  forget(conn: UpstreamConnection): void {
+    const i = this.idle.indexOf(conn);
+    if (i !== -1) this.idle.splice(i, 1);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const conn of this.idle.splice(0)) conn.destroy();
+  }
+}

@@ -1,0 +1,321 @@
+// One client connection on the fast path: Node's llhttp in REQUEST mode (strict: no lenient flag)
+// straight on the socket, requests proxied one at a time in arrival order, responses written raw.
+//  - pipelining: a request whose head arrives while another is in flight waits in `queue` (with
+//    what arrived of its body) and the socket stops being read until its turn, so the memory it
+//    can take is bounded by one read;
+//  - timeouts (one shared sweep, see deadline-sweeper.ts): client_header_timeout from the first
+//    byte of a head (or from the connection), client_body_timeout between body reads,
+//    keepalive_timeout between requests;
+//  - malformed input: 400 (431 for a head too large, 408 for a head too slow), then close;
+//  - Upgrade: the socket leaves this class for proxyUpgrade's tunnel.
+// This class owns the client socket: only it ends or destroys it (the tunnel, once handed over).
+import type net from 'node:net';
+import type { Sweepable } from './deadline-sweeper';
+import { errorPage } from './error-pages';
+import type { FastFront } from './fast-front';
+import { LLHTTP_METHODS, loadHttpParser, type HttpParser } from './llhttp';
+import type { ParsedRequest } from './parsed-request';
+import { ClientPause, ProxyExchange } from './proxy-exchange';
+import { proxyUpgrade } from './proxy-upgrade';
+import { errorResponseHead, translateRequest } from './wire-heads';
+
+const enum Wait { None, Header, Body, KeepAlive }
+
+export class ClientConnection implements Sweepable {
+  deadline = 0;
+  private wait = Wait.Header;
+  private readonly parser: HttpParser;
+  private current: ProxyExchange | null = null;
+  /** The request whose body llhttp is delivering now. */
+  private reading: ParsedRequest | null = null;
+  private readonly queue: ParsedRequest[] = [];
+  private headers: string[] = [];
+  private url = '';
+  private headPending = false;
+  private pauseBits = 0;
+  private clientEnded = false;
+  /** No more requests are taken: the connection ends after what is being answered. */
+  private done = false;
+  private upgradeRequest: ParsedRequest | null = null;
+
+  constructor(
+    readonly socket: net.Socket,
+    readonly front: FastFront,
+  ) {
+    const Parser = loadHttpParser()!;
+    const parser = new Parser();
+    parser.initialize(Parser.REQUEST, this, 0, Parser.kLenientNone);
+    parser[Parser.kOnMessageBegin] = () => this.onMessageBegin();
+    parser[Parser.kOnHeaders] = (headers: string[], url: string) => this.onHeaders(headers, url);
+    parser[Parser.kOnHeadersComplete] = (_maj: number, minor: number, headers: string[] | undefined, method: number, url: string | undefined, _s: unknown, _r: unknown, upgrade: boolean, keepAlive: boolean) =>
+      this.onHeadersComplete(minor, headers, method, url, upgrade, keepAlive);
+    parser[Parser.kOnBody] = (chunk: Buffer) => this.onBody(chunk);
+    parser[Parser.kOnMessageComplete] = () => this.onMessageComplete();
+    this.parser = parser;
+
+    // A client that half-closes after its request still gets its response (ended in onEnd).
+    socket.allowHalfOpen = true;
+    this.deadline = Date.now() + front.ctx.timeouts.clientHeader;
+    socket.on('data', this.onData);
+    socket.on('drain', () => this.current?.onClientDrain());
+    socket.on('end', () => this.onEnd());
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.onClose());
+    front.track(this);
+  }
+
+  /** Between requests, with nothing half-received: safe to close for a graceful shutdown. */
+  get idle(): boolean {
+    return this.current === null && this.queue.length === 0 && !this.headPending && this.upgradeRequest === null;
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.done) return; // closing: whatever else the client sends is not read
+    let ret: ReturnType<HttpParser['execute']>;
+    try {
+      ret = this.parser.execute(chunk);
+    } catch (err) {
+      this.front.ctx.log.error(`request handling failed: ${(err as Error).stack ?? err}`);
+      this.destroy();
+      return;
+    }
+    if (typeof ret !== 'number') {
+      const status = ret.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      this.clientError(`${ret.code ?? ret.message}`, status);
+      return;
+    }
+    const upgrade = this.upgradeRequest;
+    if (upgrade !== null) this.startUpgrade(upgrade, chunk.subarray(ret));
+  };
+
+  private onMessageBegin(): void {
+    this.headPending = true;
+    this.wait = Wait.Header;
+    this.deadline = Date.now() + this.front.ctx.timeouts.clientHeader;
+  }
+
+  private onHeaders(headers: string[], url: string): void {
+    for (const h of headers) this.headers.push(h);
+    this.url += url;
+  }
+
+  private onHeadersComplete(minor: number, headers: string[] | undefined, method: number, url: string | undefined, upgrade: boolean, keepAlive: boolean): number {
+    this.headPending = false;
+    const raw = headers ?? this.headers;
+    const target = url ?? this.url;
+    this.headers = [];
+    this.url = '';
+    if (this.done) return 0;
+    const t = translateRequest(raw, this.socket.remoteAddress);
+    const req: ParsedRequest = {
+      method: LLHTTP_METHODS[method] ?? 'GET',
+      url: target,
+      versionMinor: minor,
+      keepAlive,
+      rawHeaders: raw,
+      t,
+      hasBody: t.chunked || t.contentLength > 0,
+      complete: false,
+      received: 0,
+      buffered: null,
+      exchange: null,
+    };
+    if (upgrade) {
+      this.upgradeRequest = req; // llhttp stops after this head; onData hands the socket over
+      this.wait = Wait.None;
+      this.deadline = 0;
+      return 0;
+    }
+    this.reading = req;
+    this.wait = req.hasBody ? Wait.Body : Wait.None;
+    this.deadline = req.hasBody ? Date.now() + this.front.ctx.timeouts.clientBody : 0;
+    if (this.current === null && this.queue.length === 0) {
+      this.startRequest(req);
+    } else {
+      // Pipelined: it waits its turn, and the client is not read meanwhile (so no timeout runs).
+      this.queue.push(req);
+      this.pauseReading(ClientPause.Pipeline);
+      this.wait = Wait.None;
+      this.deadline = 0;
+    }
+    return 0;
+  }
+
+  private onBody(chunk: Buffer): void {
+    const req = this.reading;
+    if (req === null || this.done) return;
+    if (this.wait === Wait.Body) this.deadline = Date.now() + this.front.ctx.timeouts.clientBody;
+    req.received += chunk.length;
+    const limit = this.front.ctx.maxBodySize;
+    if (limit > 0 && req.received > limit) {
+      // client_max_body_size, counted as a chunked body streams: cut it here.
+      if (req.exchange !== null) req.exchange.refuse(413);
+      else this.destroy();
+      return;
+    }
+    if (req.exchange !== null) req.exchange.onRequestBody(chunk);
+    else (req.buffered ??= []).push(chunk);
+  }
+
+  private onMessageComplete(): void {
+    const req = this.reading;
+    this.reading = null;
+    if (this.wait === Wait.Body) {
+      this.wait = Wait.None;
+      this.deadline = 0;
+    }
+    if (req === null) return;
+    req.complete = true;
+    req.exchange?.onRequestEnd();
+  }
+
+  /** Routes a request and starts its exchange, or answers it here (404, 413, 417, 400). */
+  private startRequest(req: ParsedRequest): void {
+    const ctx = this.front.ctx;
+    if (req.versionMinor >= 1 && req.t.host === undefined) return this.answerLocally(req, 400, true); // as node:http's requireHostHeader
+    if (req.method === 'CONNECT') return this.answerLocally(req, 400, true);
+    const group = this.front.router.match(req.t.host, req.url);
+    if (group === null) return this.answerLocally(req, 404, req.hasBody && !req.complete);
+    if (ctx.maxBodySize > 0 && req.t.contentLength > ctx.maxBodySize) return this.answerLocally(req, 413, true);
+    if (req.t.expect !== null) {
+      if (req.t.expect !== '100-continue') return this.answerLocally(req, 417, true);
+      // node:http answers 100-continue itself; so does this path (Expect is not forwarded).
+      if (req.hasBody && !req.complete && req.versionMinor >= 1) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+    }
+    const exchange = new ProxyExchange(this, req, group);
+    req.exchange = exchange;
+    this.current = exchange;
+    exchange.start();
+  }
+
+  private answerLocally(req: ParsedRequest, status: number, close: boolean): void {
+    const start = this.bytesSent();
+    const keep = !close && req.keepAlive && !this.front.closing;
+    this.writeErrorPage(status, req.method === 'HEAD', keep);
+    this.logRequest(req, status, this.bytesSent() - start);
+    this.exchangeDone(req, keep);
+  }
+
+  /** An nginx-style error page, with the Connection header that matches what happens next. */
+  writeErrorPage(status: number, head: boolean, keepAlive: boolean): void {
+    const body = errorPage(status);
+    this.socket.cork();
+    this.socket.write(errorResponseHead(status, body.length, keepAlive ? this.front.keepAliveLines : 'Connection: close\r\n'), 'latin1');
+    if (!head) this.socket.write(body);
+    this.socket.uncork();
+  }
+
+  /** Bytes written to the client so far, for the access log only: net's getter walks the write queue. */
+  bytesSent(): number {
+    return this.front.accessLog === null ? 0 : this.socket.bytesWritten;
+  }
+
+  logRequest(req: ParsedRequest, status: number, bytes: number): void {
+    this.front.accessLog?.record(this.socket.remoteAddress, `${req.method} ${req.url} HTTP/1.${req.versionMinor}`, status, bytes, req.t.referer, req.t.userAgent);
+  }
+
+  /** The response to the current request is written; `keep`: the connection may serve the next. */
+  exchangeDone(req: ParsedRequest, keep: boolean): void {
+    this.current = null;
+    // A request body still arriving cannot be told from the next request: close after this answer.
+    if (!keep || this.done || this.front.closing || this.reading === req) return this.finish();
+    const next = this.queue.shift();
+    if (next !== undefined) {
+      if (this.queue.length === 0) this.resumeReading(ClientPause.Pipeline);
+      if (!next.complete) {
+        this.wait = Wait.Body;
+        this.deadline = Date.now() + this.front.ctx.timeouts.clientBody;
+      }
+      this.startRequest(next);
+      return;
+    }
+    this.resumeReading(ClientPause.Pipeline);
+    if (this.clientEnded) return this.finish();
+    if (!this.headPending) {
+      this.wait = Wait.KeepAlive;
+      this.deadline = Date.now() + this.front.ctx.timeouts.keepAlive;
+    }
+  }
+
+  pauseReading(bit: ClientPause): void {
+    this.pauseBits |= bit;
+    this.socket.pause();
+  }
+
+  resumeReading(bit: ClientPause): void {
+    if ((this.pauseBits & bit) === 0) return;
+    this.pauseBits &= ~bit;
+    if (this.pauseBits === 0 && !this.done) this.socket.resume();
+  }
+
+  check(now: number): void {
+    if (this.deadline !== 0 && now >= this.deadline) this.onDeadline();
+    const ex = this.current;
+    if (ex !== null && ex.deadline !== 0 && now >= ex.deadline) ex.onDeadline();
+  }
+
+  private onDeadline(): void {
+    const wait = this.wait;
+    this.deadline = 0;
+    this.wait = Wait.None;
+    if (wait === Wait.Header) this.clientError('ERR_HTTP_REQUEST_TIMEOUT', 408);
+    else if (wait === Wait.Body && this.current !== null) this.current.refuse(408);
+    else this.destroy();
+  }
+
+  /** Malformed input or a head too slow: answer it if no response is under way, and close. */
+  private clientError(code: string, status: number): void {
+    this.front.ctx.log.info(`client ${this.socket.remoteAddress} sent an invalid request (${code}): ${status}`);
+    if (this.current !== null) {
+      this.current.refuse(status);
+      this.finish();
+      return;
+    }
+    if (this.queue.length > 0 || this.done || !this.socket.writable) return this.destroy();
+    this.writeErrorPage(status, false, false);
+    this.finish();
+  }
+
+  private startUpgrade(req: ParsedRequest, head: Buffer): void {
+    this.upgradeRequest = null;
+    const group = this.current === null && this.queue.length === 0 ? this.front.router.match(req.t.host, req.url) : null;
+    if (group === null) return this.answerLocally(req, this.current === null ? 404 : 400, true);
+    // From here the tunnel owns the socket; this class only keeps counting it until 'close'.
+    this.done = true;
+    this.socket.removeListener('data', this.onData);
+    this.socket.pause();
+    this.front.untrack(this);
+    proxyUpgrade({ method: req.method, url: req.url, rawHeaders: req.rawHeaders, headers: { upgrade: req.t.upgrade } }, this.socket, head, group, this.front.ctx);
+  }
+
+  private onEnd(): void {
+    this.clientEnded = true;
+    if (this.upgradeRequest !== null || (this.done && this.current === null)) return;
+    // A body cut short by EOF can never complete: that is the client going away.
+    if (this.reading !== null || this.headPending) return this.destroy();
+    if (this.current === null && this.queue.length === 0) this.finish();
+  }
+
+  /** Takes no more requests and ends the connection once what was written is flushed. */
+  private finish(): void {
+    this.done = true;
+    this.socket.end();
+    // The client is expected to close its side now; one that does not is cut off after a while.
+    this.wait = Wait.KeepAlive;
+    this.deadline = Date.now() + Math.min(5_000, this.front.ctx.timeouts.keepAlive);
+  }
+
+  destroy(): void {
+    this.done = true;
+    this.socket.destroy();
+  }
+
+  private onClose(): void {
+    this.done = true;
+    this.front.untrack(this);
+    this.current?.clientGone();
+    this.current = null;
+    // 'close' never runs inside execute(), so the C++ parser can go now.
+    this.parser.close();
+  }
+}

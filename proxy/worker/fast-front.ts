@@ -1,0 +1,74 @@
+// The fast path's client-facing side: the same job as HttpFront (http-front.ts) without node:http.
+// Client connections are parsed by Node's llhttp directly (client-connection.ts), upstream ones by
+// llhttp in response mode over raw sockets with a keep-alive pool per server (upstream-pool.ts).
+// node:http's Server + http.request cost 150-300 µs of CPU per proxied request here; the objects,
+// streams and per-request timers they allocate are what this path leaves out.
+import type net from 'node:net';
+import type { Config } from '../config/types';
+import { AccessLog } from '../observability/access-log';
+import type { Logger } from '../observability/logger';
+import { UpstreamGroup } from '../upstream/upstream-group';
+import { ClientConnection } from './client-connection';
+import { DeadlineSweeper } from './deadline-sweeper';
+import type { Front } from './front';
+import type { ProxyContext } from './proxy-request';
+import { Router } from './router';
+
+export class FastFront implements Front {
+  readonly router: Router;
+  readonly ctx: ProxyContext;
+  readonly accessLog: AccessLog | null;
+  /** The Connection/Keep-Alive lines of every response on a connection that stays open. */
+  readonly keepAliveLines: string;
+  /** Set by drain(): responses say Connection: close and connections end after them. */
+  closing = false;
+  private readonly groups: Map<string, UpstreamGroup>;
+  private readonly sweeper: DeadlineSweeper;
+  private readonly connections = new Set<ClientConnection>();
+
+  constructor(config: Config, log: Logger) {
+    this.groups = new Map(Object.values(config.upstreams).map((u) => [u.name, new UpstreamGroup(u)]));
+    this.router = new Router(config.routes, this.groups);
+    this.ctx = { timeouts: config.timeouts, maxBodySize: config.limits.maxBodySize, log };
+    this.accessLog = config.accessLog === 'stdout' ? new AccessLog() : null;
+    const t = config.timeouts;
+    this.keepAliveLines = `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(t.keepAlive / 1000)}\r\n`;
+    this.sweeper = new DeadlineSweeper(Math.min(t.connect, t.read, t.send, t.clientHeader, t.clientBody, t.keepAlive));
+  }
+
+  serve(socket: net.Socket): void {
+    new ClientConnection(socket, this);
+  }
+
+  track(conn: ClientConnection): void {
+    this.connections.add(conn);
+    this.sweeper.add(conn);
+  }
+
+  /** A connection closed, or became a tunnel (which keeps its own timeout). */
+  untrack(conn: ClientConnection): void {
+    this.connections.delete(conn);
+    this.sweeper.delete(conn);
+  }
+
+  /**
+   * Not closing idle connections here: a request may already be on its way on one (the worker
+   * closes them after a grace period with closeIdle()).
+   */
+  drain(): void {
+    this.closing = true;
+  }
+
+  closeIdle(): void {
+    for (const conn of this.connections) if (conn.idle) conn.destroy();
+  }
+
+  closeAllConnections(): void {
+    this.sweeper.stop();
+    for (const conn of this.connections) conn.destroy();
+  }
+
+  closeUpstreams(): void {
+    for (const group of this.groups.values()) group.close();
+  }
+}

@@ -1,0 +1,20 @@
+// A request as the fast path's client connection parsed it, waiting for or in its exchange.
+import type { ProxyExchange } from './proxy-exchange';
+import type { TranslatedRequest } from './wire-heads';
+
+export interface ParsedRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly versionMinor: number;
+  /** llhttp's verdict: HTTP/1.1 without Connection: close, or HTTP/1.0 with keep-alive. */
+  readonly keepAlive: boolean;
+  readonly rawHeaders: string[];
+  readonly t: TranslatedRequest;
+  readonly hasBody: boolean;
+  complete: boolean;
+  /** Body bytes received so far (client_max_body_size). */
+  received: number;
+  /** Body bytes that arrived before the request's exchange started. */
+  buffered: Buffer[] | null;
+  exchange: ProxyExchange | null;
+}

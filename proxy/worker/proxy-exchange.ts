@@ -1,0 +1,282 @@
+// One proxied request on the fast path, from the client's parsed head to the end of the upstream's
+// response: nginx's outcomes, as proxy-request.ts gives them on the node:http engine.
+//  - refused or reset before a response: the next server when that is safe (no body was sent; a
+//    reset only for idempotent methods; a reused keep-alive socket the upstream had just closed is
+//    retried once on the same server), else 502;
+//  - connect, send or read timeout before the response head: 504;
+//  - the upstream dies or times out mid-response: the client connection is destroyed, so a
+//    truncated body never looks complete;
+//  - the client goes away: the upstream connection is destroyed (it never returns to the pool).
+// The response head and the body bytes of the same upstream read are written to the client inside
+// one cork, so a small response leaves in one writev.
+import type { UpstreamConnection, UpstreamListener } from '../upstream/upstream-connection';
+import type { UpstreamGroup } from '../upstream/upstream-group';
+import type { UpstreamServer } from '../upstream/upstream-server';
+import type { ClientConnection } from './client-connection';
+import type { ParsedRequest } from './parsed-request';
+import { translateResponse } from './wire-heads';
+
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN']);
+const NO_SERVERS: ReadonlySet<UpstreamServer> = new Set();
+
+const enum Framing { None, Raw, Chunked, Close }
+const enum Phase { Connect, Send, Read }
+
+export class ProxyExchange implements UpstreamListener {
+  /** When the current upstream phase times out (0 = not armed); checked by the client connection's sweep. */
+  deadline = 0;
+  private phase = Phase.Connect;
+  private upstream: UpstreamConnection | null = null;
+  private server: UpstreamServer | null = null;
+  private tried: Set<UpstreamServer> | null = null;
+  private retriedStale = false;
+  private head = '';
+  private requestSent = false;
+  private headSent = false;
+  private framing = Framing.None;
+  private keepClient = false;
+  private finished = false;
+  private status = 0;
+  private readonly startBytes: number;
+
+  constructor(
+    private readonly conn: ClientConnection,
+    private readonly req: ParsedRequest,
+    private readonly group: UpstreamGroup,
+  ) {
+    this.startBytes = conn.bytesSent();
+  }
+
+  start(): void {
+    const req = this.req;
+    this.head =
+      `${req.method} ${req.url} HTTP/1.1\r\n${req.t.headerLines}` +
+      `${req.t.chunked ? 'Transfer-Encoding: chunked\r\n' : ''}Connection: keep-alive\r\n\r\n`;
+    this.attempt();
+  }
+
+  private attempt(): void {
+    const server = this.group.pick(this.tried ?? NO_SERVERS);
+    if (server === null) return this.fail(502);
+    (this.tried ??= new Set()).add(server);
+    this.server = server;
+    const upstream = server.pool.acquire();
+    this.upstream = upstream;
+    this.arm(upstream.isConnecting ? Phase.Connect : Phase.Send);
+    upstream.begin(this, this.head, this.req.method === 'HEAD');
+    const req = this.req;
+    if (req.hasBody) {
+      // Bytes that arrived before this exchange started (pipelined, or before the route was known).
+      const early = req.buffered;
+      req.buffered = null;
+      if (early) for (const chunk of early) this.onRequestBody(chunk);
+      if (req.complete) this.onRequestEnd();
+    } else {
+      this.requestSent = true;
+      if (!upstream.isConnecting) this.arm(Phase.Read);
+    }
+  }
+
+  private arm(phase: Phase): void {
+    const t = this.conn.front.ctx.timeouts;
+    this.phase = phase;
+    this.deadline = Date.now() + (phase === Phase.Connect ? t.connect : phase === Phase.Send ? t.send : t.read);
+  }
+
+  // ---- request body, from the client connection ----
+
+  onRequestBody(chunk: Buffer): void {
+    const upstream = this.upstream;
+    if (upstream === null || this.finished) return;
+    let ok: boolean;
+    if (this.req.t.chunked) {
+      upstream.write(`${chunk.length.toString(16)}\r\n`);
+      upstream.write(chunk);
+      ok = upstream.write('\r\n');
+    } else {
+      ok = upstream.write(chunk);
+    }
+    if (!upstream.isConnecting && !this.headSent) this.arm(Phase.Send);
+    if (!ok) this.conn.pauseReading(ClientPause.Upstream);
+  }
+
+  onRequestEnd(): void {
+    const upstream = this.upstream;
+    if (upstream === null || this.finished || this.requestSent) return;
+    if (this.req.t.chunked) upstream.write('0\r\n\r\n');
+    this.requestSent = true;
+    if (!upstream.isConnecting && !this.headSent) this.arm(Phase.Read);
+  }
+
+  // ---- the upstream connection ----
+
+  onUpstreamConnect(): void {
+    if (!this.headSent) this.arm(this.requestSent ? Phase.Read : Phase.Send);
+  }
+
+  onUpstreamDrain(): void {
+    this.conn.resumeReading(ClientPause.Upstream);
+  }
+
+  onReadStart(): void {
+    this.conn.socket.cork();
+  }
+
+  onReadEnd(): void {
+    this.conn.socket.uncork();
+  }
+
+  onResponseHead(status: number, reason: string, rawHeaders: string[], _keepAlive: boolean): void {
+    const req = this.req;
+    this.server!.markHealthy();
+    this.status = status;
+    const r = translateResponse(status, reason, rawHeaders);
+    let framing: Framing;
+    if (req.method === 'HEAD' || status === 204 || status === 304) framing = Framing.None;
+    else if (r.contentLength >= 0) framing = Framing.Raw;
+    else if (req.versionMinor >= 1) framing = Framing.Chunked; // close-delimited or chunked upstream
+    else framing = Framing.Close; // an HTTP/1.0 client: no chunked, the close ends the body
+    this.framing = framing;
+    this.keepClient = req.keepAlive && framing !== Framing.Close && !this.conn.front.closing;
+    let head = r.head;
+    if (framing === Framing.Chunked) head += 'Transfer-Encoding: chunked\r\n';
+    head += this.keepClient ? this.conn.front.keepAliveLines : 'Connection: close\r\n';
+    this.conn.socket.write(`${head}\r\n`, 'latin1');
+    this.headSent = true;
+    this.arm(Phase.Read);
+  }
+
+  onResponseBody(chunk: Buffer): void {
+    this.deadline = Date.now() + this.conn.front.ctx.timeouts.read;
+    const socket = this.conn.socket;
+    let ok: boolean;
+    if (this.framing === Framing.Raw || this.framing === Framing.Close) {
+      ok = socket.write(chunk);
+    } else if (this.framing === Framing.Chunked) {
+      socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+      socket.write(chunk);
+      ok = socket.write('\r\n', 'latin1');
+    } else {
+      return;
+    }
+    if (!ok) this.upstream?.pause();
+  }
+
+  /** The client drained its write buffer: read from the upstream again. */
+  onClientDrain(): void {
+    this.upstream?.resume();
+  }
+
+  onResponseEnd(): void {
+    if (this.framing === Framing.Chunked) this.conn.socket.write('0\r\n\r\n', 'latin1');
+    const upstream = this.upstream!;
+    this.upstream = null;
+    // Only a connection whose request went out whole can carry another.
+    this.server!.pool.release(upstream, this.requestSent);
+    this.end(this.keepClient && this.framing !== Framing.Close);
+  }
+
+  onUpstreamError(err: NodeJS.ErrnoException, connecting: boolean): void {
+    const upstream = this.upstream;
+    this.upstream = null;
+    if (this.finished) return;
+    const server = this.server!;
+    const req = this.req;
+    const log = this.conn.front.ctx.log;
+    if (this.headSent) {
+      log.error(`upstream prematurely closed connection while reading upstream (${err.code ?? err.message}), upstream: "http://${server.label}${req.url}"`);
+      this.abortClient();
+      return;
+    }
+    const timeout = err instanceof UpstreamTimeout;
+    const kind = timeout ? 'timeout' : connecting || CONNECT_ERRORS.has(err.code ?? '') ? 'connect' : 'reset';
+    // A reused keep-alive socket that the upstream had just closed is a race, not a sick server.
+    const stale = kind === 'reset' && upstream !== null && upstream.exchanges > 1;
+    if (!stale) server.markFailed(Date.now());
+    log.error(
+      `${timeout ? err.message : `${err.code ?? 'error'}: ${err.message}`} while ${kind === 'connect' ? 'connecting to' : 'talking to'} upstream, ` +
+        `client: ${this.conn.socket.remoteAddress}, request: "${req.method} ${req.url} HTTP/1.${req.versionMinor}", ` +
+        `upstream: "http://${server.label}${req.url}", host: "${req.t.host ?? ''}"`,
+    );
+    // nginx's proxy_next_upstream (error, non_idempotent off): bodies are streamed, so only a
+    // request without one can be replayed.
+    const mayRetry = !req.hasBody && kind !== 'timeout' && (kind === 'connect' || IDEMPOTENT_METHODS.has(req.method));
+    if (mayRetry) {
+      if (stale && !this.retriedStale) {
+        this.retriedStale = true;
+        this.tried!.delete(server);
+        return this.attempt();
+      }
+      if (this.tried!.size < this.group.servers.length) return this.attempt();
+    }
+    this.fail(timeout ? 504 : 502);
+  }
+
+  // ---- deadlines and the client side ----
+
+  onDeadline(): void {
+    const upstream = this.upstream;
+    this.deadline = 0;
+    if (upstream === null) return;
+    const what = this.phase === Phase.Connect ? 'connecting' : this.phase === Phase.Send ? 'sending the request' : 'reading the response';
+    upstream.destroy(); // detaches this exchange first: no second report
+    this.onUpstreamError(new UpstreamTimeout(what), this.phase === Phase.Connect);
+  }
+
+  /** client_max_body_size passed mid-stream, or client_body_timeout: answer `status` if no response started. */
+  refuse(status: number): void {
+    if (this.finished) return;
+    this.upstream?.destroy();
+    this.upstream = null;
+    if (this.headSent) this.abortClient();
+    else this.fail(status, true);
+  }
+
+  /** The client connection closed before the response was done. */
+  clientGone(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.deadline = 0;
+    this.upstream?.destroy();
+    this.upstream = null;
+    this.conn.logRequest(this.req, this.headSent ? this.status : 499, this.conn.bytesSent() - this.startBytes);
+  }
+
+  private fail(status: number, close = false): void {
+    if (this.finished) return;
+    if (this.headSent) return this.abortClient();
+    this.status = status;
+    // Any unread request body makes the connection unusable for the next request.
+    const keep = !close && (!this.req.hasBody || this.req.complete) && this.req.keepAlive && !this.conn.front.closing;
+    this.conn.writeErrorPage(status, this.req.method === 'HEAD', keep);
+    this.end(keep);
+  }
+
+  private abortClient(): void {
+    this.finished = true;
+    this.deadline = 0;
+    this.conn.logRequest(this.req, this.status, this.conn.bytesSent() - this.startBytes);
+    this.conn.destroy();
+  }
+
+  private end(keepClient: boolean): void {
+    this.finished = true;
+    this.deadline = 0;
+    this.conn.logRequest(this.req, this.status, this.conn.bytesSent() - this.startBytes);
+    this.conn.exchangeDone(this.req, keepClient);
+  }
+}
+
+/** Why the client socket is paused; reading resumes when no reason is left. */
+export const enum ClientPause {
+  Pipeline = 1,
+  Upstream = 2,
+}
+
+class UpstreamTimeout extends Error {
+  readonly code = 'HANDOFF_UPSTREAM_TIMEOUT';
+  constructor(phase: string) {
+    super(`upstream timed out while ${phase}`);
+  }
+}

@@ -1,0 +1,112 @@
+// The fast path's header rules, applied in one pass per head straight into wire text (the same
+// rules as headers.ts, which the node:http engine uses): hop-by-hop headers are dropped both ways,
+// X-Forwarded-For is appended to, X-Forwarded-Proto/Host are set, Via is appended, Host passes.
+// Header names and values are llhttp's latin1 strings and are written back as latin1, so every
+// byte a client or upstream sent in a header passes unchanged.
+import http from 'node:http';
+import { HOP_BY_HOP, VIA_TOKEN, connectionTokens } from './headers';
+
+/** What the proxy needs to know about a client's request head, read in the same pass. */
+export interface TranslatedRequest {
+  /** The upstream's header block: "Name: value\r\n" lines, without the request line or the final CRLF. */
+  readonly headerLines: string;
+  readonly host: string | undefined;
+  /** The declared Content-Length, or -1. */
+  readonly contentLength: number;
+  readonly chunked: boolean;
+  /** The Expect header, lower-cased, or null. */
+  readonly expect: string | null;
+  readonly referer: string | undefined;
+  readonly userAgent: string | undefined;
+  /** The Upgrade header (for a WebSocket handshake). */
+  readonly upgrade: string | undefined;
+}
+
+export function translateRequest(raw: readonly string[], clientAddress: string | undefined): TranslatedRequest {
+  const named = connectionTokens(raw);
+  let lines = '';
+  let forwardedFor: string | null = null;
+  let via: string | null = null;
+  let host: string | undefined;
+  let contentLength = -1;
+  let chunked = false;
+  let expect: string | null = null;
+  let referer: string | undefined;
+  let userAgent: string | undefined;
+  let upgrade: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    const value = raw[i + 1];
+    switch (name) {
+      case 'host':
+        if (host === undefined) host = value;
+        break;
+      case 'content-length':
+        contentLength = Number(value);
+        break;
+      case 'transfer-encoding':
+        chunked = true; // llhttp accepted it, so chunked is the final coding
+        continue;
+      case 'expect':
+        expect = value.toLowerCase();
+        continue;
+      case 'upgrade':
+        upgrade = value;
+        continue;
+      case 'x-forwarded-for':
+        forwardedFor = forwardedFor === null ? value : `${forwardedFor}, ${value}`;
+        continue;
+      case 'via':
+        via = via === null ? value : `${via}, ${value}`;
+        continue;
+      case 'x-forwarded-proto':
+      case 'x-forwarded-host':
+        continue; // set below: the client cannot choose what the proxy vouches for
+      case 'referer':
+        referer = value;
+        break;
+      case 'user-agent':
+        userAgent = value;
+        break;
+    }
+    if (HOP_BY_HOP.has(name) || (named !== null && named.has(name))) continue;
+    lines += `${raw[i]}: ${value}\r\n`;
+  }
+  const client = clientAddress ?? 'unknown';
+  lines += `X-Forwarded-For: ${forwardedFor === null ? client : `${forwardedFor}, ${client}`}\r\nX-Forwarded-Proto: http\r\n`;
+  if (host !== undefined) lines += `X-Forwarded-Host: ${host}\r\n`;
+  lines += `Via: ${via === null ? VIA_TOKEN : `${via}, ${VIA_TOKEN}`}\r\n`;
+  return { headerLines: lines, host, contentLength, chunked, expect, referer, userAgent, upgrade };
+}
+
+/** An upstream response head as the client will get it, and how its body is framed. */
+export interface TranslatedResponse {
+  /** Status line and end-to-end headers, without Connection/framing lines or the final CRLF. */
+  readonly head: string;
+  /** The upstream's Content-Length, or -1. */
+  readonly contentLength: number;
+  readonly chunked: boolean;
+}
+
+export function translateResponse(status: number, reason: string, raw: readonly string[]): TranslatedResponse {
+  const named = connectionTokens(raw);
+  let head = `HTTP/1.1 ${status} ${reason || http.STATUS_CODES[status] || 'Unknown'}\r\n`;
+  let contentLength = -1;
+  let chunked = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (name === 'content-length') contentLength = Number(raw[i + 1]);
+    else if (name === 'transfer-encoding') chunked = true;
+    if (HOP_BY_HOP.has(name) || (named !== null && named.has(name))) continue;
+    head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  }
+  return { head, contentLength, chunked };
+}
+
+/** The head of one of the proxy's own error pages (error-pages.ts has the bodies). */
+export function errorResponseHead(status: number, bodyLength: number, connectionLines: string): string {
+  return (
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nServer: handoff\r\nContent-Type: text/html\r\n` +
+    `Content-Length: ${bodyLength}\r\n${connectionLines}\r\n`
+  );
+}

@@ -1,0 +1,85 @@
+// A hand-written HTTP/1.1 upstream on a raw TCP server, for the responses a real framework would
+// never send: close-delimited bodies, interim 1xx, a keep-alive connection dropped under a request.
+// It reads request heads (and Content-Length bodies) in order and hands each to `handler`.
+import net from 'node:net';
+
+export interface RawRequest {
+  readonly method: string;
+  readonly path: string;
+  /** The head as received, lower-cased. */
+  readonly head: string;
+  readonly body: Buffer;
+  /** 1 for the first request on its connection. */
+  readonly nth: number;
+  /** Which accepted connection it came on (1, 2, …). */
+  readonly conn: number;
+}
+
+export interface RawUpstream {
+  readonly port: number;
+  /** Connections accepted so far. */
+  connections(): number;
+  /** Every request received, in order. */
+  readonly requests: RawRequest[];
+  close(): Promise<void>;
+}
+
+export async function startRawUpstream(handler: (req: RawRequest, socket: net.Socket) => void): Promise<RawUpstream> {
+  let accepted = 0;
+  const requests: RawRequest[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    const conn = ++accepted;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    let buffer = Buffer.alloc(0);
+    let nth = 0;
+    socket.on('data', (d: Buffer) => {
+      buffer = Buffer.concat([buffer, d]);
+      for (;;) {
+        const end = buffer.indexOf('\r\n\r\n');
+        if (end === -1) return;
+        const head = buffer.subarray(0, end).toString('latin1');
+        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+        if (buffer.length < end + 4 + length) return;
+        const body = buffer.subarray(end + 4, end + 4 + length);
+        buffer = buffer.subarray(end + 4 + length);
+        const [method, path] = head.split(' ');
+        const req = { method, path, head: head.toLowerCase(), body, nth: ++nth, conn };
+        requests.push(req);
+        handler(req, socket);
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    connections: () => accepted,
+    requests,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** Sends raw bytes and resolves with everything received once `done(text)` says so (or the server closes). */
+export function rawConversation(port: number, steps: (socket: net.Socket, received: () => string) => Promise<void>, timeoutMs = 3_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let data = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(data);
+    }, timeoutMs);
+    socket.on('data', (d) => (data += d.toString('latin1')));
+    socket.on('error', (err) => (data ? undefined : reject(err)));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(data);
+    });
+    socket.once('connect', () => steps(socket, () => data).catch(reject));
+  });
+}

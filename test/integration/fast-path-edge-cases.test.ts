@@ -1,0 +1,147 @@
+// The fast path (raw sockets + llhttp) on the framings and races node:http used to handle for us:
+// pipelining, upstream Connection: close, close-delimited and chunked upstream bodies, a pooled
+// connection the upstream dropped, 1xx both ways, HTTP/1.0 clients. Real sockets throughout.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { decodeBody, rawExchange, request } from '../helpers/http-client';
+import { waitFor } from '../helpers/procfs';
+import { startProxy, type RunningProxy } from '../helpers/proxy';
+import { rawConversation, startRawUpstream, type RawUpstream } from '../helpers/raw-upstream';
+
+const ok = (body: string, extra = ''): string => `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n${extra}\r\n${body}`;
+
+describe('fast path edge cases', () => {
+  let upstream: RawUpstream;
+  let proxy: RunningProxy;
+
+  before(async () => {
+    upstream = await startRawUpstream((req, socket) => {
+      const [, route] = req.path.split('/');
+      switch (route) {
+        case 'echo-path':
+          socket.write(ok(req.path));
+          break;
+        case 'conn-close':
+          // Says close but leaves the socket open: only the proxy's reading of the header keeps it
+          // from sending another request on this connection.
+          socket.write(ok('bye', 'Connection: close\r\n'));
+          break;
+        case 'eof':
+          // No Content-Length, no chunked: the body ends when the connection does.
+          socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nclose-');
+          setTimeout(() => socket.end('delimited'), 30);
+          break;
+        case 'chunked':
+          socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n');
+          setTimeout(() => socket.write('6\r\n world\r\n0\r\n\r\n'), 30);
+          break;
+        case 'early-hints':
+          socket.write('HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n');
+          setTimeout(() => socket.write(ok('final')), 20);
+          break;
+        case 'echo-body':
+          socket.write(ok(req.body.toString('latin1'), `X-Saw-Expect: ${/\r\nexpect:/.test(req.head)}\r\n`));
+          break;
+        case 'stale':
+          // The second request on any connection finds it closed: the keep-alive race.
+          if (req.nth > 1) socket.destroy();
+          else socket.write(ok(`fresh-${req.nth}`));
+          break;
+        default:
+          socket.write('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
+      }
+    });
+    proxy = await startProxy({
+      workers: 1,
+      upstreams: { raw: { servers: [`127.0.0.1:${upstream.port}`], keepalive: 4 } },
+      timeouts: { read: '2s', clientHeader: '2s' },
+    });
+  });
+  after(async () => {
+    await proxy?.stop();
+    await upstream?.close();
+  });
+
+  it('answers pipelined requests in order on one connection', async () => {
+    const raw = await rawExchange(
+      proxy.port,
+      'GET /echo-path/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /echo-path/2 HTTP/1.1\r\nHost: x\r\n\r\n' +
+        'GET /echo-path/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    const bodies = raw.split('HTTP/1.1 200 OK').slice(1).map((r) => decodeBody(`HTTP/1.1 200 OK${r}`));
+    assert.deepEqual(bodies, ['/echo-path/1', '/echo-path/2', '/echo-path/3']);
+    assert.match(raw.split('HTTP/1.1 200 OK')[3], /Connection: close/i, 'the last response says close, as the client asked');
+  });
+
+  it("an upstream's Connection: close ends that upstream connection, not the client's", async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const replies = [];
+    for (let i = 0; i < 3; i++) replies.push(await request(`${proxy.url}/conn-close`, { agent }));
+    replies.push(await request(`${proxy.url}/echo-path/next`, { agent }));
+    agent.destroy();
+    assert.deepEqual(replies.map((r) => r.body.toString()), ['bye', 'bye', 'bye', '/echo-path/next']);
+    assert.equal(new Set(replies.map((r) => r.localPort)).size, 1, 'the client connection was kept');
+    assert.equal(replies[0].headers.connection, 'keep-alive');
+    const closedConns = upstream.requests.filter((r) => r.path === '/conn-close').map((r) => r.conn);
+    const reusedAfterClose = upstream.requests.filter((r, i) => closedConns.includes(r.conn) && upstream.requests.findIndex((q) => q.conn === r.conn && q.path === '/conn-close') < i);
+    assert.deepEqual(reusedAfterClose, [], 'no request was sent on an upstream connection after its Connection: close');
+  });
+
+  it('re-frames a close-delimited upstream body as chunked for HTTP/1.1, and closes for HTTP/1.0', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const a = await request(`${proxy.url}/eof`, { agent });
+    const b = await request(`${proxy.url}/echo-path/after-eof`, { agent });
+    agent.destroy();
+    assert.equal(a.body.toString(), 'close-delimited');
+    assert.equal(a.headers['transfer-encoding'], 'chunked');
+    assert.equal(a.localPort, b.localPort, 'the client connection survives a close-delimited upstream body');
+    const old = await rawExchange(proxy.port, 'GET /eof HTTP/1.0\r\nHost: x\r\n\r\n');
+    assert.match(old, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.doesNotMatch(old, /transfer-encoding/i, 'no chunked framing for an HTTP/1.0 client');
+    assert.match(old, /Connection: close\r\n/i);
+    assert.ok(old.endsWith('\r\n\r\nclose-delimited'), 'the body ends with the connection');
+  });
+
+  it('streams a chunked upstream response', async () => {
+    const reply = await request(`${proxy.url}/chunked`);
+    assert.equal(reply.body.toString(), 'hello world');
+    assert.equal(reply.headers['transfer-encoding'], 'chunked');
+  });
+
+  it('retries a request once when a pooled upstream connection turns out to be closed', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const first = await request(`${proxy.url}/stale`, { agent });
+    const second = await request(`${proxy.url}/stale`, { agent });
+    agent.destroy();
+    assert.equal(first.body.toString(), 'fresh-1');
+    assert.equal(second.status, 200, 'the stale connection was retried, not answered with 502');
+    assert.equal(second.body.toString(), 'fresh-1', 'on a new upstream connection');
+    // The race is not the server's fault: it is not marked down, so the next request goes there too.
+    assert.equal((await request(`${proxy.url}/echo-path/x`)).status, 200);
+  });
+
+  it('drops interim 1xx responses from the upstream and passes the final one', async () => {
+    const raw = await rawExchange(proxy.port, 'GET /early-hints HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.match(raw, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.doesNotMatch(raw, /103/);
+    assert.equal(decodeBody(raw), 'final');
+  });
+
+  it('answers Expect: 100-continue itself and forwards the body without Expect', async () => {
+    const raw = await rawConversation(proxy.port, async (socket, received) => {
+      socket.write('POST /echo-body HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n');
+      await waitFor('100 Continue', () => received().includes('100 Continue'), 2_000);
+      socket.write('payload');
+    });
+    assert.match(raw, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+    assert.match(raw, /X-Saw-Expect: false/i, 'Expect is not forwarded: the upstream would answer 100 again');
+    assert.equal(decodeBody(raw.slice(raw.indexOf('HTTP/1.1 200'))), 'payload');
+  });
+
+  it('refuses an HTTP/1.1 request without Host (400) and a head too large (431)', async () => {
+    assert.match(await rawExchange(proxy.port, 'GET /echo-path/x HTTP/1.1\r\n\r\n'), /^HTTP\/1\.1 400 /);
+    const huge = await rawExchange(proxy.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    assert.match(huge, /^HTTP\/1\.1 431 /);
+  });
+});
