@@ -5,7 +5,7 @@
 //   offset 4  seq       handoff sequence number (CONNECTION, ACK), else 0
 //   offset 8  a         REGISTER: worker pid;  CONNECTION: listener index;
 //                       ACK, REJECT, STATUS: the worker's open client connections (least-conn)
-//   offset 12 b         REGISTER: protocol version
+//   offset 12 b         REGISTER: protocol version;  ACK, REJECT, STATUS: requests served so far
 //
 // SOCK_SEQPACKET keeps message boundaries, so one recvmsg is always exactly one message.
 
@@ -27,8 +27,9 @@ export enum MessageType {
    */
   REJECT = 5,
   /**
-   * worker → master: "I now serve a connections" — sent after connections close (coalesced per
-   * event-loop turn), so least-conn stays true and a full worker that frees up gets work again.
+   * worker → master: "I now serve a connections and have served b requests" — sent after
+   * connections close (coalesced per event-loop turn), so least-conn stays true and a full worker
+   * that frees up gets work again, and once a second while requests are being served.
    */
   STATUS = 6,
 }

@@ -172,6 +172,7 @@ export class ClientConnection implements Sweepable {
   /** Routes a request and starts its exchange, or answers it here (404, 413, 417, 400). */
   private startRequest(req: ParsedRequest): void {
     const ctx = this.front.ctx;
+    this.front.requestsServed++;
     if (req.versionMinor >= 1 && req.t.host === undefined) return this.answerLocally(req, 400, true); // as node:http's requireHostHeader
     if (req.method === 'CONNECT') return this.answerLocally(req, 400, true);
     const group = this.front.router.match(req.t.host, req.url);

@@ -22,6 +22,7 @@ export class FastFront implements Front {
   readonly keepAliveLines: string;
   /** Set by drain(): responses say Connection: close and connections end after them. */
   closing = false;
+  requestsServed = 0;
   private readonly groups: Map<string, UpstreamGroup>;
   private readonly sweeper: DeadlineSweeper;
   private readonly connections = new Set<ClientConnection>();

@@ -10,6 +10,8 @@ import { HttpFront } from './http-front';
 import { loadHttpParser } from './llhttp';
 
 export interface Front {
+  /** Requests taken so far (reported to the master for its metrics and dashboard). */
+  readonly requestsServed: number;
   /** Serves one client connection; the socket closes when the client or HTTP says so. */
   serve(socket: net.Socket): void;
   /** Reload or graceful stop: from now on every response closes its connection. */

@@ -18,6 +18,7 @@ export class HttpFront {
   private readonly ctx: ProxyContext;
   private readonly accessLog: AccessLog | null;
   private draining = false;
+  requestsServed = 0;
 
   constructor(config: Config, log: Logger) {
     this.groups = new Map(Object.values(config.upstreams).map((u) => [u.name, new UpstreamGroup(u)]));
@@ -56,6 +57,7 @@ export class HttpFront {
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.requestsServed++;
     // Draining (reload, graceful stop): answer, then close, so the client's next request opens a
     // new connection — to a new worker — instead of racing our close of an idle one.
     if (this.draining) res.shouldKeepAlive = false;

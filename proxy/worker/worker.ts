@@ -12,6 +12,7 @@ import { createFront, type Front } from './front';
 
 const GRACEFUL_SHUTDOWN_MS = 30_000;
 const IDLE_GRACE_MS = 500;
+const STATUS_INTERVAL_MS = 1_000;
 
 export class Worker {
   private channel: ChannelWriter | null = null;
@@ -21,6 +22,7 @@ export class Worker {
   private readonly clients = new Set<net.Socket>();
   private quitting = false;
   private statusScheduled = false;
+  private lastReported = 0;
   /** reuseport: the listening sockets this worker accepts on itself. */
   private readonly ownListeners: net.Server[] = [];
   private readonly handlers: Record<number, (msg: Message, fd: number, truncated: boolean) => void> = {
@@ -55,6 +57,7 @@ export class Worker {
       (code) => void this.quit(`the master's channel closed${code ? ` (${code})` : ''}`),
     );
     this.channel.send(encode(MessageType.REGISTER, 0, process.pid, PROTOCOL_VERSION));
+    this.reportPeriodically();
     if (this.config.handoff.transport === 'ipc') this.receiveOverIpc();
     if (this.config.handoff.transport === 'reuseport') this.acceptOnReusedPorts();
     process.on('SIGTERM', () => this.exitNow());
@@ -79,7 +82,7 @@ export class Worker {
     if (fd < 0 || truncated || this.quitting || this.clients.size >= limit) {
       if (fd >= 0) native.closeFd(fd);
       if (truncated) this.log.warn(`connection ${msg.seq} arrived without its fd (MSG_CTRUNC: out of fds?)`);
-      this.channel!.send(encode(MessageType.REJECT, msg.seq, this.clients.size));
+      this.channel!.send(encode(MessageType.REJECT, msg.seq, this.clients.size, this.requests()));
       return;
     }
     let socket: net.Socket;
@@ -88,10 +91,10 @@ export class Worker {
     } catch (err) {
       native.closeFd(fd);
       this.log.error(`cannot open connection ${msg.seq}: ${(err as Error).message}`);
-      this.channel!.send(encode(MessageType.REJECT, msg.seq, this.clients.size));
+      this.channel!.send(encode(MessageType.REJECT, msg.seq, this.clients.size, this.requests()));
       return;
     }
-    this.channel!.send(encode(MessageType.ACK, msg.seq, this.clients.size + 1));
+    this.channel!.send(encode(MessageType.ACK, msg.seq, this.clients.size + 1, this.requests()));
     this.adopt(socket);
   }
 
@@ -132,8 +135,26 @@ export class Worker {
     this.statusScheduled = true;
     setImmediate(() => {
       this.statusScheduled = false;
-      if (!this.quitting) this.channel!.send(encode(MessageType.STATUS, 0, this.clients.size));
+      if (!this.quitting) this.sendStatus();
     });
+  }
+
+  private sendStatus(): void {
+    this.lastReported = this.requests();
+    this.channel!.send(encode(MessageType.STATUS, 0, this.clients.size, this.lastReported));
+  }
+
+  /** u32 on the wire: the count wraps, as Prometheus counters may. */
+  private requests(): number {
+    return (this.front?.requestsServed ?? 0) >>> 0;
+  }
+
+  /** Keep-alive traffic opens and closes nothing; report its requests once a second anyway. */
+  private reportPeriodically(): void {
+    const timer = setInterval(() => {
+      if (!this.quitting && this.requests() !== this.lastReported) this.sendStatus();
+    }, STATUS_INTERVAL_MS);
+    timer.unref();
   }
 
   /** Graceful: no new connections, idle ones closed, busy ones finish their response. */

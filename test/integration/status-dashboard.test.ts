@@ -33,6 +33,9 @@ describe('status listener and dashboard', () => {
     assert.ok(value('handoff_connections_accepted_total') >= 10, metrics);
     assert.ok(value('handoff_connections_handed_off_total') >= 10, metrics);
     assert.match(metrics, /^handoff_workers\{generation="current"\} 2$/m);
+    // Workers report requests with their ACKs and STATUS messages (at least once a second).
+    const served = () => [...metrics.matchAll(/^handoff_worker_requests_total\{pid="\d+"\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    assert.ok(served() >= 9, `requests served per worker add up: ${served()}\n${metrics}`);
     const status = JSON.parse((await request(`${statusUrl}/status.json`)).body.toString()) as { workers: { pid: number }[]; transport: string };
     assert.equal(status.transport, 'seqpacket');
     assert.deepEqual(status.workers.map((w) => w.pid).sort(), proxy.workerPids().sort());
