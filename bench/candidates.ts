@@ -66,7 +66,7 @@ export async function startCandidate(name: CandidateName, dir: string, up: Upstr
     // http.request), the "before" of the fast engine, measured in the same run.
     const nodeEngine = name === 'handoff-node-engine';
     const transport = nodeEngine ? 'seqpacket' : name.slice('handoff-'.length);
-    const conf = writeConf(dir, `${name}.json`, handoffConf(site, transport));
+    const conf = writeConf(dir, `${name}.json`, handoffConf(site, name, transport));
     proc = start(name, process.execPath, [path.join(DIST, 'proxy', 'cli.js'), '-c', conf], {
       env: { ...process.env, HANDOFF_LOG_LEVEL: 'warn', HANDOFF_ENGINE: nodeEngine ? 'node' : 'fast' },
     });

@@ -129,11 +129,12 @@ backend b
 `;
 }
 
-export function handoffConf(s: Site, transport: string): string {
+/** `name` keeps each candidate's handoff directory apart (two may share a transport). */
+export function handoffConf(s: Site, name: string, transport: string): string {
   return JSON.stringify({
     workers: s.workers,
     listeners: [`127.0.0.1:${s.port}`],
-    handoff: { dir: `${s.dir}/handoff-${transport}`, transport },
+    handoff: { dir: `${s.dir}/${name}`, transport },
     upstreams: {
       u: { servers: [`127.0.0.1:${s.upstreamPort}`], keepalive: 64 },
       b: { servers: [`127.0.0.1:${s.backendPort}`], keepalive: 64 },
