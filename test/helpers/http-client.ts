@@ -32,6 +32,14 @@ export function request(
 
 /** Sends raw bytes on a fresh connection and collects everything until the server closes it (or `timeoutMs`). */
 export function rawExchange(port: number, bytes: string | Buffer, timeoutMs = 3_000): Promise<string> {
+  return rawConversation(port, async (socket) => void socket.write(bytes), timeoutMs);
+}
+
+/**
+ * Opens a connection, lets `steps` write to it (reading what arrived so far with `received()`),
+ * and resolves with everything received once the server closes it (or after `timeoutMs`).
+ */
+export function rawConversation(port: number, steps: (socket: net.Socket, received: () => string) => Promise<void>, timeoutMs = 3_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let data = '';
@@ -40,16 +48,12 @@ export function rawExchange(port: number, bytes: string | Buffer, timeoutMs = 3_
       resolve(data);
     }, timeoutMs);
     socket.on('data', (d) => (data += d.toString('latin1')));
-    socket.on('error', (err) => {
-      clearTimeout(timer);
-      if (data) resolve(data);
-      else reject(err);
-    });
+    socket.on('error', (err) => (data ? undefined : reject(err)));
     socket.on('close', () => {
       clearTimeout(timer);
       resolve(data);
     });
-    socket.write(bytes);
+    socket.once('connect', () => steps(socket, () => data).catch(reject));
   });
 }
 

@@ -65,21 +65,3 @@ export async function startRawUpstream(handler: (req: RawRequest, socket: net.So
   };
 }
 
-/** Sends raw bytes and resolves with everything received once `done(text)` says so (or the server closes). */
-export function rawConversation(port: number, steps: (socket: net.Socket, received: () => string) => Promise<void>, timeoutMs = 3_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let data = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve(data);
-    }, timeoutMs);
-    socket.on('data', (d) => (data += d.toString('latin1')));
-    socket.on('error', (err) => (data ? undefined : reject(err)));
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve(data);
-    });
-    socket.once('connect', () => steps(socket, () => data).catch(reject));
-  });
-}

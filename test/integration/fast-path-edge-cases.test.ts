@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { decodeBody, rawExchange, request } from '../helpers/http-client';
+import { decodeBody, rawConversation, rawExchange, request } from '../helpers/http-client';
 import { waitFor } from '../helpers/procfs';
 import { startProxy, type RunningProxy } from '../helpers/proxy';
-import { rawConversation, startRawUpstream, type RawUpstream } from '../helpers/raw-upstream';
+import { startRawUpstream, type RawUpstream } from '../helpers/raw-upstream';
 
 const ok = (body: string, extra = ''): string => `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n${extra}\r\n${body}`;
 
