@@ -29,6 +29,8 @@ import { WorkerSpawner, type WorkerCommand } from './worker-spawner';
 
 /** A connection that every worker lost or rejected this many times is closed (a reset to the client). */
 const MAX_HANDOFF_ATTEMPTS = 5;
+/** How long a worker that rejected a connection gets no new ones. */
+const REJECT_BACKOFF_MS = 250;
 /** How long workers get to finish their requests on a graceful shutdown before SIGKILL. */
 const GRACEFUL_SHUTDOWN_MS = 30_000;
 
@@ -43,6 +45,7 @@ export class Master {
   private readonly spawner: WorkerSpawner;
   private readonly roster = new WorkerRoster();
   private reloading = false;
+  private retryTimer: NodeJS.Timeout | null = null;
   private readonly counters = newCounters();
   private readonly startedAt = Date.now();
   private statusServer: StatusServer | null = null;
@@ -282,6 +285,12 @@ export class Master {
   private onReject(link: WorkerLink, msg: Message): void {
     const handoff = link.settle(msg.seq, msg.a);
     link.requestsServed = msg.b;
+    link.refuseFor(REJECT_BACKOFF_MS);
+    // Parked connections may be waiting for this worker alone: look again when its pause ends.
+    this.retryTimer ??= setTimeout(() => {
+      this.retryTimer = null;
+      this.drainWaiting();
+    }, REJECT_BACKOFF_MS);
     if (handoff) this.redispatch(handoff, `worker ${link.pid} rejected it`);
   }
 
@@ -331,6 +340,7 @@ export class Master {
     }
     await this.spawner.stop(graceful ? 'SIGQUIT' : 'SIGTERM', graceful ? GRACEFUL_SHUTDOWN_MS : 3_000);
     for (const handoff of this.waiting.splice(0)) this.release(handoff);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     for (const link of this.roster.all()) {
       for (const handoff of link.takeOrphans()) this.release(handoff);
       link.close();

@@ -29,6 +29,8 @@ export class WorkerLink {
   activeConnections = 0;
   /** Requests the worker has served, as it last reported. */
   requestsServed = 0;
+  /** Date.now() until which this worker gets no connections (after a REJECT); 0 = none. */
+  private refusingUntil = 0;
   /** Sent (or queued to send) and not yet acknowledged, by sequence number. */
   private readonly inFlight = new Map<number, Handoff>();
   private readonly writer: ChannelWriter;
@@ -53,7 +55,19 @@ export class WorkerLink {
   }
 
   hasRoom(): boolean {
+    if (this.refusingUntil !== 0) {
+      if (Date.now() < this.refusingUntil) return false;
+      this.refusingUntil = 0;
+    }
     return this.pid !== null && this.inFlight.size < this.maxInFlight && this.load < this.maxConnections;
+  }
+
+  /**
+   * The worker rejected a connection (out of fds, at its limit): give it none for a while, or a
+   * policy like round robin would keep offering it the very connections it cannot take.
+   */
+  refuseFor(ms: number): void {
+    this.refusingUntil = Date.now() + ms;
   }
 
   /** `onLost` is for the ipc transport, whose failures arrive in a callback rather than as a channel close. */

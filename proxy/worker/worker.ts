@@ -8,6 +8,7 @@ import { native } from '../handoff/native';
 import { decode, encode, MessageType, PROTOCOL_VERSION, type Message } from '../handoff/protocol';
 import type { Config } from '../config/types';
 import type { Logger } from '../observability/logger';
+import { effectiveConnectionLimit } from './connection-limit';
 import { createFront, type Front } from './front';
 
 const GRACEFUL_SHUTDOWN_MS = 30_000;
@@ -23,6 +24,8 @@ export class Worker {
   private quitting = false;
   private statusScheduled = false;
   private lastReported = 0;
+  /** limits.maxConnectionsPerWorker, or less when the open-files limit leaves room for fewer. */
+  private connectionLimit = 0;
   /** reuseport: the listening sockets this worker accepts on itself. */
   private readonly ownListeners: net.Server[] = [];
   private readonly handlers: Record<number, (msg: Message, fd: number, truncated: boolean) => void> = {
@@ -50,6 +53,11 @@ export class Worker {
       }
     }
     this.config = readPublishedConfig(this.handoffDir);
+    const { limit, fdLimit } = effectiveConnectionLimit(this.config.limits.maxConnectionsPerWorker);
+    this.connectionLimit = limit;
+    if (limit < this.config.limits.maxConnectionsPerWorker) {
+      this.log.warn(`${this.config.limits.maxConnectionsPerWorker} connections exceed the open files limit (${fdLimit}): taking at most ${limit}`);
+    }
     this.front = createFront(this.config, this.log);
     this.channel = new ChannelWriter(
       fd,
@@ -77,11 +85,12 @@ export class Worker {
   }
 
   private onConnection(msg: Message, fd: number, truncated: boolean): void {
-    const limit = this.config!.limits.maxConnectionsPerWorker;
+    const atLimit = this.clients.size >= this.connectionLimit;
     // MSG_CTRUNC: the kernel could not install the fd here (EMFILE); the master still has it.
-    if (fd < 0 || truncated || this.quitting || this.clients.size >= limit) {
+    if (fd < 0 || truncated || this.quitting || atLimit) {
       if (fd >= 0) native.closeFd(fd);
       if (truncated) this.log.warn(`connection ${msg.seq} arrived without its fd (MSG_CTRUNC: out of fds?)`);
+      else if (atLimit && !this.quitting) this.log.info(`at the connection limit (${this.connectionLimit}): connection ${msg.seq} goes back to the master`);
       this.channel!.send(encode(MessageType.REJECT, msg.seq, this.clients.size, this.requests()));
       return;
     }
