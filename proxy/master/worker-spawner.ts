@@ -6,6 +6,15 @@ import type { Logger } from '../observability/logger';
 
 const YOUNG_DEATH_MS = 2_000;
 const MAX_RESPAWN_DELAY_MS = 5_000;
+/**
+ * V8's young generation for Node workers, in MiB per semi-space. Node 20 lets it grow to 16
+ * (48 MiB of new space) under a connection churn; a worker's per-request garbage dies young
+ * either way, so 4 costs no measurable CPU and keeps a loaded worker near 78 MiB of RSS instead
+ * of ~98 (measured side by side under the close workload). It can only be set at process start
+ * (v8.setFlagsFromString later has no effect), hence here; a flag the operator gives in
+ * NODE_OPTIONS wins.
+ */
+const WORKER_V8_FLAGS = ['--max-semi-space-size=4'];
 
 export interface WorkerCommand {
   readonly file: string;
@@ -42,9 +51,16 @@ export class WorkerSpawner {
     for (let i = 0; i < count; i++) this.spawnOne();
   }
 
+  /** Only for a Node binary (the command is `node [loader] cli.js worker ...`). */
+  private v8Flags(): string[] {
+    if (this.command.file !== process.execPath) return [];
+    if ((process.env.NODE_OPTIONS ?? '').includes('semi-space-size')) return [];
+    return WORKER_V8_FLAGS;
+  }
+
   private spawnOne(): void {
     const startedAt = Date.now();
-    const child = spawn(this.command.file, [...this.command.args], {
+    const child = spawn(this.command.file, [...this.v8Flags(), ...this.command.args], {
       stdio: this.withIpc ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'inherit', 'inherit'],
     });
     this.children.add(child);

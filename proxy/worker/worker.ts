@@ -10,6 +10,7 @@ import type { Config } from '../config/types';
 import type { Logger } from '../observability/logger';
 import { effectiveConnectionLimit } from './connection-limit';
 import { createFront, type Front } from './front';
+import { socketFromTcpFd } from './socket-from-fd';
 
 const GRACEFUL_SHUTDOWN_MS = 30_000;
 const IDLE_GRACE_MS = 500;
@@ -23,6 +24,8 @@ export class Worker {
   private readonly clients = new Set<net.Socket>();
   private quitting = false;
   private statusScheduled = false;
+  /** Connections adopted and not yet acknowledged to the master (see acknowledge()). */
+  private pendingAcks: number[] = [];
   private lastReported = 0;
   /** limits.maxConnectionsPerWorker, or less when the open-files limit leaves room for fewer. */
   private connectionLimit = 0;
@@ -96,16 +99,37 @@ export class Worker {
     }
     let socket: net.Socket;
     try {
-      socket = new net.Socket({ fd, readable: true, writable: true });
+      socket = socketFromTcpFd(fd);
     } catch (err) {
       native.closeFd(fd);
       this.log.error(`cannot open connection ${msg.seq}: ${(err as Error).message}`);
       this.channel!.send(encode(MessageType.REJECT, msg.seq, this.clients.size, this.requests()));
       return;
     }
-    this.channel!.send(encode(MessageType.ACK, msg.seq, this.clients.size + 1, this.requests()));
     this.adopt(socket);
+    this.acknowledge(msg.seq);
   }
+
+  /**
+   * ACKs go out together once the poll phase that brought their CONNECTIONs is over: still one
+   * message each (the message has one seq), but back to back, so the master is woken once for
+   * a burst rather than once per connection between this worker's other work. The master keeps
+   * its copy of each fd until then, so every path that closes the channel or exits sends these
+   * first (flushAcks): an adopted connection must never look lost and be handed out again.
+   */
+  private acknowledge(seq: number): void {
+    this.pendingAcks.push(seq);
+    if (this.pendingAcks.length === 1) setImmediate(this.flushAcks);
+  }
+
+  private readonly flushAcks = (): void => {
+    const seqs = this.pendingAcks;
+    if (seqs.length === 0) return;
+    this.pendingAcks = [];
+    const open = this.clients.size;
+    const served = this.requests();
+    for (const seq of seqs) this.channel!.send(encode(MessageType.ACK, seq, open, served));
+  };
 
   /** Every client connection, however it arrived, is counted and served here. */
   private adopt(socket: net.Socket): void {
@@ -171,6 +195,7 @@ export class Worker {
     if (this.quitting) return;
     this.quitting = true;
     this.log.notice(`gracefully shutting down: ${why}`);
+    this.flushAcks();
     this.channel?.close();
     for (const server of this.ownListeners) server.close();
     const front = this.front;
@@ -192,6 +217,7 @@ export class Worker {
   }
 
   private exitNow(): void {
+    this.flushAcks();
     process.exit(0);
   }
 }
