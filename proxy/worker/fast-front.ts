@@ -7,7 +7,6 @@ import type net from 'node:net';
 import type { Config } from '../config/types';
 import { AccessLog } from '../observability/access-log';
 import type { Logger } from '../observability/logger';
-import { UpstreamGroup } from '../upstream/upstream-group';
 import { ClientConnection } from './client-connection';
 import { DeadlineSweeper } from './deadline-sweeper';
 import type { Front } from './front';
@@ -23,13 +22,11 @@ export class FastFront implements Front {
   /** Set by drain(): responses say Connection: close and connections end after them. */
   closing = false;
   requestsServed = 0;
-  private readonly groups: Map<string, UpstreamGroup>;
   private readonly sweeper: DeadlineSweeper;
   private readonly connections = new Set<ClientConnection>();
 
   constructor(config: Config, log: Logger) {
-    this.groups = new Map(Object.values(config.upstreams).map((u) => [u.name, new UpstreamGroup(u)]));
-    this.router = new Router(config.routes, this.groups);
+    this.router = new Router(config.routes, config.upstreams);
     this.ctx = { timeouts: config.timeouts, maxBodySize: config.limits.maxBodySize, log };
     this.accessLog = config.accessLog === 'stdout' ? new AccessLog() : null;
     const t = config.timeouts;
@@ -70,6 +67,6 @@ export class FastFront implements Front {
   }
 
   closeUpstreams(): void {
-    for (const group of this.groups.values()) group.close();
+    this.router.closeUpstreams();
   }
 }

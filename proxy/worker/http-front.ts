@@ -5,7 +5,6 @@ import type net from 'node:net';
 import type { Config } from '../config/types';
 import { AccessLog } from '../observability/access-log';
 import type { Logger } from '../observability/logger';
-import { UpstreamGroup } from '../upstream/upstream-group';
 import { rawErrorResponse, sendErrorPage } from './error-pages';
 import { proxyRequest, type ProxyContext } from './proxy-request';
 import { Router } from './router';
@@ -14,15 +13,13 @@ import { proxyUpgrade } from './proxy-upgrade';
 export class HttpFront {
   private readonly server: http.Server;
   private readonly router: Router;
-  private readonly groups: Map<string, UpstreamGroup>;
   private readonly ctx: ProxyContext;
   private readonly accessLog: AccessLog | null;
   private draining = false;
   requestsServed = 0;
 
   constructor(config: Config, log: Logger) {
-    this.groups = new Map(Object.values(config.upstreams).map((u) => [u.name, new UpstreamGroup(u)]));
-    this.router = new Router(config.routes, this.groups);
+    this.router = new Router(config.routes, config.upstreams);
     this.ctx = { timeouts: config.timeouts, maxBodySize: config.limits.maxBodySize, log };
     this.accessLog = config.accessLog === 'stdout' ? new AccessLog() : null;
     const t = config.timeouts;
@@ -102,6 +99,6 @@ export class HttpFront {
   }
 
   closeUpstreams(): void {
-    for (const group of this.groups.values()) group.close();
+    this.router.closeUpstreams();
   }
 }

@@ -1,7 +1,7 @@
 // Picks the upstream group for a request: an exact Host match beats '*', then the longest
 // path prefix wins (as nginx's server_name + prefix `location` blocks).
-import type { RouteConfig } from '../config/types';
-import type { UpstreamGroup } from '../upstream/upstream-group';
+import type { RouteConfig, UpstreamConfig } from '../config/types';
+import { UpstreamGroup } from '../upstream/upstream-group';
 
 interface CompiledRoute {
   readonly pathPrefix: string;
@@ -11,8 +11,12 @@ interface CompiledRoute {
 export class Router {
   /** host → routes sorted by descending prefix length. */
   private readonly byHost = new Map<string, CompiledRoute[]>();
+  /** The worker's upstream groups (pools and balancers), one per configured upstream. */
+  private readonly groups: ReadonlyMap<string, UpstreamGroup>;
 
-  constructor(routes: readonly RouteConfig[], groups: ReadonlyMap<string, UpstreamGroup>) {
+  constructor(routes: readonly RouteConfig[], upstreams: Readonly<Record<string, UpstreamConfig>>) {
+    const groups = new Map(Object.values(upstreams).map((u) => [u.name, new UpstreamGroup(u)]));
+    this.groups = groups;
     for (const route of routes) {
       const group = groups.get(route.upstream);
       if (!group) throw new Error(`route ${route.host}${route.pathPrefix}: unknown upstream "${route.upstream}"`);
@@ -27,6 +31,11 @@ export class Router {
   match(hostHeader: string | undefined, path: string): UpstreamGroup | null {
     const host = hostHeader ? stripPort(hostHeader).toLowerCase() : '';
     return this.matchIn(this.byHost.get(host), path) ?? this.matchIn(this.byHost.get('*'), path);
+  }
+
+  /** Closes every upstream pool (worker shutdown). */
+  closeUpstreams(): void {
+    for (const group of this.groups.values()) group.close();
   }
 
   private matchIn(list: CompiledRoute[] | undefined, path: string): UpstreamGroup | null {
