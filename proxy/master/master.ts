@@ -23,14 +23,11 @@ import { newCounters, type StatusSnapshot } from '../observability/master-metric
 import { StatusServer } from '../observability/status-server';
 import { ListenerSet } from './listener-set';
 import { createPolicy, type SchedulingPolicy } from './scheduling-policy';
-import { WorkerLink, type Handoff } from './worker-link';
+import { Dispatcher } from './dispatcher';
+import { WorkerLink } from './worker-link';
 import { WorkerRoster } from './worker-roster';
 import { WorkerSpawner, type WorkerCommand } from './worker-spawner';
 
-/** A connection that every worker lost or rejected this many times is closed (a reset to the client). */
-const MAX_HANDOFF_ATTEMPTS = 5;
-/** How long a worker that rejected a connection gets no new ones. */
-const REJECT_BACKOFF_MS = 250;
 /** How long workers get to finish their requests on a graceful shutdown before SIGKILL. */
 const GRACEFUL_SHUTDOWN_MS = 30_000;
 
@@ -45,14 +42,11 @@ export class Master {
   private readonly spawner: WorkerSpawner;
   private readonly roster = new WorkerRoster();
   private reloading = false;
-  private retryTimer: NodeJS.Timeout | null = null;
   private readonly counters = newCounters();
+  private readonly dispatcher: Dispatcher;
   private readonly startedAt = Date.now();
   private statusServer: StatusServer | null = null;
   private addresses: string[] = [];
-  /** Accepted connections waiting for a worker with room; accepting is paused meanwhile. */
-  private readonly waiting: Handoff[] = [];
-  private seq = 0;
   private handoffSocketFd = -1;
   private handoffAcceptor: Acceptor | null = null;
   private readonly flags = new Set<Flag>();
@@ -78,6 +72,12 @@ export class Master {
     this.listeners = config.handoff.transport === 'ipc' ? new IpcListenerSet(log) : new ListenerSet(log);
     this.policy = createPolicy(config.handoff.policy);
     this.spawner = new WorkerSpawner(workerCommand, config.handoff.transport === 'ipc', log);
+    this.dispatcher = new Dispatcher(
+      () => ({ policy: this.policy, candidates: this.roster.candidates(this.config.handoff.transport === 'ipc') }),
+      this.listeners,
+      this.counters,
+      log,
+    );
   }
 
   get workerPids(): number[] {
@@ -116,9 +116,9 @@ export class Master {
       (code, message) => this.log.error(`accept() on the handoff socket failed (${code}: ${message})`),
     );
     if (this.listeners instanceof IpcListenerSet) {
-      this.listeners.startAccepting((socket, listener) => this.accepted({ fd: -1, socket, listener, attempts: 0 }));
+      this.listeners.startAccepting((socket, listener) => this.dispatcher.accepted({ fd: -1, socket, listener, attempts: 0 }));
     } else if (transport === 'seqpacket') {
-      this.listeners.startAccepting((fd, listener) => this.accepted({ fd, socket: null, listener, attempts: 0 }));
+      this.listeners.startAccepting((fd, listener) => this.dispatcher.accepted({ fd, socket: null, listener, attempts: 0 }));
     }
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => this.raise('terminate'));
     process.on('SIGQUIT', () => this.raise('quit'));
@@ -176,55 +176,6 @@ export class Master {
     this.log.notice(`reloading: ${next.workers} new worker(s) starting, ${retired} old one(s) will finish their requests`);
   }
 
-  // ---- connections ------------------------------------------------------------------------
-
-  private accepted(handoff: Handoff): void {
-    this.counters.accepted++;
-    this.dispatch(handoff);
-  }
-
-  /** Gives a connection to the worker the policy picks, or parks it and stops accepting. */
-  private dispatch(handoff: Handoff): void {
-    const link = this.policy.pick(this.candidates());
-    if (link === null) {
-      this.waiting.push(handoff);
-      if (!this.listeners.isPaused) this.counters.acceptPauses++;
-      this.listeners.pause();
-      return;
-    }
-    this.seq = (this.seq + 1) >>> 0;
-    link.hand(this.seq, handoff, (lost) => this.redispatch(lost, `the IPC send to worker ${link.pid} failed`));
-    if (handoff.socket !== null) this.counters.handedOff++; // ipc: Node acknowledges internally
-  }
-
-  private candidates(): readonly WorkerLink[] {
-    return this.roster.candidates(this.config.handoff.transport === 'ipc');
-  }
-
-  /** The master's copy of a connection that is done with (handed over, or given up on). */
-  private release(handoff: Handoff): void {
-    if (handoff.socket !== null) handoff.socket.destroy();
-    else native.closeFd(handoff.fd);
-  }
-
-  /** Room appeared (an ACK, a new worker): hand out parked connections, then accept again. */
-  private drainWaiting(): void {
-    while (this.waiting.length > 0 && this.policy.pick(this.candidates()) !== null) this.dispatch(this.waiting.shift()!);
-    if (this.waiting.length === 0 && !this.stopping) this.listeners.resume();
-  }
-
-  private redispatch(handoff: Handoff, why: string): void {
-    handoff.attempts++;
-    this.counters.resent++;
-    if (handoff.attempts >= MAX_HANDOFF_ATTEMPTS) {
-      this.counters.dropped++;
-      this.log.error(`closing a connection that ${handoff.attempts} workers could not take (${why})`);
-      this.release(handoff);
-      return;
-    }
-    this.dispatch(handoff);
-  }
-
   // ---- workers ----------------------------------------------------------------------------
 
   private onWorkerConnected(fd: number): void {
@@ -270,42 +221,28 @@ export class Master {
       this.announcedReady = true;
       process.stdout.write(`handoff: ${ownRegistered} workers ready\n`);
     }
-    this.drainWaiting();
+    this.dispatcher.drainWaiting();
   }
 
   private onAck(link: WorkerLink, msg: Message): void {
-    const handoff = link.settle(msg.seq, msg.a);
     link.requestsServed = msg.b;
-    if (handoff) this.counters.handedOff++;
-    // The worker has its own fd now; the master's copy can go (close, never shutdown: shared socket).
-    if (handoff) this.release(handoff);
-    this.drainWaiting();
+    this.dispatcher.acknowledged(link, msg.seq, msg.a);
   }
 
   private onReject(link: WorkerLink, msg: Message): void {
-    const handoff = link.settle(msg.seq, msg.a);
     link.requestsServed = msg.b;
-    link.refuseFor(REJECT_BACKOFF_MS);
-    // Parked connections may be waiting for this worker alone: look again when its pause ends.
-    this.retryTimer ??= setTimeout(() => {
-      this.retryTimer = null;
-      this.drainWaiting();
-    }, REJECT_BACKOFF_MS);
-    if (handoff) this.redispatch(handoff, `worker ${link.pid} rejected it`);
+    this.dispatcher.rejected(link, msg.seq, msg.a);
   }
 
   private onStatus(link: WorkerLink, msg: Message): void {
     link.activeConnections = msg.a;
     link.requestsServed = msg.b;
-    this.drainWaiting();
+    this.dispatcher.drainWaiting();
   }
 
   /** The channel closed: the worker exited or crashed. Its unacknowledged connections go elsewhere. */
   private onWorkerGone(link: WorkerLink): void {
-    if (!this.roster.remove(link)) return;
-    const orphans = link.takeOrphans();
-    if (!this.stopping) this.log.warn(`worker ${link.pid} left with ${orphans.length} unacknowledged connection(s); re-sending them`);
-    for (const handoff of orphans) this.redispatch(handoff, `worker ${link.pid} left`);
+    if (this.roster.remove(link)) this.dispatcher.workerGone(link, !this.stopping);
   }
 
   snapshot(): StatusSnapshot {
@@ -315,7 +252,7 @@ export class Master {
       transport: this.config.handoff.transport,
       listeners: this.addresses,
       acceptPaused: this.listeners.isPaused,
-      waiting: this.waiting.length,
+      waiting: this.dispatcher.waitingCount,
       counters: { ...this.counters },
       workers: this.roster.snapshot(),
     };
@@ -327,24 +264,22 @@ export class Master {
     if (this.stopping) return;
     this.stopping = true;
     this.log.notice(graceful ? 'gracefully shutting down' : 'exiting');
+    this.dispatcher.stopAccepting();
     this.listeners.close();
     this.statusServer?.close();
     if (graceful) {
       // Parked connections were accepted: they are still owed a worker. Wait for room.
       const deadline = Date.now() + GRACEFUL_SHUTDOWN_MS;
-      while (this.waiting.length > 0 && this.roster.registeredCount > 0 && Date.now() < deadline) {
-        this.drainWaiting();
+      while (this.dispatcher.waitingCount > 0 && this.roster.registeredCount > 0 && Date.now() < deadline) {
+        this.dispatcher.drainWaiting();
         await new Promise((r) => setTimeout(r, 20));
       }
       for (const link of this.roster.registered()) link.sendQuit();
     }
     await this.spawner.stop(graceful ? 'SIGQUIT' : 'SIGTERM', graceful ? GRACEFUL_SHUTDOWN_MS : 3_000);
-    for (const handoff of this.waiting.splice(0)) this.release(handoff);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    for (const link of this.roster.all()) {
-      for (const handoff of link.takeOrphans()) this.release(handoff);
-      link.close();
-    }
+    const links = this.roster.all();
+    this.dispatcher.stop(links);
+    for (const link of links) link.close();
     this.handoffAcceptor?.close();
     if (this.handoffSocketFd >= 0) native.closeFd(this.handoffSocketFd);
     cleanHandoffDir(this.config.handoff.dir);
