@@ -15,6 +15,8 @@ import { socketFromTcpFd } from './socket-from-fd';
 const GRACEFUL_SHUTDOWN_MS = 30_000;
 const IDLE_GRACE_MS = 500;
 const STATUS_INTERVAL_MS = 1_000;
+/** Below this many connections a worker's open-files limit is worth a warning. */
+const SMALL_CONNECTION_LIMIT = 1024;
 
 export class Worker {
   private channel: ChannelWriter | null = null;
@@ -59,7 +61,9 @@ export class Worker {
     const { limit, fdLimit } = effectiveConnectionLimit(this.config.limits.maxConnectionsPerWorker);
     this.connectionLimit = limit;
     if (limit < this.config.limits.maxConnectionsPerWorker) {
-      this.log.warn(`${this.config.limits.maxConnectionsPerWorker} connections exceed the open files limit (${fdLimit}): taking at most ${limit}`);
+      // A warning only when the cap really bites; trimming 10000 to 9982 is just worth knowing.
+      this.log.log(limit < SMALL_CONNECTION_LIMIT ? 'warn' : 'info',
+        `${this.config.limits.maxConnectionsPerWorker} connections exceed the open files limit (${fdLimit}): taking at most ${limit}`);
     }
     this.front = createFront(this.config, this.log);
     this.channel = new ChannelWriter(
