@@ -218,6 +218,8 @@ export class ClientConnection implements Sweepable {
   /** The response to the current request is written; `keep`: the connection may serve the next. */
   exchangeDone(req: ParsedRequest, keep: boolean): void {
     this.current = null;
+    // The finished exchange may have paused reading for its upstream's backpressure; that is over.
+    this.resumeReading(ClientPause.Upstream);
     // A request body still arriving cannot be told from the next request: close after this answer.
     if (!keep || this.done || this.front.closing || this.reading === req) return this.finish(!req.keepAlive);
     const next = this.queue.shift();
@@ -268,8 +270,14 @@ export class ClientConnection implements Sweepable {
   private clientError(code: string, status: number): void {
     this.front.ctx.log.info(`client ${this.socket.remoteAddress} sent an invalid request (${code}): ${status}`);
     if (this.current !== null) {
-      this.current.refuse(status);
-      this.finish();
+      // In the body of the request being answered: that request is at fault. In a later,
+      // pipelined one: the current request still gets its own answer, then the connection closes.
+      if (this.reading !== null && this.reading.exchange === this.current) {
+        this.current.refuse(status);
+        this.finish();
+      } else {
+        this.done = true;
+      }
       return;
     }
     if (this.queue.length > 0 || this.done || !this.socket.writable) return this.destroy();
@@ -279,8 +287,14 @@ export class ClientConnection implements Sweepable {
 
   private startUpgrade(req: ParsedRequest, head: Buffer): void {
     this.upgradeRequest = null;
-    const group = this.current === null && this.queue.length === 0 ? this.front.router.match(req.t.host, req.url) : null;
-    if (group === null) return this.answerLocally(req, this.current === null ? 404 : 400, true);
+    if (this.current !== null || this.queue.length > 0) {
+      // An upgrade pipelined behind requests in flight: those keep their own answers, then the
+      // connection closes (answering here would give an earlier request this one's status).
+      this.done = true;
+      return;
+    }
+    const group = this.front.router.match(req.t.host, req.url);
+    if (group === null) return this.answerLocally(req, 404, true);
     // From here the tunnel owns the socket; this class only keeps counting it until 'close'.
     this.done = true;
     this.socket.removeListener('data', this.onData);

@@ -58,9 +58,20 @@ export function proxyUpgrade(req: UpgradeRequest, client: net.Socket, head: Buff
   });
 
   // The upstream declined the upgrade: pass its answer on and close, as there is no tunnel.
+  // proxy_read_timeout still applies between reads of that answer.
+  let responded = false;
   upstreamReq.on('response', (upstreamRes) => {
     clearTimeout(connectTimer);
+    responded = true;
     client.write(rawHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage ?? '', [...stripHopByHop(upstreamRes.rawHeaders), 'Connection', 'close']));
+    const idle = setTimeout(() => upstreamReq.destroy(), ctx.timeouts.read);
+    upstreamRes.on('data', () => void idle.refresh());
+    upstreamRes.on('close', () => {
+      clearTimeout(idle);
+      // Cut short (reset, timeout): end the client's connection abruptly, never as if complete.
+      if (!upstreamRes.complete) client.destroy();
+    });
+    client.on('close', () => clearTimeout(idle));
     upstreamRes.pipe(client);
     upstreamRes.on('error', () => client.destroy());
   });
@@ -68,6 +79,10 @@ export function proxyUpgrade(req: UpgradeRequest, client: net.Socket, head: Buff
   upstreamReq.on('error', (err: NodeJS.ErrnoException) => {
     clearTimeout(connectTimer);
     if (tunnelled) return;
+    if (responded) {
+      client.destroy(); // a head went out already: an error page now would read as part of the body
+      return;
+    }
     ctx.log.error(`${err.code ?? 'error'}: ${err.message} while upgrading to upstream "http://${server.label}${req.url}"`);
     if (client.writable) client.end(rawErrorResponse(err.code === 'ETIMEDOUT' ? 504 : 502));
   });
