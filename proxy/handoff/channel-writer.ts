@@ -13,6 +13,8 @@ export class ChannelWriter {
   private readonly channel: Channel;
   private readonly queue: Outgoing[] = [];
   private closed = false;
+  /** Set by closeWhenFlushed(): close as soon as the queue is empty. */
+  private closeWhenEmpty = false;
   private readonly onClose: (code: string | null) => void;
 
   constructor(
@@ -64,7 +66,21 @@ export class ChannelWriter {
       }
     } catch (err) {
       this.fail(err);
+      return;
     }
+    if (this.closeWhenEmpty && this.queue.length === 0) this.close();
+  }
+
+  /**
+   * Closes once every queued message has gone out, or after `timeoutMs`. A quitting worker's
+   * queued ACKs must reach the master: dropped, they would make the master hand connections
+   * this worker still serves to another one.
+   */
+  closeWhenFlushed(timeoutMs: number): void {
+    if (this.closed) return;
+    if (this.queue.length === 0) return this.close();
+    this.closeWhenEmpty = true;
+    setTimeout(() => this.close(), timeoutMs).unref();
   }
 
   private fail(err: unknown): void {

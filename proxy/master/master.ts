@@ -268,9 +268,12 @@ export class Master {
     this.listeners.close();
     this.statusServer?.close();
     if (graceful) {
-      // Parked connections were accepted: they are still owed a worker. Wait for room.
+      // Parked connections were accepted: they are still owed a worker. Wait for room, and for
+      // the workers to acknowledge what is on its way to them, before telling them to quit
+      // (a worker quitting with unread CONNECTION messages would send them back).
       const deadline = Date.now() + GRACEFUL_SHUTDOWN_MS;
-      while (this.dispatcher.waitingCount > 0 && this.roster.registeredCount > 0 && Date.now() < deadline) {
+      const owed = () => this.dispatcher.waitingCount > 0 || this.roster.registered().some((l) => l.inFlightCount > 0);
+      while (owed() && this.roster.registeredCount > 0 && Date.now() < deadline) {
         this.dispatcher.drainWaiting();
         await new Promise((r) => setTimeout(r, 20));
       }

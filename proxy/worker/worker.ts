@@ -14,6 +14,8 @@ import { socketFromTcpFd } from './socket-from-fd';
 
 const GRACEFUL_SHUTDOWN_MS = 30_000;
 const IDLE_GRACE_MS = 500;
+/** How long a quitting worker waits for its queued messages (ACKs) to reach the master. */
+const CHANNEL_FLUSH_MS = 5_000;
 const STATUS_INTERVAL_MS = 1_000;
 /** Below this many connections a worker's open-files limit is worth a warning. */
 const SMALL_CONNECTION_LIMIT = 1024;
@@ -200,7 +202,7 @@ export class Worker {
     this.quitting = true;
     this.log.notice(`gracefully shutting down: ${why}`);
     this.flushAcks();
-    this.channel?.close();
+    this.channel?.closeWhenFlushed(CHANNEL_FLUSH_MS);
     for (const server of this.ownListeners) server.close();
     const front = this.front;
     if (front) {
