@@ -2,7 +2,8 @@
 // same 16 bytes (four little-endian u32), optionally carrying one fd via SCM_RIGHTS.
 //
 //   offset 0  type      MessageType
-//   offset 4  seq       handoff sequence number (CONNECTION, ACK), else 0
+//   offset 4  seq       handoff sequence number (CONNECTION, ACK, REJECT);
+//                       REGISTER: the most connections the worker will take; else 0
 //   offset 8  a         REGISTER: worker pid;  CONNECTION: listener index;
 //                       ACK, REJECT, STATUS: the worker's open client connections (least-conn)
 //   offset 12 b         REGISTER: protocol version;  ACK, REJECT, STATUS: requests served so far
@@ -13,7 +14,7 @@ export const MESSAGE_SIZE = 16;
 export const PROTOCOL_VERSION = 1;
 
 export enum MessageType {
-  /** worker → master, first message: "I am pid a, speaking version b". */
+  /** worker → master, first message: "I am pid a, speaking version b, taking at most seq connections". */
   REGISTER = 1,
   /** master → worker, carries the client fd: "serve connection seq, accepted on listener a". */
   CONNECTION = 2,

@@ -210,6 +210,7 @@ export class Master {
       return;
     }
     link.pid = msg.a;
+    link.limitConnections(msg.seq);
     link.ipcChild = this.spawner.ipcChild(msg.a);
     if (!this.roster.register(link, this.config.workers)) return;
     const count = this.roster.registeredCount;

@@ -38,7 +38,8 @@ export class WorkerLink {
   constructor(
     fd: number,
     private readonly maxInFlight: number,
-    private readonly maxConnections: number,
+    /** limits.maxConnectionsPerWorker; lowered by the worker's own limit when it registers. */
+    private maxConnections: number,
     onMessage: (link: WorkerLink, header: Buffer, fd: number) => void,
     onClose: (link: WorkerLink) => void,
   ) {
@@ -71,6 +72,11 @@ export class WorkerLink {
   }
 
   /** `onLost` is for the ipc transport, whose failures arrive in a callback rather than as a channel close. */
+  /** The worker's own connection limit (it may hold fewer than the config says: its open-files limit). */
+  limitConnections(workerLimit: number): void {
+    if (workerLimit > 0) this.maxConnections = Math.min(this.maxConnections, workerLimit);
+  }
+
   hand(seq: number, handoff: Handoff, onLost: (handoff: Handoff) => void): void {
     this.inFlight.set(seq, handoff);
     if (handoff.socket === null) {

@@ -73,7 +73,8 @@ export class Worker {
       (header, passedFd, truncated) => this.onMessage(header, passedFd, truncated),
       (code) => void this.quit(`the master's channel closed${code ? ` (${code})` : ''}`),
     );
-    this.channel.send(encode(MessageType.REGISTER, 0, process.pid, PROTOCOL_VERSION));
+    // The limit goes with REGISTER so the master never offers more than this worker can hold.
+    this.channel.send(encode(MessageType.REGISTER, this.connectionLimit, process.pid, PROTOCOL_VERSION));
     this.reportPeriodically();
     if (this.config.handoff.transport === 'ipc') this.receiveOverIpc();
     if (this.config.handoff.transport === 'reuseport') this.acceptOnReusedPorts();
