@@ -40,6 +40,7 @@ export class UpstreamConnection {
   private headers: string[] = [];
   private executing = false;
   private pendingIdle: (() => void) | null = null;
+  private strayResponse = false;
 
   constructor(host: string, port: number, private readonly owner: ConnectionOwner) {
     const Parser = loadHttpParser()!;
@@ -50,6 +51,11 @@ export class UpstreamConnection {
       this.onHeadersComplete(headers, status, reason, keepAlive);
     this.parser[Parser.kOnBody] = (chunk: Buffer) => this.listener?.onResponseBody(chunk);
     this.parser[Parser.kOnMessageComplete] = () => this.onMessageComplete();
+    // A message that begins after the exchange was released is bytes nobody asked for: the rest
+    // of that read would otherwise sit half-parsed in llhttp and pass as the next response's start.
+    this.parser[Parser.kOnMessageBegin] = () => {
+      if (this.listener === null) this.strayResponse = true;
+    };
 
     this.socket = net.connect({ host, port });
     this.socket.setNoDelay(true);
@@ -138,6 +144,8 @@ export class UpstreamConnection {
     listener.onReadEnd();
     if (typeof ret !== 'number') {
       this.fail(Object.assign(new Error(`upstream sent an invalid response (${ret.code ?? ret.message})`), { code: 'EPROTO' }));
+    } else if (this.strayResponse) {
+      this.fail(Object.assign(new Error('upstream sent more than the response'), { code: 'EPROTO' }));
     }
     const idle = this.pendingIdle;
     this.pendingIdle = null;

@@ -22,6 +22,10 @@ describe('fast path edge cases', () => {
         case 'echo-path':
           socket.write(ok(req.path));
           break;
+        case 'stray':
+          // A complete response, then the start of another one nobody asked for.
+          socket.write(`${ok('first')}HTTP/1.1 200 OK\r\nContent-Le`);
+          break;
         case 'conn-close':
           // Says close but leaves the socket open: only the proxy's reading of the header keeps it
           // from sending another request on this connection.
@@ -143,5 +147,15 @@ describe('fast path edge cases', () => {
     assert.match(await rawExchange(proxy.port, 'GET /echo-path/x HTTP/1.1\r\n\r\n'), /^HTTP\/1\.1 400 /);
     const huge = await rawExchange(proxy.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
     assert.match(huge, /^HTTP\/1\.1 431 /);
+  });
+  it('drops an upstream connection that sent more than the response, instead of pooling it', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const first = await request(`${proxy.url}/stray`, { agent });
+    // A POST: it has a body, so a broken pooled connection would not be retried but answered 502.
+    const second = await request(`${proxy.url}/echo-path/after-stray`, { agent, method: 'POST', body: 'x' });
+    agent.destroy();
+    assert.equal(first.body.toString(), 'first');
+    assert.equal(second.status, 200, 'the next request did not inherit the stray bytes');
+    assert.equal(second.body.toString(), '/echo-path/after-stray');
   });
 });
