@@ -80,10 +80,6 @@ export class Master {
     );
   }
 
-  get workerPids(): number[] {
-    return this.spawner.pids;
-  }
-
   /** Binds everything first (so a bad address fails before any worker starts), then spawns. */
   async start(): Promise<void> {
     const { dir, transport } = this.config.handoff;

@@ -45,48 +45,59 @@ export function stripHopByHop(raw: readonly string[]): string[] {
   return out;
 }
 
-export interface ForwardedFacts {
-  /** The client's address as the worker sees it (getpeername on the passed fd). */
-  readonly clientAddress: string | undefined;
-  readonly proto: 'http' | 'https';
-}
-
 /**
- * The request headers for the upstream: hop-by-hop removed, X-Forwarded-For appended to
- * (a client's own X-Forwarded-For is kept, as nginx's $proxy_add_x_forwarded_for),
- * X-Forwarded-Proto and X-Forwarded-Host set, Via appended, Host passed through.
- * `bodyIsChunked` re-adds Transfer-Encoding so Node frames a body of unknown length.
+ * The request header rules both engines apply, in one pass: every header the upstream gets goes
+ * to `emit`, in order — hop-by-hop ones removed, X-Forwarded-For appended to (a client's own is
+ * kept, as nginx's $proxy_add_x_forwarded_for), X-Forwarded-Proto and X-Forwarded-Host set (the
+ * client cannot choose what the proxy vouches for), Via appended, Host passed through.
+ * `inspect`, when given, sees every header the client sent (lower-cased name), dropped or not.
  */
-export function upstreamRequestHeaders(raw: readonly string[], facts: ForwardedFacts, bodyIsChunked: boolean): string[] {
-  const out: string[] = [];
+export function forwardRequestHeaders(
+  raw: readonly string[],
+  clientAddress: string | undefined,
+  emit: (name: string, value: string) => void,
+  inspect?: (lowerName: string, value: string) => void,
+): void {
   const named = connectionTokens(raw);
   let forwardedFor: string | null = null;
   let via: string | null = null;
-  let host: string | null = null;
+  let host: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
-    if (HOP_BY_HOP.has(name) || (named !== null && named.has(name))) continue;
+    const value = raw[i + 1];
+    inspect?.(name, value);
     switch (name) {
       case 'x-forwarded-for':
-        forwardedFor = forwardedFor === null ? raw[i + 1] : `${forwardedFor}, ${raw[i + 1]}`;
+        forwardedFor = forwardedFor === null ? value : `${forwardedFor}, ${value}`;
         continue;
       case 'via':
-        via = via === null ? raw[i + 1] : `${via}, ${raw[i + 1]}`;
+        via = via === null ? value : `${via}, ${value}`;
         continue;
       case 'x-forwarded-proto':
       case 'x-forwarded-host':
-        continue; // set by us below: the client cannot choose what the proxy vouches for
+        continue;
       case 'host':
-        host = raw[i + 1];
+        if (host === undefined) host = value;
         break;
     }
-    out.push(raw[i], raw[i + 1]);
+    if (HOP_BY_HOP.has(name) || (named !== null && named.has(name))) continue;
+    emit(raw[i], value);
   }
-  const client = facts.clientAddress ?? 'unknown';
-  out.push('X-Forwarded-For', forwardedFor === null ? client : `${forwardedFor}, ${client}`);
-  out.push('X-Forwarded-Proto', facts.proto);
-  if (host !== null) out.push('X-Forwarded-Host', host);
-  out.push('Via', via === null ? VIA_TOKEN : `${via}, ${VIA_TOKEN}`);
+  const client = clientAddress ?? 'unknown';
+  emit('X-Forwarded-For', forwardedFor === null ? client : `${forwardedFor}, ${client}`);
+  // Listeners speak plain HTTP; TLS would end in front of the proxy.
+  emit('X-Forwarded-Proto', 'http');
+  if (host !== undefined) emit('X-Forwarded-Host', host);
+  emit('Via', via === null ? VIA_TOKEN : `${via}, ${VIA_TOKEN}`);
+}
+
+/**
+ * The request headers for the node:http engine's http.request, as raw pairs.
+ * `bodyIsChunked` re-adds Transfer-Encoding so Node frames a body of unknown length.
+ */
+export function upstreamRequestHeaders(raw: readonly string[], clientAddress: string | undefined, bodyIsChunked: boolean): string[] {
+  const out: string[] = [];
+  forwardRequestHeaders(raw, clientAddress, (name, value) => void out.push(name, value));
   if (bodyIsChunked) out.push('Transfer-Encoding', 'chunked');
   return out;
 }

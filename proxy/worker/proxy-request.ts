@@ -45,11 +45,7 @@ export function requestHasBody(req: http.IncomingMessage): boolean {
 export function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse, group: UpstreamGroup, ctx: ProxyContext): void {
   const tried = new Set<UpstreamServer>();
   const hasBody = requestHasBody(req);
-  const headers = upstreamRequestHeaders(
-    req.rawHeaders,
-    { clientAddress: req.socket.remoteAddress, proto: 'http' },
-    req.headers['transfer-encoding'] !== undefined,
-  );
+  const headers = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress, req.headers['transfer-encoding'] !== undefined);
   let clientGone = false;
   let current: http.ClientRequest | null = null;
   let retriedStaleSocket = false;

@@ -23,7 +23,7 @@ export function proxyUpgrade(req: UpgradeRequest, client: net.Socket, head: Buff
     client.end(rawErrorResponse(502));
     return;
   }
-  const headers = upstreamRequestHeaders(req.rawHeaders, { clientAddress: client.remoteAddress, proto: 'http' }, false);
+  const headers = upstreamRequestHeaders(req.rawHeaders, client.remoteAddress, false);
   headers.push('Connection', 'Upgrade', 'Upgrade', String(req.headers.upgrade));
   // A tunnel holds its socket for its whole life: never take one from (or give one to) the pool.
   const upstreamReq = http.request({ host: server.host, port: server.port, method: req.method, path: req.url, headers, setHost: false, agent: false });

@@ -1,10 +1,9 @@
-// The fast path's header rules, applied in one pass per head straight into wire text (the same
-// rules as headers.ts, which the node:http engine uses): hop-by-hop headers are dropped both ways,
-// X-Forwarded-For is appended to, X-Forwarded-Proto/Host are set, Via is appended, Host passes.
+// The fast path's heads as wire text: requests through the rules both engines share
+// (headers.ts, forwardRequestHeaders), responses with hop-by-hop headers dropped.
 // Header names and values are llhttp's latin1 strings and are written back as latin1, so every
 // byte a client or upstream sent in a header passes unchanged.
 import http from 'node:http';
-import { HOP_BY_HOP, VIA_TOKEN, connectionTokens } from './headers';
+import { HOP_BY_HOP, connectionTokens, forwardRequestHeaders } from './headers';
 
 /** What the proxy needs to know about a client's request head, read in the same pass. */
 export interface TranslatedRequest {
@@ -23,10 +22,7 @@ export interface TranslatedRequest {
 }
 
 export function translateRequest(raw: readonly string[], clientAddress: string | undefined): TranslatedRequest {
-  const named = connectionTokens(raw);
   let lines = '';
-  let forwardedFor: string | null = null;
-  let via: string | null = null;
   let host: string | undefined;
   let contentLength = -1;
   let chunked = false;
@@ -34,48 +30,36 @@ export function translateRequest(raw: readonly string[], clientAddress: string |
   let referer: string | undefined;
   let userAgent: string | undefined;
   let upgrade: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toLowerCase();
-    const value = raw[i + 1];
-    switch (name) {
-      case 'host':
-        if (host === undefined) host = value;
-        break;
-      case 'content-length':
-        contentLength = Number(value);
-        break;
-      case 'transfer-encoding':
-        chunked = true; // llhttp accepted it, so chunked is the final coding
-        continue;
-      case 'expect':
-        expect = value.toLowerCase();
-        continue;
-      case 'upgrade':
-        upgrade = value;
-        continue;
-      case 'x-forwarded-for':
-        forwardedFor = forwardedFor === null ? value : `${forwardedFor}, ${value}`;
-        continue;
-      case 'via':
-        via = via === null ? value : `${via}, ${value}`;
-        continue;
-      case 'x-forwarded-proto':
-      case 'x-forwarded-host':
-        continue; // set below: the client cannot choose what the proxy vouches for
-      case 'referer':
-        referer = value;
-        break;
-      case 'user-agent':
-        userAgent = value;
-        break;
-    }
-    if (HOP_BY_HOP.has(name) || (named !== null && named.has(name))) continue;
-    lines += `${raw[i]}: ${value}\r\n`;
-  }
-  const client = clientAddress ?? 'unknown';
-  lines += `X-Forwarded-For: ${forwardedFor === null ? client : `${forwardedFor}, ${client}`}\r\nX-Forwarded-Proto: http\r\n`;
-  if (host !== undefined) lines += `X-Forwarded-Host: ${host}\r\n`;
-  lines += `Via: ${via === null ? VIA_TOKEN : `${via}, ${VIA_TOKEN}`}\r\n`;
+  forwardRequestHeaders(
+    raw,
+    clientAddress,
+    (name, value) => void (lines += `${name}: ${value}\r\n`),
+    (name, value) => {
+      switch (name) {
+        case 'host':
+          if (host === undefined) host = value;
+          break;
+        case 'content-length':
+          contentLength = Number(value);
+          break;
+        case 'transfer-encoding':
+          chunked = true; // llhttp accepted it, so chunked is the final coding
+          break;
+        case 'expect':
+          expect = value.toLowerCase();
+          break;
+        case 'upgrade':
+          upgrade = value;
+          break;
+        case 'referer':
+          referer = value;
+          break;
+        case 'user-agent':
+          userAgent = value;
+          break;
+      }
+    },
+  );
   return { headerLines: lines, host, contentLength, chunked, expect, referer, userAgent, upgrade };
 }
 
