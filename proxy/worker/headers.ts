@@ -2,7 +2,7 @@
 // hop-by-hop headers stop at the proxy; X-Forwarded-* and Via say who forwarded what.
 
 /** Always hop-by-hop, whatever the Connection header says. */
-export const HOP_BY_HOP = new Set([
+const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
   'te',
@@ -33,13 +33,18 @@ export function connectionTokens(raw: readonly string[]): Set<string> | null {
   return tokens;
 }
 
+/** Hop-by-hop: always (HOP_BY_HOP), or named in this message's Connection header. */
+export function isHopByHop(lowerName: string, named: ReadonlySet<string> | null): boolean {
+  return HOP_BY_HOP.has(lowerName) || (named !== null && named.has(lowerName));
+}
+
 /** Copies raw header pairs, dropping hop-by-hop ones and those named in Connection. */
 export function stripHopByHop(raw: readonly string[]): string[] {
   const named = connectionTokens(raw);
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
-    if (HOP_BY_HOP.has(name) || (named !== null && named.has(name))) continue;
+    if (isHopByHop(name, named)) continue;
     out.push(raw[i], raw[i + 1]);
   }
   return out;
@@ -80,7 +85,7 @@ export function forwardRequestHeaders(
         if (host === undefined) host = value;
         break;
     }
-    if (HOP_BY_HOP.has(name) || (named !== null && named.has(name))) continue;
+    if (isHopByHop(name, named)) continue;
     emit(raw[i], value);
   }
   const client = clientAddress ?? 'unknown';

@@ -3,7 +3,7 @@
 // Header names and values are llhttp's latin1 strings and are written back as latin1, so every
 // byte a client or upstream sent in a header passes unchanged.
 import http from 'node:http';
-import { HOP_BY_HOP, connectionTokens, forwardRequestHeaders } from './headers';
+import { connectionTokens, forwardRequestHeaders, isHopByHop } from './headers';
 
 /** What the proxy needs to know about a client's request head, read in the same pass. */
 export interface TranslatedRequest {
@@ -81,7 +81,7 @@ export function translateResponse(status: number, reason: string, raw: readonly 
     const name = raw[i].toLowerCase();
     if (name === 'content-length') contentLength = Number(raw[i + 1]);
     else if (name === 'transfer-encoding') chunked = true;
-    if (HOP_BY_HOP.has(name) || (named !== null && named.has(name))) continue;
+    if (isHopByHop(name, named)) continue;
     head += `${raw[i]}: ${raw[i + 1]}\r\n`;
   }
   return { head, contentLength, chunked };
