@@ -57,7 +57,6 @@ export class ClientConnection implements Sweepable {
     socket.allowHalfOpen = true;
     this.deadline = Date.now() + front.ctx.timeouts.clientHeader;
     socket.on('data', this.onData);
-    socket.on('drain', () => this.current?.onClientDrain());
     socket.on('end', () => this.onEnd());
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.onClose());

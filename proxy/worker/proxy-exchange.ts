@@ -9,6 +9,7 @@
 //  - the client goes away: the upstream connection is destroyed (it never returns to the pool).
 // The response head and the body bytes of the same upstream read are written to the client inside
 // one cork, so a small response leaves in one writev.
+import type { Socket } from 'node:net';
 import type { UpstreamConnection, UpstreamListener } from '../upstream/upstream-connection';
 import type { UpstreamGroup } from '../upstream/upstream-group';
 import type { UpstreamServer } from '../upstream/upstream-server';
@@ -123,8 +124,14 @@ export class ProxyExchange implements UpstreamListener {
     this.conn.socket.cork();
   }
 
-  onReadEnd(): void {
-    this.conn.socket.uncork();
+  onReadEnd(free: () => void): boolean {
+    const socket = this.conn.socket;
+    socket.uncork();
+    if (socket.writableLength === 0 || socket.destroyed) return true;
+    // The kernel did not take it all: the rest points into the upstream's read buffer, and is also
+    // the backpressure signal (the upstream is not read until the client has caught up).
+    whenFlushed(socket, free);
+    return false;
   }
 
   onResponseHead(status: number, reason: string, rawHeaders: string[], _keepAlive: boolean): void {
@@ -150,22 +157,13 @@ export class ProxyExchange implements UpstreamListener {
   onResponseBody(chunk: Buffer): void {
     this.deadline = Date.now() + this.conn.front.ctx.timeouts.read;
     const socket = this.conn.socket;
-    let ok: boolean;
     if (this.framing === Framing.Raw || this.framing === Framing.Close) {
-      ok = socket.write(chunk);
+      socket.write(chunk);
     } else if (this.framing === Framing.Chunked) {
       socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
       socket.write(chunk);
-      ok = socket.write('\r\n', 'latin1');
-    } else {
-      return;
+      socket.write('\r\n', 'latin1');
     }
-    if (!ok) this.upstream?.pause();
-  }
-
-  /** The client drained its write buffer: read from the upstream again. */
-  onClientDrain(): void {
-    this.upstream?.resume();
   }
 
   onResponseEnd(): void {
@@ -272,6 +270,25 @@ export class ProxyExchange implements UpstreamListener {
 export const enum ClientPause {
   Pipeline = 1,
   Upstream = 2,
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Calls `done` once everything queued on `socket` so far is written, or the socket is gone. */
+function whenFlushed(socket: Socket, done: () => void): void {
+  if (!socket.writableEnded) {
+    // Writes complete in order: the callback of an empty one runs when all before it are out.
+    socket.write(EMPTY, () => done());
+    return;
+  }
+  // Ended (the response closes the connection): 'finish' once the queue is out, 'close' if never.
+  const once = (): void => {
+    socket.off('finish', once);
+    socket.off('close', once);
+    done();
+  };
+  socket.on('finish', once);
+  socket.on('close', once);
 }
 
 class UpstreamTimeout extends Error {

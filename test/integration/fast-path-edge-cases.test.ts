@@ -3,11 +3,58 @@
 // connection the upstream dropped, 1xx both ways, HTTP/1.0 clients. Real sockets throughout.
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { decodeBody, rawConversation, rawExchange, request } from '../helpers/http-client';
 import { waitFor } from '../helpers/procfs';
 import { startProxy, type RunningProxy } from '../helpers/proxy';
 import { startRawUpstream, type RawUpstream } from '../helpers/raw-upstream';
+
+/** A body no two offsets of which look alike: any byte moved, lost or overwritten changes its hash. */
+function patternBody(bytes: number, seed: number): Buffer {
+  const body = Buffer.alloc(bytes);
+  for (let i = 0; i + 4 <= bytes; i += 4) body.writeUInt32LE(((i >>> 2) * 2654435761 + seed) >>> 0, i);
+  return body;
+}
+
+/** Reads a whole response from the proxy slowly: a pause after every `burst` bytes. */
+function slowRead(port: number, path: string, burst: number, pauseMs: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let sinceStop = 0;
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+    socket.on('data', (d: Buffer) => {
+      chunks.push(d);
+      sinceStop += d.length;
+      if (sinceStop >= burst) {
+        sinceStop = 0;
+        socket.pause();
+        setTimeout(() => socket.resume(), pauseMs);
+      }
+    });
+    socket.on('error', reject);
+    socket.on('end', () => resolve(Buffer.concat(chunks)));
+    socket.setTimeout(20_000, () => socket.destroy(new Error('slow read timed out')));
+  });
+}
+
+function bodyOf(response: Buffer): Buffer {
+  const end = response.indexOf('\r\n\r\n');
+  assert.ok(end > 0, 'a response head');
+  return response.subarray(end + 4);
+}
+
+function unchunk(body: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const eol = body.indexOf('\r\n', at);
+    const size = parseInt(body.subarray(at, eol).toString('latin1'), 16);
+    if (size === 0) return Buffer.concat(parts);
+    parts.push(body.subarray(eol + 2, eol + 2 + size));
+    at = eol + 2 + size + 2;
+  }
+}
 
 const ok = (body: string, extra = ''): string => `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n${extra}\r\n${body}`;
 
@@ -40,6 +87,27 @@ describe('fast path edge cases', () => {
           socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n');
           setTimeout(() => socket.write('6\r\n world\r\n0\r\n\r\n'), 30);
           break;
+        case 'pattern': {
+          // /pattern/<bytes>/<seed>: a Content-Length body (the proxy forwards it without llhttp).
+          const [, , bytes, seed] = req.path.split('/');
+          const body = patternBody(Number(bytes), Number(seed));
+          socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`);
+          socket.write(body);
+          break;
+        }
+        case 'pattern-chunked': {
+          const [, , bytes, seed] = req.path.split('/');
+          const body = patternBody(Number(bytes), Number(seed));
+          socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n');
+          for (let at = 0; at < body.length; at += 100_000) {
+            const part = body.subarray(at, at + 100_000);
+            socket.write(`${part.length.toString(16)}\r\n`);
+            socket.write(part);
+            socket.write('\r\n');
+          }
+          socket.write('0\r\n\r\n');
+          break;
+        }
         case 'early-hints':
           socket.write('HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n');
           setTimeout(() => socket.write(ok('final')), 20);
@@ -148,6 +216,24 @@ describe('fast path edge cases', () => {
     const huge = await rawExchange(proxy.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
     assert.match(huge, /^HTTP\/1\.1 431 /);
   });
+  // Upstream reads land in one buffer per connection, reused for the next read: bytes of it that a
+  // slow client has not taken yet must be written before the upstream is read again.
+  it('a slow client gets a large body byte-exact (Content-Length and chunked)', async () => {
+    const size = 8 * 1024 * 1024 + 123;
+    const [plain, chunked] = await Promise.all([
+      slowRead(proxy.port, `/pattern/${size}/7`, 512 * 1024, 25),
+      slowRead(proxy.port, `/pattern-chunked/${size}/9`, 512 * 1024, 25),
+    ]);
+    assert.match(plain.toString('latin1', 0, 100), /^HTTP\/1\.1 200 OK\r\n/);
+    const body = bodyOf(plain);
+    assert.equal(body.length, size);
+    assert.ok(body.equals(patternBody(size, 7)), 'the Content-Length body arrived byte for byte');
+    assert.ok(unchunk(bodyOf(chunked)).equals(patternBody(size, 9)), 'the chunked body arrived byte for byte');
+    // And the connections those bodies came on still serve the next request properly.
+    const after = await request(`${proxy.url}/pattern/1000/3`);
+    assert.ok(after.body.equals(patternBody(1000, 3)));
+  });
+
   it('drops an upstream connection that sent more than the response, instead of pooling it', async () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const first = await request(`${proxy.url}/stray`, { agent });
