@@ -37,10 +37,14 @@ export class ClientConnection implements Sweepable {
   /** No more requests are taken: the connection ends after what is being answered. */
   private done = false;
   private upgradeRequest: ParsedRequest | null = null;
+  /** The socket belongs to a WebSocket (Upgrade) tunnel now. */
+  private tunnel = false;
 
   constructor(
     readonly socket: net.Socket,
     readonly front: FastFront,
+    /** The worker's shared read buffer when the socket reads into it (net's `onread`), else null. */
+    private readonly readBuffer: Buffer | null,
   ) {
     const Parser = loadHttpParser()!;
     const parser = new Parser();
@@ -56,7 +60,7 @@ export class ClientConnection implements Sweepable {
     // A client that half-closes after its request still gets its response (ended in onEnd).
     socket.allowHalfOpen = true;
     this.deadline = Date.now() + front.ctx.timeouts.clientHeader;
-    socket.on('data', this.onData);
+    if (readBuffer === null) socket.on('data', this.onData);
     socket.on('end', () => this.onEnd());
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.onClose());
@@ -66,6 +70,15 @@ export class ClientConnection implements Sweepable {
   /** Between requests, with nothing half-received: safe to close for a graceful shutdown. */
   get idle(): boolean {
     return this.current === null && this.queue.length === 0 && !this.headPending && this.upgradeRequest === null;
+  }
+
+  /** net's onread callback: `nread` bytes are at the start of the shared read buffer. */
+  onRead(nread: number): boolean {
+    const chunk = this.readBuffer!.subarray(0, nread);
+    // A tunnel reads the socket as a stream: give it a copy, the way net would (false: it is full).
+    if (this.tunnel) return this.socket.push(Buffer.from(chunk));
+    this.onData(chunk);
+    return true; // pausing is explicit (pauseReading)
   }
 
   private readonly onData = (chunk: Buffer): void => {
@@ -84,7 +97,8 @@ export class ClientConnection implements Sweepable {
       return;
     }
     const upgrade = this.upgradeRequest;
-    if (upgrade !== null) this.startUpgrade(upgrade, chunk.subarray(ret));
+    // A copy: the read buffer may be the worker's, reused by the next read of any client.
+    if (upgrade !== null) this.startUpgrade(upgrade, Buffer.from(chunk.subarray(ret)));
   };
 
   private onMessageBegin(): void {
@@ -296,6 +310,7 @@ export class ClientConnection implements Sweepable {
     if (group === null) return this.answerLocally(req, 404, true);
     // From here the tunnel owns the socket; this class only keeps counting it until 'close'.
     this.done = true;
+    this.tunnel = true;
     this.socket.removeListener('data', this.onData);
     this.socket.pause();
     this.front.untrack(this);

@@ -12,6 +12,10 @@ import { DeadlineSweeper } from './deadline-sweeper';
 import type { Front } from './front';
 import type { ProxyContext } from './proxy-request';
 import { Router } from './router';
+import { socketFromTcpFd } from './socket-from-fd';
+
+/** The most one client read takes, as net's default. */
+const CLIENT_READ_BYTES = 64 * 1024;
 
 export class FastFront implements Front {
   readonly router: Router;
@@ -23,6 +27,7 @@ export class FastFront implements Front {
   closing = false;
   requestsServed = 0;
   private readonly sweeper: DeadlineSweeper;
+  private readonly readBuffer = Buffer.allocUnsafe(CLIENT_READ_BYTES);
   private readonly connections = new Set<ClientConnection>();
 
   constructor(config: Config, log: Logger) {
@@ -35,7 +40,19 @@ export class FastFront implements Front {
   }
 
   serve(socket: net.Socket): void {
-    new ClientConnection(socket, this);
+    new ClientConnection(socket, this, null);
+  }
+
+  /**
+   * Sockets opened here read into one buffer for the whole worker rather than a new 64 KiB one
+   * per read: llhttp copies what it keeps (header strings, body chunks), so nothing of a read
+   * outlives its parse. (Sockets Node made, from the other transports, cannot take the option.)
+   */
+  serveFd(fd: number): net.Socket {
+    let conn: ClientConnection | null = null;
+    const socket = socketFromTcpFd(fd, { buffer: this.readBuffer, callback: (nread: number) => conn!.onRead(nread) });
+    conn = new ClientConnection(socket, this, this.readBuffer);
+    return socket;
   }
 
   track(conn: ClientConnection): void {

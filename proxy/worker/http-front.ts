@@ -3,6 +3,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import type { Config } from '../config/types';
+import { socketFromTcpFd } from './socket-from-fd';
 import { AccessLog } from '../observability/access-log';
 import type { Logger } from '../observability/logger';
 import { rawErrorResponse, sendErrorPage } from './error-pages';
@@ -51,6 +52,12 @@ export class HttpFront {
   /** Serves one client connection. The socket is the worker's: it closes when the client or HTTP says so. */
   serve(socket: net.Socket): void {
     this.server.emit('connection', socket);
+  }
+
+  serveFd(fd: number): net.Socket {
+    const socket = socketFromTcpFd(fd);
+    this.serve(socket);
+    return socket;
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {

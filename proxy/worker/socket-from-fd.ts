@@ -32,10 +32,13 @@ function tcpWrap(): { TCP: TcpClass; SOCKET: number } | null {
   return tcp;
 }
 
-/** Throws (as `new net.Socket({ fd })` does) if the fd cannot be opened; the caller still owns it then. */
-export function socketFromTcpFd(fd: number): net.Socket {
+/**
+ * Throws (as `new net.Socket({ fd })` does) if the fd cannot be opened; the caller still owns it then.
+ * `onread`: net's own option, reads into the caller's buffer instead of a new one per read.
+ */
+export function socketFromTcpFd(fd: number, onread?: net.OnReadOpts): net.Socket {
   const wrap = tcpWrap();
-  if (wrap === null) return new net.Socket({ fd, readable: true, writable: true });
+  if (wrap === null) return new net.Socket({ fd, readable: true, writable: true, onread } as net.SocketConstructorOpts);
   const handle = new wrap.TCP(wrap.SOCKET);
   const err = handle.open(fd);
   if (err !== 0) {
@@ -43,5 +46,5 @@ export function socketFromTcpFd(fd: number): net.Socket {
     handle.close();
     throw new Error(`open: uv error ${err}`);
   }
-  return new net.Socket({ handle, readable: true, writable: true } as net.SocketConstructorOpts);
+  return new net.Socket({ handle, readable: true, writable: true, onread } as net.SocketConstructorOpts);
 }

@@ -10,7 +10,6 @@ import type { Config } from '../config/types';
 import type { Logger } from '../observability/logger';
 import { effectiveConnectionLimit } from './connection-limit';
 import { createFront, type Front } from './front';
-import { socketFromTcpFd } from './socket-from-fd';
 
 const GRACEFUL_SHUTDOWN_MS = 30_000;
 const IDLE_GRACE_MS = 500;
@@ -106,14 +105,14 @@ export class Worker {
     }
     let socket: net.Socket;
     try {
-      socket = socketFromTcpFd(fd);
+      socket = this.front!.serveFd(fd);
     } catch (err) {
       native.closeFd(fd);
       this.log.error(`cannot open connection ${msg.seq}: ${(err as Error).message}`);
       this.channel!.send(encode(MessageType.REJECT, msg.seq, this.clients.size, this.requests()));
       return;
     }
-    this.adopt(socket);
+    this.track(socket);
     this.acknowledge(msg.seq);
   }
 
@@ -138,14 +137,19 @@ export class Worker {
     for (const seq of seqs) this.channel!.send(encode(MessageType.ACK, seq, open, served));
   };
 
-  /** Every client connection, however it arrived, is counted and served here. */
-  private adopt(socket: net.Socket): void {
+  /** Every client connection, however it arrived, is counted here. */
+  private track(socket: net.Socket): void {
     this.clients.add(socket);
     socket.setNoDelay(true);
     socket.on('close', () => {
       this.clients.delete(socket);
       this.scheduleStatus();
     });
+  }
+
+  /** A client socket that Node made (the "ipc" and "reuseport" transports). */
+  private adopt(socket: net.Socket): void {
+    this.track(socket);
     this.front!.serve(socket);
   }
 

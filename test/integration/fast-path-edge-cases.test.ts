@@ -5,17 +5,10 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { decodeBody, rawConversation, rawExchange, request } from '../helpers/http-client';
+import { decodeBody, patternBody, rawConversation, rawExchange, request } from '../helpers/http-client';
 import { waitFor } from '../helpers/procfs';
 import { startProxy, type RunningProxy } from '../helpers/proxy';
 import { startRawUpstream, type RawUpstream } from '../helpers/raw-upstream';
-
-/** A body no two offsets of which look alike: any byte moved, lost or overwritten changes its hash. */
-function patternBody(bytes: number, seed: number): Buffer {
-  const body = Buffer.alloc(bytes);
-  for (let i = 0; i + 4 <= bytes; i += 4) body.writeUInt32LE(((i >>> 2) * 2654435761 + seed) >>> 0, i);
-  return body;
-}
 
 /** Reads a whole response from the proxy slowly: a pause after every `burst` bytes. */
 function slowRead(port: number, path: string, burst: number, pauseMs: number): Promise<Buffer> {

@@ -1,8 +1,9 @@
 // Upgrade requests the upstream does not turn into a tunnel, and upgrades pipelined behind other
 // requests: each client still gets exactly its own answer, complete or visibly cut, never hung.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { rawConversation } from '../helpers/http-client';
+import { patternBody, rawConversation } from '../helpers/http-client';
 import { startProxy, type RunningProxy } from '../helpers/proxy';
 import { startRawUpstream, type RawUpstream } from '../helpers/raw-upstream';
 
@@ -52,5 +53,74 @@ describe('upgrade edge cases', () => {
     assert.match(raw, /^HTTP\/1\.1 200 /, 'the POST got its 200, not a 400 meant for the upgrade');
     assert.match(raw, /posted!$/);
     assert.equal((raw.match(/HTTP\/1\.1 /g) ?? []).length, 1, 'one response, then the connection closed');
+  });
+
+  // Client reads land in a buffer the whole worker shares; once a socket is a tunnel, what it
+  // reads must be copied out, and reading must stop while the upstream side is full.
+  it('a tunnel carries 16 MiB each way byte-exact, through a client and an upstream that read slowly', async () => {
+    const echo = net.createServer((socket) => {
+      let head = Buffer.alloc(0);
+      const onHead = (d: Buffer): void => {
+        head = Buffer.concat([head, d]);
+        const end = head.indexOf('\r\n\r\n');
+        if (end === -1) return;
+        socket.off('data', onHead);
+        socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+        const early = head.subarray(end + 4);
+        if (early.length > 0) socket.write(early);
+        // Echo, slowly: a pause after every MiB, so the proxy's side of this socket fills up.
+        let sinceStop = 0;
+        socket.on('data', (d: Buffer) => {
+          socket.write(d);
+          sinceStop += d.length;
+          if (sinceStop >= 1 << 20) {
+            sinceStop = 0;
+            socket.pause();
+            setTimeout(() => socket.resume(), 20);
+          }
+        });
+      };
+      socket.on('data', onHead);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+    const tunnelProxy = await startProxy({ workers: 1, upstreams: { echo: { servers: [`127.0.0.1:${(echo.address() as net.AddressInfo).port}`] } } });
+    try {
+      const sent = patternBody(16 * 1024 * 1024, 11);
+      const received = await new Promise<Buffer>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        let total = 0;
+        let sinceStop = 0;
+        const socket = net.connect(tunnelProxy.port, '127.0.0.1', () => {
+          // The first bytes ride in the same write as the head, as a client's first frame may.
+          socket.write(Buffer.concat([Buffer.from(`GET /ws HTTP/1.1\r\nHost: x\r\n${UPGRADE}\r\n`), sent.subarray(0, 1000)]));
+          socket.write(sent.subarray(1000));
+        });
+        socket.on('data', (d: Buffer) => {
+          chunks.push(d);
+          total += d.length;
+          sinceStop += d.length;
+          if (sinceStop >= 2 << 20) {
+            sinceStop = 0;
+            socket.pause();
+            setTimeout(() => socket.resume(), 20);
+          }
+          if (total < sent.length) return;
+          const all = Buffer.concat(chunks);
+          const end = all.indexOf('\r\n\r\n');
+          if (end !== -1 && total - end - 4 >= sent.length) {
+            socket.destroy();
+            resolve(all.subarray(end + 4));
+          }
+        });
+        socket.on('error', reject);
+        socket.setTimeout(20_000, () => socket.destroy(new Error('tunnel timed out')));
+      });
+      assert.equal(received.length, sent.length);
+      assert.ok(received.equals(sent), 'every byte came back, in order');
+    } finally {
+      await tunnelProxy.stop();
+      await new Promise<void>((r) => echo.close(() => r()));
+    }
   });
 });
