@@ -4,12 +4,17 @@
 //
 //   <dir>/master.sock    SOCK_SEQPACKET, mode 0600: workers connect here
 //   <dir>/config.json    the master's validated config, mode 0600, replaced atomically
+//   <dir>/master.lock    flock(2)ed by the master while it runs, holding its pid: one master per
+//                        directory (two would fight over master.sock). Never removed: unlinking a
+//                        lock file someone may have just opened would let two masters both lock.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/types';
+import { native } from './native';
 import { MASTER_SOCKET_NAME } from './protocol';
 
 const CONFIG_NAME = 'config.json';
+const LOCK_NAME = 'master.lock';
 
 export function masterSocketPath(dir: string): string {
   return path.join(dir, MASTER_SOCKET_NAME);
@@ -19,6 +24,28 @@ export function masterSocketPath(dir: string): string {
 export function prepareHandoffDir(dir: string): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   fs.chmodSync(dir, 0o700);
+}
+
+/**
+ * Takes the directory for this master; the returned fd must stay open while the master runs.
+ * Throws EBUSY, naming the other master's pid, when one already holds it.
+ */
+export function lockHandoffDir(dir: string): number {
+  const file = path.join(dir, LOCK_NAME);
+  const fd = native.lockFile(file);
+  if (fd < 0) {
+    let holder = 'another process';
+    try {
+      const pid = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
+      if (pid > 0) holder = `the master with pid ${pid}`;
+    } catch {
+      // unreadable: say less
+    }
+    throw Object.assign(new Error(`handoff dir ${dir} is in use by ${holder} (${file} is locked); stop it, or give this one another handoff.dir`), { code: 'EBUSY' });
+  }
+  fs.ftruncateSync(fd);
+  fs.writeSync(fd, `${process.pid}\n`, 0);
+  return fd;
 }
 
 /** Publishes the config for workers: write a temporary file, then rename over the old one. */

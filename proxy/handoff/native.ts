@@ -86,12 +86,20 @@ export interface ChannelConstructor {
 
 export interface NativeBinding {
   /**
-   * Non-blocking, close-on-exec TCP listening socket (SO_REUSEADDR; SO_REUSEPORT when asked).
+   * Non-blocking, close-on-exec TCP listening socket (SO_REUSEADDR; SO_REUSEPORT when asked),
+   * with TCP_NODELAY, which the sockets accepted on it inherit.
    * host is an IPv4/IPv6 address ('' = wildcard) or a name, resolved synchronously.
    */
   tcpListen(host: string, port: number, backlog: number, reusePort: boolean): number;
   /** Port a bound socket listens on (for port 0). */
   localPort(fd: number): number;
+  /**
+   * An exclusive flock(2) on `path` (created 0600 if missing): the fd that holds it (the lock
+   * lasts while it is open, and ends with the process), or -1 when another process holds it.
+   */
+  lockFile(path: string): number;
+  /** Whether a TCP socket has TCP_NODELAY set. */
+  tcpNoDelay(fd: number): boolean;
   /**
    * Non-blocking, close-on-exec SOCK_SEQPACKET pathname socket, listening, chmod 0600.
    * Unlinks a stale socket file (nobody listening); a live socket or a non-socket file at the

@@ -13,7 +13,7 @@
 //              accepts itself (no master in the path, as nginx's `listen ... reuseport`)
 import type { Config } from '../config/types';
 import { native, type Acceptor } from '../handoff/native';
-import { cleanHandoffDir, masterSocketPath, prepareHandoffDir, publishConfig } from '../handoff/handoff-dir';
+import { cleanHandoffDir, lockHandoffDir, masterSocketPath, prepareHandoffDir, publishConfig } from '../handoff/handoff-dir';
 import { decode, MessageType, PROTOCOL_VERSION, type Message } from '../handoff/protocol';
 import type { Logger } from '../observability/logger';
 import { ConfigError } from '../config/errors';
@@ -84,6 +84,7 @@ export class Master {
   async start(): Promise<void> {
     const { dir, transport } = this.config.handoff;
     prepareHandoffDir(dir);
+    lockHandoffDir(dir); // held by its fd until this process ends
     let published = this.config;
     this.publishedListeners = this.config.listeners;
     if (this.listeners instanceof IpcListenerSet) {

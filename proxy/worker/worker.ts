@@ -112,7 +112,7 @@ export class Worker {
       this.channel!.send(encode(MessageType.REJECT, msg.seq, this.clients.size, this.requests()));
       return;
     }
-    this.track(socket);
+    this.track(socket, false);
     this.acknowledge(msg.seq);
   }
 
@@ -137,10 +137,13 @@ export class Worker {
     for (const seq of seqs) this.channel!.send(encode(MessageType.ACK, seq, open, served));
   };
 
-  /** Every client connection, however it arrived, is counted here. */
-  private track(socket: net.Socket): void {
+  /**
+   * Every client connection, however it arrived, is counted here. `setNoDelay`: false when the
+   * socket was accepted on a listener of ours (native.tcpListen), which gave it TCP_NODELAY already.
+   */
+  private track(socket: net.Socket, setNoDelay: boolean): void {
     this.clients.add(socket);
-    socket.setNoDelay(true);
+    if (setNoDelay) socket.setNoDelay(true);
     socket.on('close', () => {
       this.clients.delete(socket);
       this.scheduleStatus();
@@ -148,8 +151,8 @@ export class Worker {
   }
 
   /** A client socket that Node made (the "ipc" and "reuseport" transports). */
-  private adopt(socket: net.Socket): void {
-    this.track(socket);
+  private adopt(socket: net.Socket, setNoDelay: boolean): void {
+    this.track(socket, setNoDelay);
     this.front!.serve(socket);
   }
 
@@ -158,7 +161,7 @@ export class Worker {
     process.on('message', (msg: { handoff?: string }, socket: net.Socket | undefined) => {
       if (msg?.handoff !== 'connection' || !socket) return;
       if (this.quitting) socket.destroy();
-      else this.adopt(socket);
+      else this.adopt(socket, true);
     });
   }
 
@@ -166,7 +169,7 @@ export class Worker {
   private acceptOnReusedPorts(): void {
     for (const listener of this.config!.listeners) {
       const fd = native.tcpListen(listener.host, listener.port, listener.backlog, true);
-      const server = net.createServer((socket) => this.adopt(socket));
+      const server = net.createServer((socket) => this.adopt(socket, false));
       server.on('error', (err) => this.log.error(`listener ${listener.host}:${listener.port}: ${err.message}`));
       server.listen({ fd });
       this.ownListeners.push(server);

@@ -142,4 +142,16 @@ describe('the handoff', () => {
     await new Promise((r) => socket.once('connect', r));
     socket.destroy();
   });
+
+  it('a second master on the same handoff dir is refused, naming the first, which keeps serving', async () => {
+    proxy = await startProxy({ workers: 1, upstreams: { app: { servers: [`127.0.0.1:${backend.port}`] } } });
+    const { spawnSync } = await import('node:child_process');
+    const { CLI } = await import('../helpers/proxy');
+    // Another port, the same directory: only the directory is in the way.
+    const second = spawnSync(process.execPath, [CLI, '-c', proxy.configFile, '--listen', '127.0.0.1:0'], { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(second.status, 1, second.stderr);
+    assert.match(second.stderr, new RegExp(`handoff dir ${proxy.handoffDir} is in use by the master with pid ${proxy.pid}`));
+    assert.ok(fs.existsSync(path.join(proxy.handoffDir, 'master.sock')), "the first master's socket is still there");
+    assert.equal((await request(`${proxy.url}/`)).status, 200);
+  });
 });

@@ -320,6 +320,16 @@ leakFreeTest('seqpacketListen: replaces a stale socket file, refuses a live one 
   assert.throws(() => native.seqpacketConnect(path.join(dir, 'nobody.sock')), { code: 'ENOENT' });
 });
 
+leakFreeTest('tcpListen: accepted sockets inherit TCP_NODELAY, so workers need no setsockopt', async () => {
+  const { client, fd } = await tcpPair();
+  try {
+    assert.equal(native.tcpNoDelay(fd), true);
+  } finally {
+    client.destroy();
+    native.closeFd(fd);
+  }
+});
+
 leakFreeTest('Acceptor: pause() leaves connections in the backlog, resume() accepts them', async () => {
   const listenFd = native.tcpListen('127.0.0.1', 0, 8, false);
   const accepted: number[] = [];

@@ -15,10 +15,12 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -199,7 +201,10 @@ static int open_tcp_listener(const struct addrinfo* ai, bool reuse_port, int bac
   // SO_REUSEADDR: a restarted master can bind while old connections linger in TIME_WAIT.
   // SO_REUSEPORT (opt-in): several sockets bind one port and the kernel spreads connections.
   // IPv6 keeps the system's dual-stack default (IPV6_V6ONLY off on Linux), as Node does.
+  // TCP_NODELAY: accepted sockets inherit it from the listener (Linux copies the listener's TCP
+  // options into each child), which saves the worker a setsockopt per connection.
   if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) *syscall = "setsockopt";
+  else if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0) *syscall = "setsockopt";
   else if (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) *syscall = "setsockopt";
   else if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) *syscall = "bind";
   else if (listen(fd, backlog) < 0) *syscall = "listen";
@@ -244,6 +249,41 @@ static napi_value tcp_listen(napi_env env, napi_callback_info info) {
   freeaddrinfo(res);
   if (fd < 0) return throw_sys(env, -fd, syscall, what, NULL);
   return napi_create_int32(env, fd, &out), out;
+}
+
+// lockFile(path) -> fd holding an exclusive flock on path (created 0600 if missing), or -1 if
+// another process holds it. The lock lives as long as the fd, so it goes with the process
+// however that ends (SIGKILL included), and it works across containers sharing a volume.
+static napi_value lock_file(napi_env env, napi_callback_info info) {
+  size_t argc = 1, len;
+  napi_value argv[1], out;
+  char path[4096], what[4200];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (!arg_string(env, argv[0], "path", path, sizeof path, &len)) return NULL;
+  if (len == 0 || len >= sizeof path) return throw_type(env, "path", "a non-empty path under 4096 bytes");
+  snprintf(what, sizeof what, "lock %s", path);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return throw_sys(env, errno, "open", what, NULL);
+  if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    int err = errno;
+    close(fd);
+    if (err == EWOULDBLOCK) return napi_create_int32(env, -1, &out), out;
+    return throw_sys(env, err, "flock", what, NULL);
+  }
+  return napi_create_int32(env, fd, &out), out;
+}
+
+// tcpNoDelay(fd) -> whether TCP_NODELAY is set (a diagnostic: workers rely on inheriting it)
+static napi_value tcp_no_delay(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  int32_t fd;
+  int on = 0;
+  socklen_t len = sizeof on;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (!arg_int(env, argv[0], "fd", 0, INT32_MAX, &fd)) return NULL;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len) < 0) return throw_sys(env, errno, "getsockopt", "tcpNoDelay", NULL);
+  return napi_get_boolean(env, on != 0, &out), out;
 }
 
 // localPort(fd) -> the port a socket is bound to (for port 0)
@@ -763,6 +803,8 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor functions[] = {
       FUNCTION("tcpListen", tcp_listen),
       FUNCTION("localPort", local_port),
+      FUNCTION("tcpNoDelay", tcp_no_delay),
+      FUNCTION("lockFile", lock_file),
       FUNCTION("seqpacketListen", seqpacket_listen),
       FUNCTION("seqpacketConnect", seqpacket_connect),
       FUNCTION("closeFd", close_fd),
@@ -775,9 +817,9 @@ NAPI_MODULE_INIT() {
       {"fd", NULL, NULL, channel_get_fd, NULL, NULL, napi_enumerable | napi_configurable, NULL},
   };
   napi_value acceptor_class, channel_class;
-  if (napi_define_properties(env, exports, 5, functions) != napi_ok ||
-      napi_define_class(env, "Acceptor", NAPI_AUTO_LENGTH, acceptor_new, NULL, 3, acceptor_methods, &acceptor_class) != napi_ok ||
-      napi_define_class(env, "Channel", NAPI_AUTO_LENGTH, channel_new, NULL, 3, channel_methods, &channel_class) != napi_ok ||
+  if (napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions) != napi_ok ||
+      napi_define_class(env, "Acceptor", NAPI_AUTO_LENGTH, acceptor_new, NULL, sizeof acceptor_methods / sizeof acceptor_methods[0], acceptor_methods, &acceptor_class) != napi_ok ||
+      napi_define_class(env, "Channel", NAPI_AUTO_LENGTH, channel_new, NULL, sizeof channel_methods / sizeof channel_methods[0], channel_methods, &channel_class) != napi_ok ||
       napi_set_named_property(env, exports, "Acceptor", acceptor_class) != napi_ok ||
       napi_set_named_property(env, exports, "Channel", channel_class) != napi_ok)
     return NULL;
