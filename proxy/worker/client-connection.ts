@@ -11,13 +11,13 @@
 // This class owns the client socket: only it ends or destroys it (the tunnel, once handed over).
 import type net from 'node:net';
 import type { Sweepable } from './deadline-sweeper';
-import { errorPage } from './error-pages';
+import { errorPage, errorResponseHead } from './error-pages';
 import type { FastFront } from './fast-front';
 import { LLHTTP_METHODS, loadHttpParser, type HttpParser } from './llhttp';
 import type { ParsedRequest } from './parsed-request';
 import { ClientPause, ProxyExchange } from './proxy-exchange';
 import { proxyUpgrade } from './proxy-upgrade';
-import { errorResponseHead, translateRequest } from './wire-heads';
+import { translateRequest } from './wire-heads';
 
 const enum Wait { None, Header, Body, KeepAlive }
 

@@ -1,5 +1,6 @@
 // The small HTML error pages nginx gives, so a browser and curl show the same thing.
 import http from 'node:http';
+import { httpDate } from './http-date';
 
 const pages = new Map<number, Buffer>();
 
@@ -16,13 +17,18 @@ export function errorPage(status: number): Buffer {
   return page;
 }
 
+/** The head of one of the proxy's own error pages, ending with `connectionLines` and the blank line. */
+export function errorResponseHead(status: number, bodyLength: number, connectionLines: string): string {
+  return (
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nServer: handoff\r\nDate: ${httpDate()}\r\nContent-Type: text/html\r\n` +
+    `Content-Length: ${bodyLength}\r\n${connectionLines}\r\n`
+  );
+}
+
 /** Raw bytes of a whole response, for sockets that never got as far as an http.ServerResponse. */
 export function rawErrorResponse(status: number): Buffer {
   const body = errorPage(status);
-  const head =
-    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nServer: handoff\r\n` +
-    `Content-Type: text/html\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
-  return Buffer.concat([Buffer.from(head, 'latin1'), body]);
+  return Buffer.concat([Buffer.from(errorResponseHead(status, body.length, 'Connection: close\r\n'), 'latin1'), body]);
 }
 
 /** Sends an error page on a response whose head has not been sent yet. */

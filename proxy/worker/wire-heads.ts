@@ -4,6 +4,7 @@
 // byte a client or upstream sent in a header passes unchanged.
 import http from 'node:http';
 import { connectionTokens, forwardRequestHeaders, isHopByHop } from './headers';
+import { httpDate } from './http-date';
 
 /** What the proxy needs to know about a client's request head, read in the same pass. */
 export interface TranslatedRequest {
@@ -77,20 +78,15 @@ export function translateResponse(status: number, reason: string, raw: readonly 
   let head = `HTTP/1.1 ${status} ${reason || http.STATUS_CODES[status] || 'Unknown'}\r\n`;
   let contentLength = -1;
   let chunked = false;
+  let dated = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
     if (name === 'content-length') contentLength = Number(raw[i + 1]);
     else if (name === 'transfer-encoding') chunked = true;
+    else if (name === 'date') dated = true;
     if (isHopByHop(name, named)) continue;
     head += `${raw[i]}: ${raw[i + 1]}\r\n`;
   }
+  if (!dated) head += `Date: ${httpDate()}\r\n`;
   return { head, contentLength, chunked };
-}
-
-/** The head of one of the proxy's own error pages (error-pages.ts has the bodies). */
-export function errorResponseHead(status: number, bodyLength: number, connectionLines: string): string {
-  return (
-    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nServer: handoff\r\nContent-Type: text/html\r\n` +
-    `Content-Length: ${bodyLength}\r\n${connectionLines}\r\n`
-  );
 }

@@ -101,6 +101,9 @@ describe('fast path edge cases', () => {
           socket.write('0\r\n\r\n');
           break;
         }
+        case 'dated':
+          socket.write(ok('dated', 'Date: Tue, 01 Jan 2030 00:00:00 GMT\r\n'));
+          break;
         case 'early-hints':
           socket.write('HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n');
           setTimeout(() => socket.write(ok('final')), 20);
@@ -225,6 +228,17 @@ describe('fast path edge cases', () => {
     // And the connections those bodies came on still serve the next request properly.
     const after = await request(`${proxy.url}/pattern/1000/3`);
     assert.ok(after.body.equals(patternBody(1000, 3)));
+  });
+
+  it("adds Date to a response without one, keeps the upstream's own, and dates its own error pages", async () => {
+    const undated = await request(`${proxy.url}/echo-path/undated`);
+    const date = String(undated.headers.date);
+    assert.match(date, /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/, 'an IMF-fixdate');
+    assert.ok(Math.abs(Date.parse(date) - Date.now()) < 5_000, `${date} is now`);
+    const dated = await rawExchange(proxy.port, 'GET /dated HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.deepEqual(dated.match(/^date: .*$/gim), ['Date: Tue, 01 Jan 2030 00:00:00 GMT'], "exactly the upstream's Date");
+    const own = await rawExchange(proxy.port, 'GET /echo-path/x HTTP/1.1\r\n\r\n');
+    assert.match(own, /^HTTP\/1\.1 400 [^]*\r\nDate: [A-Z][a-z]{2}, /);
   });
 
   it('drops an upstream connection that sent more than the response, instead of pooling it', async () => {
