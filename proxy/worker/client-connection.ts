@@ -1,5 +1,5 @@
-// One client connection on the fast path: Node's llhttp in REQUEST mode (strict: no lenient flag)
-// straight on the socket, requests proxied one at a time in arrival order, responses written raw.
+// One client connection on the fast path: requests parsed straight off the socket (RequestParser:
+// Node's llhttp, strict), proxied one at a time in arrival order, responses written raw.
 //  - pipelining: a request whose head arrives while another is in flight waits in `queue` (with
 //    what arrived of its body) and the socket stops being read until its turn, so the memory it
 //    can take is bounded by one read;
@@ -13,24 +13,21 @@ import type net from 'node:net';
 import type { Sweepable } from './deadline-sweeper';
 import { errorPage, errorResponseHead } from './error-pages';
 import type { FastFront } from './fast-front';
-import { LLHTTP_METHODS, loadHttpParser, type HttpParser } from './llhttp';
 import type { ParsedRequest } from './parsed-request';
 import { ClientPause, ProxyExchange } from './proxy-exchange';
 import { proxyUpgrade } from './proxy-upgrade';
-import { translateRequest } from './wire-heads';
+import { RequestParser, type ParseResult, type RequestListener } from './request-parser';
 
 const enum Wait { None, Header, Body, KeepAlive }
 
-export class ClientConnection implements Sweepable {
+export class ClientConnection implements Sweepable, RequestListener {
   deadline = 0;
   private wait = Wait.Header;
-  private readonly parser: HttpParser;
+  private readonly parser: RequestParser;
   private current: ProxyExchange | null = null;
   /** The request whose body llhttp is delivering now. */
   private reading: ParsedRequest | null = null;
   private readonly queue: ParsedRequest[] = [];
-  private headers: string[] = [];
-  private url = '';
   private headPending = false;
   private pauseBits = 0;
   private clientEnded = false;
@@ -46,16 +43,7 @@ export class ClientConnection implements Sweepable {
     /** The worker's shared read buffer when the socket reads into it (net's `onread`), else null. */
     private readonly readBuffer: Buffer | null,
   ) {
-    const Parser = loadHttpParser()!;
-    const parser = new Parser();
-    parser.initialize(Parser.REQUEST, this, 0, Parser.kLenientNone);
-    parser[Parser.kOnMessageBegin] = () => this.onMessageBegin();
-    parser[Parser.kOnHeaders] = (headers: string[], url: string) => this.onHeaders(headers, url);
-    parser[Parser.kOnHeadersComplete] = (_maj: number, minor: number, headers: string[] | undefined, method: number, url: string | undefined, _s: unknown, _r: unknown, upgrade: boolean, keepAlive: boolean) =>
-      this.onHeadersComplete(minor, headers, method, url, upgrade, keepAlive);
-    parser[Parser.kOnBody] = (chunk: Buffer) => this.onBody(chunk);
-    parser[Parser.kOnMessageComplete] = () => this.onMessageComplete();
-    this.parser = parser;
+    this.parser = new RequestParser(this, () => socket.remoteAddress);
 
     // A client that half-closes after its request still gets its response (ended in onEnd).
     socket.allowHalfOpen = true;
@@ -83,7 +71,7 @@ export class ClientConnection implements Sweepable {
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.done) return; // closing: whatever else the client sends is not read
-    let ret: ReturnType<HttpParser['execute']>;
+    let ret: ParseResult;
     try {
       ret = this.parser.execute(chunk);
     } catch (err) {
@@ -101,43 +89,20 @@ export class ClientConnection implements Sweepable {
     if (upgrade !== null) this.startUpgrade(upgrade, Buffer.from(chunk.subarray(ret)));
   };
 
-  private onMessageBegin(): void {
+  onHeadBegin(): void {
     this.headPending = true;
     this.wait = Wait.Header;
     this.deadline = Date.now() + this.front.ctx.timeouts.clientHeader;
   }
 
-  private onHeaders(headers: string[], url: string): void {
-    for (const h of headers) this.headers.push(h);
-    this.url += url;
-  }
-
-  private onHeadersComplete(minor: number, headers: string[] | undefined, method: number, url: string | undefined, upgrade: boolean, keepAlive: boolean): number {
+  onRequest(req: ParsedRequest, upgrade: boolean): void {
     this.headPending = false;
-    const raw = headers ?? this.headers;
-    const target = url ?? this.url;
-    this.headers = [];
-    this.url = '';
-    if (this.done) return 0;
-    const t = translateRequest(raw, this.socket.remoteAddress);
-    const req: ParsedRequest = {
-      method: LLHTTP_METHODS[method] ?? 'GET',
-      url: target,
-      versionMinor: minor,
-      keepAlive,
-      rawHeaders: raw,
-      t,
-      hasBody: t.chunked || t.contentLength > 0,
-      complete: false,
-      received: 0,
-      buffered: null,
-      exchange: null,
-    };
+    if (this.done) return;
     if (upgrade) {
       this.upgradeRequest = req; // llhttp stops after this head; onData hands the socket over
       this.wait = Wait.None;
       this.deadline = 0;
-      return 0;
+      return;
     }
     this.reading = req;
     this.wait = req.hasBody ? Wait.Body : Wait.None;
@@ -151,10 +116,9 @@ export class ClientConnection implements Sweepable {
       this.wait = Wait.None;
       this.deadline = 0;
     }
-    return 0;
   }
 
-  private onBody(chunk: Buffer): void {
+  onBody(chunk: Buffer): void {
     const req = this.reading;
     if (req === null || this.done) return;
     if (this.wait === Wait.Body) this.deadline = Date.now() + this.front.ctx.timeouts.clientBody;
@@ -170,7 +134,7 @@ export class ClientConnection implements Sweepable {
     else (req.buffered ??= []).push(chunk);
   }
 
-  private onMessageComplete(): void {
+  onRequestEnd(): void {
     const req = this.reading;
     this.reading = null;
     if (this.wait === Wait.Body) {

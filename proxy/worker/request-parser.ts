@@ -1,0 +1,83 @@
+// Node's llhttp in REQUEST mode (strict: no lenient flag), turned into what a client connection
+// acts on: a head begins, a request's head is complete (as a ParsedRequest), body bytes, the end
+// of the request. It gathers a head that arrives over several reads (llhttp hands over header
+// fields and the URL in pieces then) and reads the head's framing in one pass (wire-heads.ts).
+import { LLHTTP_METHODS, loadHttpParser, type HttpParser } from './llhttp';
+import type { ParsedRequest } from './parsed-request';
+import { translateRequest } from './wire-heads';
+
+export interface RequestListener {
+  /** The first byte of a request head. */
+  onHeadBegin(): void;
+  /** A complete head. `upgrade`: llhttp stops after it, and execute() says where the rest starts. */
+  onRequest(req: ParsedRequest, upgrade: boolean): void;
+  /** Body bytes of the request last given to onRequest: a copy (llhttp makes one), the listener's to keep. */
+  onBody(chunk: Buffer): void;
+  onRequestEnd(): void;
+}
+
+/** execute()'s answer: bytes parsed, or what was wrong (code HPE_*). */
+export type ParseResult = ReturnType<HttpParser['execute']>;
+
+export class RequestParser {
+  private readonly parser: HttpParser;
+  private headers: string[] = [];
+  private url = '';
+
+  constructor(
+    private readonly listener: RequestListener,
+    /** The client's address, for X-Forwarded-For (read once per request head). */
+    private readonly clientAddress: () => string | undefined,
+  ) {
+    const Parser = loadHttpParser()!;
+    const parser = new Parser();
+    parser.initialize(Parser.REQUEST, this, 0, Parser.kLenientNone);
+    parser[Parser.kOnMessageBegin] = () => listener.onHeadBegin();
+    parser[Parser.kOnHeaders] = (headers: string[], url: string) => this.onHeaders(headers, url);
+    parser[Parser.kOnHeadersComplete] = (_maj: number, minor: number, headers: string[] | undefined, method: number, url: string | undefined, _s: unknown, _r: unknown, upgrade: boolean, keepAlive: boolean) =>
+      this.onHeadersComplete(minor, headers, method, url, upgrade, keepAlive);
+    parser[Parser.kOnBody] = (chunk: Buffer) => listener.onBody(chunk);
+    parser[Parser.kOnMessageComplete] = () => listener.onRequestEnd();
+    this.parser = parser;
+  }
+
+  /** Parses one read; nothing of `chunk` is kept after it returns (llhttp copies what it keeps). */
+  execute(chunk: Buffer): ParseResult {
+    return this.parser.execute(chunk);
+  }
+
+  /** Frees llhttp's C++ side; never from inside execute(). */
+  close(): void {
+    this.parser.close();
+  }
+
+  private onHeaders(headers: string[], url: string): void {
+    for (const h of headers) this.headers.push(h);
+    this.url += url;
+  }
+
+  private onHeadersComplete(minor: number, headers: string[] | undefined, method: number, url: string | undefined, upgrade: boolean, keepAlive: boolean): number {
+    const raw = headers ?? this.headers;
+    const target = url ?? this.url;
+    this.headers = [];
+    this.url = '';
+    const t = translateRequest(raw, this.clientAddress());
+    this.listener.onRequest(
+      {
+        method: LLHTTP_METHODS[method] ?? 'GET',
+        url: target,
+        versionMinor: minor,
+        keepAlive,
+        rawHeaders: raw,
+        t,
+        hasBody: t.chunked || t.contentLength > 0,
+        complete: false,
+        received: 0,
+        buffered: null,
+        exchange: null,
+      },
+      upgrade,
+    );
+    return 0;
+  }
+}
