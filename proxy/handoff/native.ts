@@ -1,4 +1,4 @@
-// Typed view of the C addon (proxy/handoff/native/handoff.c). Everything that touches raw fds,
+// Typed view of the C addon (proxy/handoff/native/). Everything that touches raw fds,
 // accept4, SOCK_SEQPACKET and SCM_RIGHTS lives in the addon; everything else is TypeScript.
 //
 // Fd ownership rules (one owner closes each fd):

@@ -1,4 +1,4 @@
-// Tests for the C addon (proxy/handoff/native/handoff.c) with real sockets only: TCP listeners,
+// Tests for the C addon (proxy/handoff/native/) with real sockets only: TCP listeners,
 // SOCK_SEQPACKET channels, fds passed with SCM_RIGHTS. Every in-process test checks that the
 // process ends with exactly the fds it started with, because an fd leak is the bug this addon
 // exists to avoid. What needs a process of its own (an fd limit, uncaught exceptions, a worker
