@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { ConfigError, ConfigProblem } from '../../proxy/config/errors';
 import { defaultConfigPath } from '../../proxy/config/load';
 import {
-  DEFAULT_TIMEOUTS, KNOWN_KEYS, MAX_WORKERS, POLICIES, TRANSPORTS, parseDuration, parseSize, validateConfig,
+  ACCESS_LOG_TARGETS, DEFAULT_TIMEOUTS, KNOWN_KEYS, MAX_WORKERS, POLICIES, TRANSPORTS, parseDuration, parseSize, validateConfig,
 } from '../../proxy/config/validate';
 
 /** The smallest valid config; tests spread their changes over it. */
@@ -244,7 +244,7 @@ describe('parseSize', () => {
 describe('config/handoff.schema.json', () => {
   const schemaFile = path.join(path.dirname(defaultConfigPath()), 'handoff.schema.json');
   const schema = JSON.parse(fs.readFileSync(schemaFile, 'utf8')) as {
-    properties: Record<string, unknown>;
+    properties: Record<string, { enum?: string[] }>;
     $defs: Record<string, { properties?: Record<string, { enum?: string[]; default?: unknown }> }>;
   };
   const schemaKeys = (kind: string): string[] =>
@@ -262,6 +262,7 @@ describe('config/handoff.schema.json', () => {
     const handoff = schema.$defs.handoff!.properties!;
     assert.deepEqual(handoff.transport!.enum, [...TRANSPORTS]);
     assert.deepEqual(handoff.policy!.enum, [...POLICIES]);
+    assert.deepEqual(schema.properties.accessLog!.enum, [...ACCESS_LOG_TARGETS]);
     for (const [key, ms] of Object.entries(DEFAULT_TIMEOUTS)) {
       assert.equal(parseDuration(schema.$defs.timeouts!.properties![key]!.default), ms, `timeouts.${key}`);
     }
