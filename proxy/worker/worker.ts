@@ -4,7 +4,7 @@
 import net from 'node:net';
 import { ChannelWriter } from '../handoff/channel-writer';
 import { masterSocketPath, readPublishedConfig } from '../handoff/handoff-dir';
-import { native } from '../handoff/native';
+import { native, type Acceptor } from '../handoff/native';
 import { decode, encode, MessageType, PROTOCOL_VERSION, type Message } from '../handoff/protocol';
 import type { Config } from '../config/types';
 import type { Logger } from '../observability/logger';
@@ -33,7 +33,8 @@ export class Worker {
   /** limits.maxConnectionsPerWorker, or less when the open-files limit leaves room for fewer. */
   private connectionLimit = 0;
   /** reuseport: the listening sockets this worker accepts on itself. */
-  private readonly ownListeners: net.Server[] = [];
+  private readonly ownListeners: { readonly fd: number; readonly acceptor: Acceptor }[] = [];
+  private acceptPaused = false;
   private readonly handlers: Record<number, (msg: Message, fd: number, truncated: boolean) => void> = {
     [MessageType.CONNECTION]: (msg, fd, truncated) => this.onConnection(msg, fd, truncated),
     [MessageType.QUIT]: () => void this.quit('the master asked'),
@@ -147,6 +148,7 @@ export class Worker {
     socket.on('close', () => {
       this.clients.delete(socket);
       this.scheduleStatus();
+      if (this.acceptPaused && !this.quitting && this.clients.size < this.connectionLimit) this.setAccepting(true);
     });
   }
 
@@ -165,14 +167,42 @@ export class Worker {
     });
   }
 
-  /** The "reuseport" transport: this worker binds the ports itself and the kernel spreads connections. */
+  /**
+   * The "reuseport" transport: this worker binds the ports itself and the kernel spreads
+   * connections. It accepts with the addon's Acceptor, as the master does, so its sockets are
+   * served exactly as handed-off ones (serveFd: the TCP handle straight from the fd, the shared
+   * read buffer). At the connection limit it stops accepting; the kernel backlog holds the rest.
+   */
   private acceptOnReusedPorts(): void {
     for (const listener of this.config!.listeners) {
       const fd = native.tcpListen(listener.host, listener.port, listener.backlog, true);
-      const server = net.createServer((socket) => this.adopt(socket, false));
-      server.on('error', (err) => this.log.error(`listener ${listener.host}:${listener.port}: ${err.message}`));
-      server.listen({ fd });
-      this.ownListeners.push(server);
+      const acceptor = new native.Acceptor(
+        fd,
+        (clientFd) => this.onAccepted(clientFd),
+        (code, message) => this.log.error(`accept() on ${listener.host}:${listener.port} failed (${code}: ${message}), backing off`),
+      );
+      this.ownListeners.push({ fd, acceptor });
+    }
+  }
+
+  private onAccepted(fd: number): void {
+    let socket: net.Socket;
+    try {
+      socket = this.front!.serveFd(fd);
+    } catch (err) {
+      native.closeFd(fd);
+      this.log.error(`cannot open an accepted connection: ${(err as Error).message}`);
+      return;
+    }
+    this.track(socket, false);
+    if (this.clients.size >= this.connectionLimit) this.setAccepting(false);
+  }
+
+  private setAccepting(on: boolean): void {
+    this.acceptPaused = !on;
+    for (const { acceptor } of this.ownListeners) {
+      if (on) acceptor.resume();
+      else acceptor.pause();
     }
   }
 
@@ -211,7 +241,10 @@ export class Worker {
     this.log.notice(`gracefully shutting down: ${why}`);
     this.flushAcks();
     this.channel?.closeWhenFlushed(CHANNEL_FLUSH_MS);
-    for (const server of this.ownListeners) server.close();
+    for (const { fd, acceptor } of this.ownListeners) {
+      acceptor.close();
+      native.closeFd(fd);
+    }
     const front = this.front;
     if (front) {
       front.drain();

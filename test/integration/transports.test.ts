@@ -2,6 +2,7 @@
 // (Node's handle passing) and reuseport (workers accept themselves; no master in the path).
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startBackend, type RunningBackend } from '../helpers/backend';
 import { request } from '../helpers/http-client';
@@ -42,4 +43,36 @@ describe('handoff transports', () => {
       }
     });
   }
+
+  it('reuseport: a worker at its connection limit leaves the next client in the backlog until one closes', async () => {
+    const proxy = await startProxy({
+      workers: 1,
+      handoff: { transport: 'reuseport' },
+      limits: { maxConnectionsPerWorker: 2 },
+      upstreams: { app: { servers: [`127.0.0.1:${backend.port}`] } },
+    });
+    const open = (): Promise<{ socket: net.Socket; answered: Promise<string> }> =>
+      new Promise((resolve, reject) => {
+        const socket = net.connect(proxy.port, '127.0.0.1', () => {
+          socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+          resolve({ socket, answered: new Promise((r) => socket.once('data', (d: Buffer) => r(d.toString('latin1')))) });
+        });
+        socket.on('error', reject);
+      });
+    try {
+      const a = await open();
+      const b = await open();
+      assert.match(await a.answered, /^HTTP\/1\.1 200 /);
+      assert.match(await b.answered, /^HTTP\/1\.1 200 /);
+      const c = await open(); // the kernel completes the handshake; nobody accepts it yet
+      const early = await Promise.race([c.answered, new Promise((r) => setTimeout(() => r('nothing yet'), 400))]);
+      assert.equal(early, 'nothing yet', 'a third connection is not taken at a limit of 2');
+      a.socket.destroy();
+      assert.match(await c.answered, /^HTTP\/1\.1 200 /, 'taken once a connection closed');
+      b.socket.destroy();
+      c.socket.destroy();
+    } finally {
+      await proxy.stop();
+    }
+  });
 });
