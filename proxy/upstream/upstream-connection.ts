@@ -14,7 +14,11 @@
 import net from 'node:net';
 import { loadHttpParser, type HttpParser, type HttpParserClass } from '../worker/llhttp';
 
-/** Bytes per read: a 1 MiB body in 16 reads; nginx's proxy_buffers hold 32-64 KiB per request too. */
+/**
+ * Bytes per read: a 1 MiB body in 16 reads. Each connection keeps its buffer while it lives, idle
+ * in the pool too: 64 KiB per request in flight (nginx's proxy_buffers take 32-64 KiB per request)
+ * plus keepalive x 64 KiB per server per worker (4 MiB at keepalive 64).
+ */
 const READ_BUFFER_BYTES = 64 * 1024;
 
 /** What an exchange hears from its upstream connection. */
