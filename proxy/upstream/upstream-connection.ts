@@ -24,8 +24,12 @@ const READ_BUFFER_BYTES = 64 * 1024;
 /** What an exchange hears from its upstream connection. */
 export interface UpstreamListener {
   onUpstreamConnect(): void;
-  /** A final response head (1xx interim responses are dropped here, as nginx does). */
-  onResponseHead(status: number, reason: string, rawHeaders: string[], keepAlive: boolean): void;
+  /**
+   * A final response head (1xx interim responses are dropped here, as nginx does).
+   * `contentLength`: the body's length when a Content-Length frames it, else -1 (chunked, or
+   * close-delimited).
+   */
+  onResponseHead(status: number, reason: string, rawHeaders: string[], contentLength: number): void;
   /** A slice of the connection's read buffer: valid until written, never to be kept. */
   onResponseBody(chunk: Buffer): void;
   onResponseEnd(): void;
@@ -228,11 +232,11 @@ export class UpstreamConnection {
       this.fail(Object.assign(new Error('upstream switched protocols on a request without Upgrade'), { code: 'EPROTO' }));
       return 0;
     }
-    listener.onResponseHead(status, reason, raw, keepAlive);
+    const length = contentLength(raw);
+    listener.onResponseHead(status, reason, raw, length);
     // 1 tells llhttp the response has no body whatever its headers say (a HEAD request's answer).
     if (this.skipBody) return 1;
-    const length = status === 204 || status === 304 ? -1 : contentLength(raw);
-    if (length <= 0) return 0;
+    if (length <= 0 || status === 204 || status === 304) return 0;
     // 2: "no body, and stop here" (node:http's client says the same for an upgrade): llhttp ends
     // the message at the head and execute() returns where the body starts; consume() counts the
     // body out itself, and the parser starts afresh for the next response.
@@ -259,7 +263,7 @@ export class UpstreamConnection {
       this.keepAlive = false;
       listener.onReadStart();
       const err = this.parser.finish();
-      listener.onReadEnd(NOTHING_LENT);
+      listener.onReadEnd(nothingLent);
       if (err) this.fail(Object.assign(new Error('upstream prematurely closed connection'), { code: 'ECONNRESET' }));
       else if (this.listener !== null) this.fail(Object.assign(new Error('upstream prematurely closed connection'), { code: 'ECONNRESET' }));
       return;
@@ -277,7 +281,7 @@ export class UpstreamConnection {
 }
 
 /** finish() hands over no bytes of the read buffer (a close-delimited body is already out). */
-function NOTHING_LENT(): void {}
+function nothingLent(): void {}
 
 /**
  * The Content-Length of a response llhttp has accepted (it rejects a duplicate or malformed one),

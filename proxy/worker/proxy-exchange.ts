@@ -134,19 +134,18 @@ export class ProxyExchange implements UpstreamListener {
     return false;
   }
 
-  onResponseHead(status: number, reason: string, rawHeaders: string[], _keepAlive: boolean): void {
+  onResponseHead(status: number, reason: string, rawHeaders: string[], contentLength: number): void {
     const req = this.req;
     this.server!.markHealthy();
     this.status = status;
-    const r = translateResponse(status, reason, rawHeaders);
     let framing: Framing;
     if (req.method === 'HEAD' || status === 204 || status === 304) framing = Framing.None;
-    else if (r.contentLength >= 0) framing = Framing.Raw;
+    else if (contentLength >= 0) framing = Framing.Raw;
     else if (req.versionMinor >= 1) framing = Framing.Chunked; // close-delimited or chunked upstream
     else framing = Framing.Close; // an HTTP/1.0 client: no chunked, the close ends the body
     this.framing = framing;
     this.keepClient = req.keepAlive && framing !== Framing.Close && !this.conn.front.closing;
-    let head = r.head;
+    let head = translateResponse(status, reason, rawHeaders);
     if (framing === Framing.Chunked) head += 'Transfer-Encoding: chunked\r\n';
     head += this.keepClient ? this.conn.front.keepAliveLines : 'Connection: close\r\n';
     this.conn.socket.write(`${head}\r\n`, 'latin1');

@@ -64,29 +64,20 @@ export function translateRequest(raw: readonly string[], clientAddress: string |
   return { headerLines: lines, host, contentLength, chunked, expect, referer, userAgent, upgrade };
 }
 
-/** An upstream response head as the client will get it, and how its body is framed. */
-export interface TranslatedResponse {
-  /** Status line and end-to-end headers, without Connection/framing lines or the final CRLF. */
-  readonly head: string;
-  /** The upstream's Content-Length, or -1. */
-  readonly contentLength: number;
-  readonly chunked: boolean;
-}
-
-export function translateResponse(status: number, reason: string, raw: readonly string[]): TranslatedResponse {
+/**
+ * An upstream response head as the client will get it: the status line and the end-to-end
+ * headers, without Connection/framing lines or the final CRLF, with a Date if it had none.
+ */
+export function translateResponse(status: number, reason: string, raw: readonly string[]): string {
   const named = connectionTokens(raw);
   let head = `HTTP/1.1 ${status} ${reason || http.STATUS_CODES[status] || 'Unknown'}\r\n`;
-  let contentLength = -1;
-  let chunked = false;
   let dated = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
-    if (name === 'content-length') contentLength = Number(raw[i + 1]);
-    else if (name === 'transfer-encoding') chunked = true;
-    else if (name === 'date') dated = true;
+    if (name === 'date') dated = true;
     if (isHopByHop(name, named)) continue;
     head += `${raw[i]}: ${raw[i + 1]}\r\n`;
   }
   if (!dated) head += `Date: ${httpDate()}\r\n`;
-  return { head, contentLength, chunked };
+  return head;
 }
