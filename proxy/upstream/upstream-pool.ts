@@ -23,10 +23,17 @@ export class UpstreamPool implements ConnectionOwner {
     return new UpstreamConnection(this.host, this.port, this);
   }
 
-  /** An exchange is done with `conn`; keep it if it may serve another and there is room. */
+  /**
+   * An exchange is done with `conn`; keep it if it may serve another and there is room. The
+   * hand-back can come later (the connection's read buffer may still be lent to a client), so
+   * the room is looked at again then.
+   */
   release(conn: UpstreamConnection, reusable: boolean): void {
     const keep = reusable && !this.closed && this.idle.length < this.maxIdle;
-    conn.release(keep, () => this.idle.push(conn));
+    conn.release(keep, () => {
+      if (!this.closed && this.idle.length < this.maxIdle) this.idle.push(conn);
+      else conn.destroy();
+    });
   }
 
   forget(conn: UpstreamConnection): void {

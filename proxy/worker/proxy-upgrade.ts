@@ -18,6 +18,9 @@ function rawHead(statusCode: number, statusMessage: string, rawHeaders: readonly
 export type UpgradeRequest = Pick<http.IncomingMessage, 'method' | 'url' | 'rawHeaders' | 'headers'>;
 
 export function proxyUpgrade(req: UpgradeRequest, client: net.Socket, head: Buffer, group: UpstreamGroup, ctx: ProxyContext): void {
+  // Without a tunnel, the client's answer ends our side; read on to its FIN, discarding, so the
+  // socket closes (the upgrade left it paused, and a client socket is allowed to half-close).
+  client.once('finish', () => client.resume());
   const server = group.pick(new Set());
   if (!server) {
     client.end(rawErrorResponse(502));

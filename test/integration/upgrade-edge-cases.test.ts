@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { patternBody, rawConversation } from '../helpers/http-client';
-import { startProxy, type RunningProxy } from '../helpers/proxy';
+import { expectFdsAtBaseline, startProxy, type RunningProxy } from '../helpers/proxy';
 import { startRawUpstream, type RawUpstream } from '../helpers/raw-upstream';
 
 const UPGRADE = 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
@@ -21,6 +21,8 @@ describe('upgrade edge cases', () => {
         setTimeout(() => socket.resetAndDestroy(), 50);
       } else if (req.path === '/declined-then-silent') {
         socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n${'b'.repeat(100)}`);
+      } else if (req.path === '/declined') {
+        socket.write('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n');
       } else if (req.path === '/slow-post') {
         setTimeout(() => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nposted!'), 200);
       }
@@ -44,6 +46,18 @@ describe('upgrade edge cases', () => {
     const raw = await rawConversation(proxy.port, async (s) => void s.write(`GET /declined-then-silent HTTP/1.1\r\nHost: x\r\n${UPGRADE}\r\n`), 8_000);
     assert.match(raw, /^HTTP\/1\.1 200 /);
     assert.ok(Date.now() - started < 4_000, `closed after ${Date.now() - started} ms, the read timeout is 1 s`);
+  });
+
+  it('a declined upgrade leaves no socket behind once the client closes its side', async () => {
+    const declined = (): Promise<string> =>
+      rawConversation(proxy.port, async (s) => {
+        s.write(`GET /declined HTTP/1.1\r\nHost: x\r\n${UPGRADE}\r\n`);
+        s.end();
+      }, 5_000);
+    assert.match(await declined(), /^HTTP\/1\.1 400 /); // warm-up: lazily loaded modules open files too
+    const baseline = proxy.fdCounts();
+    for (let i = 0; i < 5; i++) assert.match(await declined(), /^HTTP\/1\.1 400 /);
+    await expectFdsAtBaseline(proxy, baseline);
   });
 
   it('an upgrade pipelined behind a request in flight leaves that request its own answer', async () => {
