@@ -104,17 +104,25 @@ export class Worker {
       this.channel!.send(encode(MessageType.REJECT, msg.seq, this.clients.size, this.requests()));
       return;
     }
+    if (this.serveFd(fd, `connection ${msg.seq}`)) this.acknowledge(msg.seq);
+    else this.channel!.send(encode(MessageType.REJECT, msg.seq, this.clients.size, this.requests()));
+  }
+
+  /**
+   * Serves a client fd that a listener of ours accepted (handed off, or reuseport): false, with
+   * the fd closed, when it cannot be opened. Such sockets have TCP_NODELAY from the listener.
+   */
+  private serveFd(fd: number, what: string): boolean {
     let socket: net.Socket;
     try {
       socket = this.front!.serveFd(fd);
     } catch (err) {
       native.closeFd(fd);
-      this.log.error(`cannot open connection ${msg.seq}: ${(err as Error).message}`);
-      this.channel!.send(encode(MessageType.REJECT, msg.seq, this.clients.size, this.requests()));
-      return;
+      this.log.error(`cannot open ${what}: ${(err as Error).message}`);
+      return false;
     }
     this.track(socket, false);
-    this.acknowledge(msg.seq);
+    return true;
   }
 
   /**
@@ -186,16 +194,7 @@ export class Worker {
   }
 
   private onAccepted(fd: number): void {
-    let socket: net.Socket;
-    try {
-      socket = this.front!.serveFd(fd);
-    } catch (err) {
-      native.closeFd(fd);
-      this.log.error(`cannot open an accepted connection: ${(err as Error).message}`);
-      return;
-    }
-    this.track(socket, false);
-    if (this.clients.size >= this.connectionLimit) this.setAccepting(false);
+    if (this.serveFd(fd, 'an accepted connection') && this.clients.size >= this.connectionLimit) this.setAccepting(false);
   }
 
   private setAccepting(on: boolean): void {
