@@ -9,7 +9,7 @@
 //  - malformed input: 400 (431 for a head too large, 408 for a head too slow), then close;
 //  - Upgrade: the socket leaves this class for proxyUpgrade's tunnel.
 // This class owns the client socket: only it ends or destroys it (the tunnel, once handed over).
-import type net from 'node:net';
+import type { ClientSocket, ClientSocketListener } from './client-socket';
 import type { Sweepable } from './deadline-sweeper';
 import { errorPage, errorResponseHead } from './error-pages';
 import type { FastFront } from './fast-front';
@@ -20,8 +20,9 @@ import { RequestParser, type ParseResult, type RequestListener } from './request
 
 const enum Wait { None, Header, Body, KeepAlive }
 
-export class ClientConnection implements Sweepable, RequestListener {
+export class ClientConnection implements Sweepable, RequestListener, ClientSocketListener {
   deadline = 0;
+  readonly socket: ClientSocket;
   private wait = Wait.Header;
   private readonly parser: RequestParser;
   private current: ProxyExchange | null = null;
@@ -34,24 +35,20 @@ export class ClientConnection implements Sweepable, RequestListener {
   /** No more requests are taken: the connection ends after what is being answered. */
   private done = false;
   private upgradeRequest: ParsedRequest | null = null;
-  /** The socket belongs to a WebSocket (Upgrade) tunnel now. */
-  private tunnel = false;
 
+  /**
+   * `open` makes the socket with this connection as its listener (and may throw: nothing is
+   * tracked yet then). `onClosed` runs once the socket has closed.
+   */
   constructor(
-    readonly socket: net.Socket,
     readonly front: FastFront,
-    /** The worker's shared read buffer when the socket reads into it (net's `onread`), else null. */
-    private readonly readBuffer: Buffer | null,
+    open: (listener: ClientSocketListener) => ClientSocket,
+    private readonly onClosed: (() => void) | null,
   ) {
+    const socket = open(this);
+    this.socket = socket;
     this.parser = new RequestParser(this, () => socket.remoteAddress);
-
-    // A client that half-closes after its request still gets its response (ended in onEnd).
-    socket.allowHalfOpen = true;
     this.deadline = Date.now() + front.ctx.timeouts.clientHeader;
-    if (readBuffer === null) socket.on('data', this.onData);
-    socket.on('end', () => this.onEnd());
-    socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.onClose());
     front.track(this);
   }
 
@@ -60,16 +57,7 @@ export class ClientConnection implements Sweepable, RequestListener {
     return this.current === null && this.queue.length === 0 && !this.headPending && this.upgradeRequest === null;
   }
 
-  /** net's onread callback: `nread` bytes are at the start of the shared read buffer. */
-  onRead(nread: number): boolean {
-    const chunk = this.readBuffer!.subarray(0, nread);
-    // A tunnel reads the socket as a stream: give it a copy, the way net would (false: it is full).
-    if (this.tunnel) return this.socket.push(Buffer.from(chunk));
-    this.onData(chunk);
-    return true; // pausing is explicit (pauseReading)
-  }
-
-  private readonly onData = (chunk: Buffer): void => {
+  onData(chunk: Buffer): void {
     if (this.done) return; // closing: whatever else the client sends is not read
     let ret: ParseResult;
     try {
@@ -87,7 +75,7 @@ export class ClientConnection implements Sweepable, RequestListener {
     const upgrade = this.upgradeRequest;
     // A copy: the read buffer may be the worker's, reused by the next read of any client.
     if (upgrade !== null) this.startUpgrade(upgrade, Buffer.from(chunk.subarray(ret)));
-  };
+  }
 
   onHeadBegin(): void {
     this.headPending = true;
@@ -158,7 +146,7 @@ export class ClientConnection implements Sweepable, RequestListener {
     if (req.t.expect !== null) {
       if (req.t.expect !== '100-continue') return this.answerLocally(req, 417, true);
       // node:http answers 100-continue itself; so does this path (Expect is not forwarded).
-      if (req.hasBody && !req.complete && req.versionMinor >= 1) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+      if (req.hasBody && !req.complete && req.versionMinor >= 1) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n');
     }
     const exchange = new ProxyExchange(this, req, group);
     req.exchange = exchange;
@@ -178,12 +166,12 @@ export class ClientConnection implements Sweepable, RequestListener {
   writeErrorPage(status: number, head: boolean, keepAlive: boolean): void {
     const body = errorPage(status);
     this.socket.cork();
-    this.socket.write(errorResponseHead(status, body.length, keepAlive ? this.front.keepAliveLines : 'Connection: close\r\n'), 'latin1');
+    this.socket.write(errorResponseHead(status, body.length, keepAlive ? this.front.keepAliveLines : 'Connection: close\r\n'));
     if (!head) this.socket.write(body);
     this.socket.uncork();
   }
 
-  /** Bytes written to the client so far, for the access log only: net's getter walks the write queue. */
+  /** Bytes written to the client so far, for the access log only (net's getter walks the write queue). */
   bytesSent(): number {
     return this.front.accessLog === null ? 0 : this.socket.bytesWritten;
   }
@@ -274,14 +262,11 @@ export class ClientConnection implements Sweepable, RequestListener {
     if (group === null) return this.answerLocally(req, 404, true);
     // From here the tunnel owns the socket; this class only keeps counting it until 'close'.
     this.done = true;
-    this.tunnel = true;
-    this.socket.removeListener('data', this.onData);
-    this.socket.pause();
     this.front.untrack(this);
-    proxyUpgrade({ method: req.method, url: req.url, rawHeaders: req.rawHeaders, headers: { upgrade: req.t.upgrade } }, this.socket, head, group, this.front.ctx);
+    proxyUpgrade({ method: req.method, url: req.url, rawHeaders: req.rawHeaders, headers: { upgrade: req.t.upgrade } }, this.socket.toStream(), head, group, this.front.ctx);
   }
 
-  private onEnd(): void {
+  onEnd(): void {
     this.clientEnded = true;
     if (this.upgradeRequest !== null || (this.done && this.current === null)) return;
     // A body cut short by EOF can never complete: that is the client going away.
@@ -301,8 +286,8 @@ export class ClientConnection implements Sweepable, RequestListener {
     this.done = true;
     const socket = this.socket;
     if (clientClosing && this.reading === null && !this.headPending && this.queue.length === 0 && this.upgradeRequest === null) {
-      while (socket.writableCorked > 0) socket.uncork(); // as end() would, so the writev happens now
-      if (socket.writableLength === 0) {
+      socket.flush(); // as end() would, so the writev happens now
+      if (socket.queuedBytes === 0) {
         socket.destroy();
         return;
       }
@@ -318,12 +303,13 @@ export class ClientConnection implements Sweepable, RequestListener {
     this.socket.destroy();
   }
 
-  private onClose(): void {
+  onClose(): void {
     this.done = true;
     this.front.untrack(this);
     this.current?.clientGone();
     this.current = null;
-    // 'close' never runs inside execute(), so the C++ parser can go now.
+    // onClose never runs inside execute(), so the C++ parser can go now.
     this.parser.close();
+    this.onClosed?.();
   }
 }

@@ -8,8 +8,10 @@ import type { Config } from '../config/types';
 import { AccessLog } from '../observability/access-log';
 import type { Logger } from '../observability/logger';
 import { ClientConnection } from './client-connection';
+import { NetClientSocket } from './client-socket';
 import { DeadlineSweeper } from './deadline-sweeper';
 import type { Front } from './front';
+import { HandleSocket } from './handle-socket';
 import type { ProxyContext } from './proxy-request';
 import { Router } from './router';
 import { socketFromTcpFd } from './socket-from-fd';
@@ -40,19 +42,17 @@ export class FastFront implements Front {
   }
 
   serve(socket: net.Socket): void {
-    new ClientConnection(socket, this, null);
+    new ClientConnection(this, (listener) => new NetClientSocket(socket, listener), null);
   }
 
   /**
-   * Sockets opened here read into one buffer for the whole worker rather than a new 64 KiB one
-   * per read: llhttp copies what it keeps (header strings, body chunks), so nothing of a read
-   * outlives its parse. (Sockets Node made, from the other transports, cannot take the option.)
+   * Fds are served on their bare TCP handle (handle-socket.ts), reading into one buffer for the
+   * whole worker rather than a new 64 KiB one per read: llhttp copies what it keeps (header
+   * strings, body chunks), so nothing of a read outlives its parse. Without libuv's bindings,
+   * on a net.Socket.
    */
-  serveFd(fd: number): net.Socket {
-    let conn: ClientConnection | null = null;
-    const socket = socketFromTcpFd(fd, { buffer: this.readBuffer, callback: (nread: number) => conn!.onRead(nread) });
-    conn = new ClientConnection(socket, this, this.readBuffer);
-    return socket;
+  serveFd(fd: number, onClose: () => void): void {
+    new ClientConnection(this, (listener) => HandleSocket.open(fd, this.readBuffer, listener) ?? new NetClientSocket(socketFromTcpFd(fd), listener), onClose);
   }
 
   track(conn: ClientConnection): void {

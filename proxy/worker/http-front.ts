@@ -54,10 +54,10 @@ export class HttpFront {
     this.server.emit('connection', socket);
   }
 
-  serveFd(fd: number): net.Socket {
+  serveFd(fd: number, onClose: () => void): void {
     const socket = socketFromTcpFd(fd);
+    socket.on('close', onClose);
     this.serve(socket);
-    return socket;
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {

@@ -9,7 +9,6 @@
 //  - the client goes away: the upstream connection is destroyed (it never returns to the pool).
 // The response head and the body bytes of the same upstream read are written to the client inside
 // one cork, so a small response leaves in one writev.
-import type { Socket } from 'node:net';
 import type { UpstreamConnection, UpstreamListener } from '../upstream/upstream-connection';
 import type { UpstreamGroup } from '../upstream/upstream-group';
 import type { UpstreamServer } from '../upstream/upstream-server';
@@ -127,10 +126,10 @@ export class ProxyExchange implements UpstreamListener {
   onReadEnd(free: () => void): boolean {
     const socket = this.conn.socket;
     socket.uncork();
-    if (socket.writableLength === 0 || socket.destroyed) return true;
+    if (socket.queuedBytes === 0 || socket.closed) return true;
     // The kernel did not take it all: the rest points into the upstream's read buffer, and is also
     // the backpressure signal (the upstream is not read until the client has caught up).
-    whenFlushed(socket, free);
+    socket.whenFlushed(free);
     return false;
   }
 
@@ -148,7 +147,7 @@ export class ProxyExchange implements UpstreamListener {
     let head = translateResponse(status, reason, rawHeaders);
     if (framing === Framing.Chunked) head += 'Transfer-Encoding: chunked\r\n';
     head += this.keepClient ? this.conn.front.keepAliveLines : 'Connection: close\r\n';
-    this.conn.socket.write(`${head}\r\n`, 'latin1');
+    this.conn.socket.write(`${head}\r\n`);
     this.headSent = true;
     this.arm(Phase.Read);
   }
@@ -159,14 +158,14 @@ export class ProxyExchange implements UpstreamListener {
     if (this.framing === Framing.Raw || this.framing === Framing.Close) {
       socket.write(chunk);
     } else if (this.framing === Framing.Chunked) {
-      socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+      socket.write(`${chunk.length.toString(16)}\r\n`);
       socket.write(chunk);
-      socket.write('\r\n', 'latin1');
+      socket.write('\r\n');
     }
   }
 
   onResponseEnd(): void {
-    if (this.framing === Framing.Chunked) this.conn.socket.write('0\r\n\r\n', 'latin1');
+    if (this.framing === Framing.Chunked) this.conn.socket.write('0\r\n\r\n');
     const upstream = this.upstream!;
     this.upstream = null;
     // Only a connection whose request went out whole can carry another.
@@ -269,25 +268,6 @@ export class ProxyExchange implements UpstreamListener {
 export const enum ClientPause {
   Pipeline = 1,
   Upstream = 2,
-}
-
-const EMPTY = Buffer.alloc(0);
-
-/** Calls `done` once everything queued on `socket` so far is written, or the socket is gone. */
-function whenFlushed(socket: Socket, done: () => void): void {
-  if (!socket.writableEnded) {
-    // Writes complete in order: the callback of an empty one runs when all before it are out.
-    socket.write(EMPTY, () => done());
-    return;
-  }
-  // Ended (the response closes the connection): 'finish' once the queue is out, 'close' if never.
-  const once = (): void => {
-    socket.off('finish', once);
-    socket.off('close', once);
-    done();
-  };
-  socket.on('finish', once);
-  socket.on('close', once);
 }
 
 class UpstreamTimeout extends Error {

@@ -24,7 +24,8 @@ export class Worker {
   private front: Front | null = null;
   private config: Config | null = null;
   /** Client connections this worker serves; its size is reported to the master with each ACK. */
-  private readonly clients = new Set<net.Socket>();
+  /** Client connections open in this worker, however they arrived. */
+  private clients = 0;
   private quitting = false;
   private statusScheduled = false;
   /** Connections adopted and not yet acknowledged to the master (see acknowledge()). */
@@ -95,17 +96,17 @@ export class Worker {
   }
 
   private onConnection(msg: Message, fd: number, truncated: boolean): void {
-    const atLimit = this.clients.size >= this.connectionLimit;
+    const atLimit = this.clients >= this.connectionLimit;
     // MSG_CTRUNC: the kernel could not install the fd here (EMFILE); the master still has it.
     if (fd < 0 || truncated || this.quitting || atLimit) {
       if (fd >= 0) native.closeFd(fd);
       if (truncated) this.log.warn(`connection ${msg.seq} arrived without its fd (MSG_CTRUNC: out of fds?)`);
       else if (atLimit && !this.quitting) this.log.info(`at the connection limit (${this.connectionLimit}): connection ${msg.seq} goes back to the master`);
-      this.channel!.send(encode(MessageType.REJECT, msg.seq, this.clients.size, this.requests()));
+      this.channel!.send(encode(MessageType.REJECT, msg.seq, this.clients, this.requests()));
       return;
     }
     if (this.serveFd(fd, `connection ${msg.seq}`)) this.acknowledge(msg.seq);
-    else this.channel!.send(encode(MessageType.REJECT, msg.seq, this.clients.size, this.requests()));
+    else this.channel!.send(encode(MessageType.REJECT, msg.seq, this.clients, this.requests()));
   }
 
   /**
@@ -113,15 +114,14 @@ export class Worker {
    * the fd closed, when it cannot be opened. Such sockets have TCP_NODELAY from the listener.
    */
   private serveFd(fd: number, what: string): boolean {
-    let socket: net.Socket;
     try {
-      socket = this.front!.serveFd(fd);
+      this.front!.serveFd(fd, this.onClientClosed);
     } catch (err) {
       native.closeFd(fd);
       this.log.error(`cannot open ${what}: ${(err as Error).message}`);
       return false;
     }
-    this.track(socket, false);
+    this.clients++;
     return true;
   }
 
@@ -141,28 +141,26 @@ export class Worker {
     const seqs = this.pendingAcks;
     if (seqs.length === 0) return;
     this.pendingAcks = [];
-    const open = this.clients.size;
+    const open = this.clients;
     const served = this.requests();
     for (const seq of seqs) this.channel!.send(encode(MessageType.ACK, seq, open, served));
   };
 
-  /**
-   * Every client connection, however it arrived, is counted here. `setNoDelay`: false when the
-   * socket was accepted on a listener of ours (native.tcpListen), which gave it TCP_NODELAY already.
-   */
-  private track(socket: net.Socket, setNoDelay: boolean): void {
-    this.clients.add(socket);
-    if (setNoDelay) socket.setNoDelay(true);
-    socket.on('close', () => {
-      this.clients.delete(socket);
-      this.scheduleStatus();
-      if (this.acceptPaused && !this.quitting && this.clients.size < this.connectionLimit) this.setAccepting(true);
-    });
-  }
+  /** Every client connection, however it arrived, is counted in `clients` until this runs. */
+  private readonly onClientClosed = (): void => {
+    this.clients--;
+    this.scheduleStatus();
+    if (this.acceptPaused && !this.quitting && this.clients < this.connectionLimit) this.setAccepting(true);
+  };
 
-  /** A client socket that Node made (the "ipc" and "reuseport" transports). */
-  private adopt(socket: net.Socket, setNoDelay: boolean): void {
-    this.track(socket, setNoDelay);
+  /**
+   * A client socket that Node made (the "ipc" transport). Fds accepted on a listener of ours
+   * (native.tcpListen) have TCP_NODELAY from it already; these are given it here.
+   */
+  private adopt(socket: net.Socket): void {
+    this.clients++;
+    socket.setNoDelay(true);
+    socket.on('close', this.onClientClosed);
     this.front!.serve(socket);
   }
 
@@ -171,7 +169,7 @@ export class Worker {
     process.on('message', (msg: { handoff?: string }, socket: net.Socket | undefined) => {
       if (msg?.handoff !== 'connection' || !socket) return;
       if (this.quitting) socket.destroy();
-      else this.adopt(socket, true);
+      else this.adopt(socket);
     });
   }
 
@@ -194,7 +192,7 @@ export class Worker {
   }
 
   private onAccepted(fd: number): void {
-    if (this.serveFd(fd, 'an accepted connection') && this.clients.size >= this.connectionLimit) this.setAccepting(false);
+    if (this.serveFd(fd, 'an accepted connection') && this.clients >= this.connectionLimit) this.setAccepting(false);
   }
 
   private setAccepting(on: boolean): void {
@@ -217,7 +215,7 @@ export class Worker {
 
   private sendStatus(): void {
     this.lastReported = this.requests();
-    this.channel!.send(encode(MessageType.STATUS, 0, this.clients.size, this.lastReported));
+    this.channel!.send(encode(MessageType.STATUS, 0, this.clients, this.lastReported));
   }
 
   /** u32 on the wire: the count wraps, as Prometheus counters may. */
@@ -252,7 +250,7 @@ export class Worker {
       // it: the keep-alive race), then they are closed, as nginx closes idle connections.
       const deadline = Date.now() + GRACEFUL_SHUTDOWN_MS;
       const idleGrace = Date.now() + IDLE_GRACE_MS;
-      while (this.clients.size > 0 && Date.now() < deadline) {
+      while (this.clients > 0 && Date.now() < deadline) {
         if (Date.now() >= idleGrace) front.closeIdle();
         await new Promise((r) => setTimeout(r, 50));
       }
