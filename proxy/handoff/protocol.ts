@@ -11,14 +11,21 @@
 // SOCK_SEQPACKET keeps message boundaries, so one recvmsg is always exactly one message.
 
 export const MESSAGE_SIZE = 16;
-export const PROTOCOL_VERSION = 1;
+/** 2: an ACK covers every earlier connection on its channel (1 acknowledged one at a time). */
+export const PROTOCOL_VERSION = 2;
 
 export enum MessageType {
   /** worker → master, first message: "I am pid a, speaking version b, taking at most seq connections". */
   REGISTER = 1,
   /** master → worker, carries the client fd: "serve connection seq, accepted on listener a". */
   CONNECTION = 2,
-  /** worker → master: "connection seq is mine now"; the master closes its copy. */
+  /**
+   * worker → master: "connection seq is mine now, and so is every connection sent to me before
+   * it that I did not REJECT"; the master closes its copies. Cumulative, as TCP's: the channel
+   * keeps order, a worker answers CONNECTIONs in order, and a REJECT goes out at once while ACKs
+   * wait for the end of the poll phase, so a REJECT always arrives before the ACK that covers
+   * its seq. One message then acknowledges a whole burst.
+   */
   ACK = 3,
   /** master → worker: finish in-flight requests, then exit (nginx's graceful QUIT). */
   QUIT = 4,

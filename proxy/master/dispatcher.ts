@@ -87,10 +87,12 @@ export class Dispatcher {
     this.dispatch(handoff);
   }
 
-  /** ACK: the worker has its own copy now; ours can go (close, never shutdown: the socket is shared). */
+  /**
+   * ACK: the worker has its own copies of seq and of those sent before it; ours can go (close,
+   * never shutdown: the socket is shared).
+   */
   acknowledged(link: WorkerLink, seq: number, activeConnections: number): void {
-    const handoff = link.settle(seq, activeConnections);
-    if (handoff) {
+    for (const handoff of link.settleThrough(seq, activeConnections)) {
       this.counters.handedOff++;
       this.release(handoff);
     }

@@ -91,12 +91,30 @@ export class WorkerLink {
     });
   }
 
-  /** The worker answered for seq (ACK or REJECT): the handoff leaves this link. */
+  /** The worker could not take seq (REJECT): the handoff leaves this link. */
   settle(seq: number, activeConnections: number): Handoff | undefined {
     this.activeConnections = activeConnections;
     const handoff = this.inFlight.get(seq);
     this.inFlight.delete(seq);
     return handoff;
+  }
+
+  /**
+   * The worker has seq and everything sent to it before (a cumulative ACK): those handoffs leave
+   * this link, in the order they were sent (the map's). An ACK for a seq not in flight settles
+   * nothing: taking "everything" on a worker's word about an unknown seq could close fds that
+   * are still on their way.
+   */
+  settleThrough(seq: number, activeConnections: number): Handoff[] {
+    this.activeConnections = activeConnections;
+    if (!this.inFlight.has(seq)) return [];
+    const settled: Handoff[] = [];
+    for (const [sent, handoff] of this.inFlight) {
+      this.inFlight.delete(sent);
+      settled.push(handoff);
+      if (sent === seq) break;
+    }
+    return settled;
   }
 
   /** Every unacknowledged handoff, for re-sending elsewhere when this worker is gone. */

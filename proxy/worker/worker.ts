@@ -29,7 +29,8 @@ export class Worker {
   private quitting = false;
   private statusScheduled = false;
   /** Connections adopted and not yet acknowledged to the master (see acknowledge()). */
-  private pendingAcks: number[] = [];
+  /** The latest connection served and not yet acknowledged (ACKs are cumulative); -1: none. */
+  private pendingAck = -1;
   private lastReported = 0;
   /** limits.maxConnectionsPerWorker, or less when the open-files limit leaves room for fewer. */
   private connectionLimit = 0;
@@ -126,24 +127,22 @@ export class Worker {
   }
 
   /**
-   * ACKs go out together once the poll phase that brought their CONNECTIONs is over: still one
-   * message each (the message has one seq), but back to back, so the master is woken once for
-   * a burst rather than once per connection between this worker's other work. The master keeps
-   * its copy of each fd until then, so every path that closes the channel or exits sends these
-   * first (flushAcks): an adopted connection must never look lost and be handed out again.
+   * One ACK goes out once the poll phase that brought a burst of CONNECTIONs is over, for the
+   * last of them: it covers the earlier ones too (protocol.ts), so the master is woken once and
+   * reads one message per burst. The master keeps its copy of each fd until then, so every path
+   * that closes the channel or exits sends it first (flushAcks): an adopted connection must
+   * never look lost and be handed out again.
    */
   private acknowledge(seq: number): void {
-    this.pendingAcks.push(seq);
-    if (this.pendingAcks.length === 1) setImmediate(this.flushAcks);
+    if (this.pendingAck === -1) setImmediate(this.flushAcks);
+    this.pendingAck = seq;
   }
 
   private readonly flushAcks = (): void => {
-    const seqs = this.pendingAcks;
-    if (seqs.length === 0) return;
-    this.pendingAcks = [];
-    const open = this.clients;
-    const served = this.requests();
-    for (const seq of seqs) this.channel!.send(encode(MessageType.ACK, seq, open, served));
+    const seq = this.pendingAck;
+    if (seq === -1) return;
+    this.pendingAck = -1;
+    this.channel!.send(encode(MessageType.ACK, seq, this.clients, this.requests()));
   };
 
   /** Every client connection, however it arrived, is counted in `clients` until this runs. */

@@ -15,6 +15,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { native, type Channel } from '../../proxy/handoff/native';
 import { MESSAGE_SIZE, MessageType, decode, encode } from '../../proxy/handoff/protocol';
+import { acceptOne, seqpacketPair } from '../helpers/channels';
 
 const O_CLOEXEC = 0o2000000;
 
@@ -64,31 +65,6 @@ function leakFreeTest(name: string, body: (dir: string) => Promise<void>): void 
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
-}
-
-/** Accepts exactly one connection on a listening fd through an Acceptor. */
-function acceptOne(listenFd: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const acceptor = new native.Acceptor(
-      listenFd,
-      (fd) => {
-        acceptor.close();
-        resolve(fd);
-      },
-      (code, message) => reject(Object.assign(new Error(message), { code })),
-    );
-  });
-}
-
-/** A connected SOCK_SEQPACKET pair of raw fds, made the way master and worker make theirs. */
-async function seqpacketPair(dir: string): Promise<[number, number]> {
-  const listenFd = native.seqpacketListen(path.join(dir, 'pair.sock'), 8);
-  try {
-    const connected = native.seqpacketConnect(path.join(dir, 'pair.sock'));
-    return [await acceptOne(listenFd), connected];
-  } finally {
-    native.closeFd(listenFd);
-  }
 }
 
 /** A TCP connection: the client as a net.Socket, the server end as a raw accepted fd. */
