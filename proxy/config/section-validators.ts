@@ -4,6 +4,7 @@
 
 import * as os from 'os';
 import * as path from 'path';
+import { type PlacedAddress, comparableHost, describeOverlap, firstBindConflict, formatAddress } from './addresses';
 import { Checker, closestMatch, describeValue } from './errors';
 import { ACCESS_LOG_TARGETS, DEFAULT_TIMEOUTS, KNOWN_KEYS, MAX_WORKERS, POLICIES, TRANSPORTS } from './schema';
 import type {
@@ -52,10 +53,11 @@ export function validateHandoff(check: Checker, value: unknown, file: string | n
   };
 }
 
-export function validateListeners(check: Checker, value: unknown): ListenerConfig[] {
+/** The listeners, and the valid ones' addresses with their paths (for the status address's check). */
+export function validateListeners(check: Checker, value: unknown): { listeners: ListenerConfig[]; addresses: PlacedAddress[] } {
   const items = check.nonEmptyArray(value, 'listeners', 'e.g. ["127.0.0.1:8080"]');
   const listeners: ListenerConfig[] = [];
-  const seen = new Map<string, string>();
+  const addresses: PlacedAddress[] = [];
   items.forEach((item, i) => {
     const at = `listeners[${i}]`;
     let listener: ListenerConfig;
@@ -74,14 +76,19 @@ export function validateListeners(check: Checker, value: unknown): ListenerConfi
       };
     }
     listeners.push(listener);
-    // Port 0 = any free port, never collides; host '' is the fallback after a reported problem.
-    if (listener.port === 0 || listener.host === '') return;
-    const key = formatAddress(listener.host.toLowerCase(), listener.port);
-    const first = seen.get(key);
-    if (first !== undefined) check.report(at, `duplicate listener ${key} (same as ${first})`);
-    else seen.set(key, at);
+    // Host '' is the fallback after a reported problem: nothing to compare.
+    if (listener.host === '') return;
+    const address = { at, host: listener.host.toLowerCase(), port: listener.port };
+    const conflict = firstBindConflict(addresses, address);
+    if (conflict !== null) {
+      check.report(at, conflict.kind === 'same'
+        ? `duplicate listener ${formatAddress(address.host, address.port)} (same as ${conflict.with.at})`
+        : describeOverlap(address, conflict.with, conflict.kind));
+    }
+    // Kept even after a conflict, so the status address is checked against every listener.
+    addresses.push(address);
   });
-  return listeners;
+  return { listeners, addresses };
 }
 
 export function validateUpstreams(check: Checker, value: unknown): { byName: Record<string, UpstreamConfig>; names: string[] } {
@@ -100,6 +107,7 @@ export function validateUpstreams(check: Checker, value: unknown): { byName: Rec
     check.knownKeys(upstream, KNOWN_KEYS.upstream, at);
     const items = check.nonEmptyArray(upstream.servers, `${at}.servers`, 'e.g. ["127.0.0.1:3000"]');
     const servers = items.map((item, i) => validateServer(check, item, `${at}.servers[${i}]`));
+    reportDuplicateServers(check, servers, `${at}.servers`);
     return [name, { name, servers, keepalive: check.integer(upstream.keepalive, `${at}.keepalive`, 0, 10_000, 32) }];
   });
   // fromEntries defines own properties, so a name like "__proto__" cannot reach the prototype.
@@ -114,6 +122,24 @@ function validateServer(check: Checker, item: unknown, at: string): UpstreamServ
     ? check.required(`${at}.address`, NO_ADDRESS, 'e.g. "127.0.0.1:3000"')
     : check.parse(obj.address, `${at}.address`, parseServerAddress, NO_ADDRESS);
   return { ...address, weight: check.integer(obj.weight, `${at}.weight`, 1, 1000, 1) };
+}
+
+/**
+ * nginx accepts a server listed twice and balances to it twice as often: a weight nobody wrote
+ * down. Refused here; the weight says that explicitly.
+ */
+function reportDuplicateServers(check: Checker, servers: readonly UpstreamServerConfig[], at: string): void {
+  const seen = new Map<string, string>();
+  servers.forEach((server, i) => {
+    if (server.host === '') return; // the fallback after a reported problem
+    const key = formatAddress(comparableHost(server.host), server.port);
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, `${at}[${i}]`);
+    else {
+      check.report(`${at}[${i}]`,
+        `duplicate server ${formatAddress(server.host, server.port)} (same as ${first}); list it once with a higher weight instead`);
+    }
+  });
 }
 
 export function validateRoutes(check: Checker, value: unknown, upstreamNames: readonly string[]): RouteConfig[] {
@@ -190,13 +216,20 @@ export function validateAccessLog(check: Checker, value: unknown): AccessLogTarg
   return check.oneOf(value, 'accessLog', ACCESS_LOG_TARGETS, 'off');
 }
 
-export function validateStatus(check: Checker, value: unknown): Config['status'] {
+/** `listeners`: the listeners' addresses from validateListeners; the status server binds next to them. */
+export function validateStatus(check: Checker, value: unknown, listeners: readonly PlacedAddress[]): Config['status'] {
   // Off unless asked for: it exposes internals, so the user picks the (usually private) address.
-  return value === undefined || value === null ? null : check.parse(value, 'status', parseListenAddress, null);
-}
-
-function formatAddress(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  if (value === undefined || value === null) return null;
+  const status = check.parse(value, 'status', parseListenAddress, null);
+  if (status === null) return null;
+  const address = { at: 'status', ...status };
+  const conflict = firstBindConflict(listeners, address);
+  if (conflict !== null) {
+    check.report('status', conflict.kind === 'same'
+      ? `${formatAddress(status.host, status.port)} is the same address as ${conflict.with.at}`
+      : describeOverlap(address, conflict.with, conflict.kind));
+  }
+  return status;
 }
 
 function knownList(names: readonly string[]): string {

@@ -1,7 +1,7 @@
 // Raw JSON -> a validated, defaulted, deep-frozen Config. Every rule (section-validators.ts, with
-// the value parsers in value-parsers.ts) records its problem and carries on with a fallback value,
-// so one run reports everything wrong with the file (fastify style); the fallbacks never escape
-// because any problem ends in a ConfigError.
+// the value parsers in value-parsers.ts and the address collisions in addresses.ts) records its
+// problem and carries on with a fallback value, so one run reports everything wrong with the file
+// (fastify style); the fallbacks never escape because any problem ends in a ConfigError.
 // config/handoff.schema.json describes the same format for editors; a unit test keeps the key
 // lists in schema.ts in sync.
 
@@ -31,7 +31,7 @@ export function validateConfig(raw: unknown, file: string | null): Config {
   // Sections in file order, so problems are listed in roughly the order the user reads them.
   const workers = validateWorkers(check, root.workers);
   const handoff = validateHandoff(check, root.handoff, absoluteFile);
-  const listeners = validateListeners(check, root.listeners);
+  const { listeners, addresses: listenerAddresses } = validateListeners(check, root.listeners);
   const upstreams = validateUpstreams(check, root.upstreams);
   const config: Config = {
     file: absoluteFile,
@@ -43,7 +43,7 @@ export function validateConfig(raw: unknown, file: string | null): Config {
     timeouts: validateTimeouts(check, root.timeouts),
     limits: validateLimits(check, root.limits),
     accessLog: validateAccessLog(check, root.accessLog),
-    status: validateStatus(check, root.status),
+    status: validateStatus(check, root.status, listenerAddresses),
   };
   if (check.problems.length > 0) throw new ConfigError(absoluteFile, check.problems);
   return deepFreeze(config);

@@ -69,7 +69,12 @@ export function parseHost(value: unknown): string {
     if (net.isIPv6(inBrackets)) return inBrackets;
     throw new InvalidValue(`${describeValue(value)} is not an IPv6 address`);
   }
-  if (net.isIP(value) !== 0 || HOST_NAME.test(value)) return value;
+  if (net.isIP(value) !== 0) return value;
+  // Looks like IPv4 but is not one ("999.1.1.1", "1.2.3"): getaddrinfo would read "1.2.3" as
+  // 1.2.0.3 (inet_aton), "999.1.1.1" fails only when bound or connected. Not a name either: a
+  // top-level domain is never all digits (RFC 3696).
+  if (/^[\d.]*\.[\d.]*$/.test(value)) throw new InvalidValue(`${describeValue(value)} is not a valid IPv4 address`);
+  if (HOST_NAME.test(value)) return value;
   throw new InvalidValue(expected);
 }
 

@@ -1,5 +1,5 @@
-// validateConfig: every problem reported at once with its path, defaults filled in, nginx-style
-// durations and sizes, and a deep-frozen result. Also keeps config/handoff.schema.json in step
+// validateConfig: every problem reported at once with its path, defaults filled in, and a
+// deep-frozen result (the scalar parsers have their own file, config-value-parsers.test.ts). Also keeps config/handoff.schema.json in step
 // with the validator's key lists.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { ConfigError, ConfigProblem } from '../../proxy/config/errors';
 import { defaultConfigPath } from '../../proxy/config/load';
 import {
-  ACCESS_LOG_TARGETS, DEFAULT_TIMEOUTS, KNOWN_KEYS, MAX_WORKERS, POLICIES, TRANSPORTS, parseDuration, parseSize, validateConfig,
+  ACCESS_LOG_TARGETS, DEFAULT_TIMEOUTS, KNOWN_KEYS, MAX_WORKERS, POLICIES, TRANSPORTS, parseDuration, validateConfig,
 } from '../../proxy/config/validate';
 
 /** The smallest valid config; tests spread their changes over it. */
@@ -149,6 +149,65 @@ describe('validateConfig', () => {
     assert.equal(validateConfig(minimal({ listeners: ['127.0.0.1:0', '127.0.0.1:0'] }), null).listeners.length, 2);
   });
 
+  test('listeners that cannot all bind are errors: a wildcard overlaps a specific address on the same port', () => {
+    assert.equal(problemAt(minimal({ listeners: ['0.0.0.0:8080', '127.0.0.1:8080'] }), 'listeners[1]'),
+      '127.0.0.1:8080 overlaps listeners[0] (0.0.0.0:8080)');
+    assert.equal(problemAt(minimal({ listeners: ['127.0.0.1:8080', { host: '0.0.0.0', port: 8080 }] }), 'listeners[1]'),
+      '0.0.0.0:8080 overlaps listeners[0] (127.0.0.1:8080)');
+    assert.equal(problemAt(minimal({ listeners: ['[::]:8080', '[::1]:8080'] }), 'listeners[1]'),
+      '[::1]:8080 overlaps listeners[0] ([::]:8080)');
+    // The sockets are dual-stack (IPV6_V6ONLY off), so [::] takes IPv4 connections as well.
+    assert.equal(problemAt(minimal({ listeners: ['[::]:8080', '0.0.0.0:8080'] }), 'listeners[1]'),
+      '0.0.0.0:8080 overlaps listeners[0] ([::]:8080); [::] also accepts IPv4 connections');
+    // Equal addresses however written: IPv6 spellings, IPv4-mapped IPv6.
+    assert.equal(problemAt(minimal({ listeners: ['[::]:8080', '[0:0::0]:8080'] }), 'listeners[1]'),
+      'duplicate listener [0:0::0]:8080 (same as listeners[0])');
+    assert.equal(problemAt(minimal({ listeners: ['127.0.0.1:8080', '[::ffff:127.0.0.1]:8080'] }), 'listeners[1]'),
+      'duplicate listener [::ffff:127.0.0.1]:8080 (same as listeners[0])');
+    // Ports differ, addresses differ, families differ (0.0.0.0 is IPv4 only), or port 0: all bind.
+    for (const listeners of [
+      ['0.0.0.0:8080', '127.0.0.1:8081'], ['127.0.0.1:8080', '127.0.0.2:8080'], ['0.0.0.0:8080', '[::1]:8080'],
+      ['0.0.0.0:0', '127.0.0.1:0', '[::]:0'], ['localhost:8080', '127.0.0.1:8080'],
+    ]) {
+      assert.equal(validateConfig(minimal({ listeners }), null).listeners.length, listeners.length, listeners.join(' '));
+    }
+  });
+
+  test('the status address may not overlap a listener', () => {
+    assert.equal(problemAt(minimal({ listeners: ['0.0.0.0:8080'], status: '127.0.0.1:8080' }), 'status'),
+      '127.0.0.1:8080 overlaps listeners[0] (0.0.0.0:8080)');
+    assert.equal(problemAt(minimal({ listeners: ['127.0.0.1:9000', '127.0.0.1:8080'], status: '127.0.0.1:8080' }), 'status'),
+      '127.0.0.1:8080 is the same address as listeners[1]');
+    assert.equal(problemAt(minimal({ listeners: ['127.0.0.1:8080'], status: '[::]:8080' }), 'status'),
+      '[::]:8080 overlaps listeners[0] (127.0.0.1:8080); [::] also accepts IPv4 connections');
+    // Checked against every listener, even one already refused for overlapping another.
+    assert.equal(problemAt(minimal({ listeners: ['127.0.0.1:8080', '0.0.0.0:8080'], status: '127.0.0.2:8080' }), 'status'),
+      '127.0.0.2:8080 overlaps listeners[1] (0.0.0.0:8080)');
+    assert.deepEqual(validateConfig(minimal({ listeners: ['0.0.0.0:8080'], status: '127.0.0.1:9000' }), null).status,
+      { host: '127.0.0.1', port: 9000 });
+    assert.deepEqual(validateConfig(minimal({ listeners: ['127.0.0.1:0'], status: '127.0.0.1:0' }), null).status,
+      { host: '127.0.0.1', port: 0 });
+  });
+
+  test('the same server twice in one upstream is an error naming the first; other upstreams may share it', () => {
+    const raw = minimal({
+      upstreams: { backend: { servers: ['127.0.0.1:3000', '127.0.0.1:3001', { address: '127.0.0.1:3000', weight: 2 }] } },
+    });
+    assert.deepEqual(problemsOf(raw), [{
+      path: 'upstreams.backend.servers[2]',
+      message: 'duplicate server 127.0.0.1:3000 (same as upstreams.backend.servers[0]); list it once with a higher weight instead',
+    }]);
+    assert.match(problemAt(minimal({ upstreams: { backend: { servers: ['[::1]:3000', '[0:0::1]:3000'] } } }),
+      'upstreams.backend.servers[1]'), /^duplicate server \[0:0::1\]:3000 \(same as upstreams.backend.servers\[0\]\)/);
+    assert.match(problemAt(minimal({ upstreams: { backend: { servers: ['Backend.internal:80', 'backend.internal:80'] } } }),
+      'upstreams.backend.servers[1]'), /same as upstreams.backend.servers\[0\]/);
+    const shared = validateConfig(minimal({
+      upstreams: { a: { servers: ['127.0.0.1:3000'] }, b: { servers: ['127.0.0.1:3000'] } },
+      routes: [{ pathPrefix: '/a/', upstream: 'a' }, { pathPrefix: '/', upstream: 'b' }],
+    }), null);
+    assert.equal(Object.keys(shared.upstreams).length, 2);
+  });
+
   test('route hosts are lower-cased with the port stripped; pathPrefix must start with "/"', () => {
     const config = validateConfig(minimal({
       routes: [{ host: 'API.Example.COM:8443', pathPrefix: '/v1/', upstream: 'backend' }, { host: '[::1]:80', upstream: 'backend' }],
@@ -205,39 +264,28 @@ describe('validateConfig', () => {
     assert.equal(configErrorOf('x', '/etc/h.json').message, '/etc/h.json: expected an object, got "x"');
   });
 
+  test('a dotted all-numeric host must be a valid IPv4 address, wherever a host is given', () => {
+    assert.equal(problemAt(minimal({ listeners: ['999.1.1.1:8080'] }), 'listeners[0]'), '"999.1.1.1" is not a valid IPv4 address');
+    assert.equal(problemAt(minimal({ listeners: [{ host: '1.2.3', port: 8080 }] }), 'listeners[0].host'),
+      '"1.2.3" is not a valid IPv4 address');
+    assert.equal(problemAt(minimal({ upstreams: { b: { servers: [{ address: '10.0.0.256:80' }] } } }), 'upstreams.b.servers[0].address'),
+      '"10.0.0.256" is not a valid IPv4 address');
+    assert.equal(problemAt(minimal({ status: '1.2.3.4.5:9000' }), 'status'), '"1.2.3.4.5" is not a valid IPv4 address');
+  });
+
+  test('the cross-field checks are reported together with every other problem', () => {
+    const raw = {
+      workers: 0,
+      listeners: ['0.0.0.0:8080', '127.0.0.1:8080', '1.2.3:8081'],
+      upstreams: { api: { servers: ['127.0.0.1:3000', '127.0.0.1:3000'] } },
+      status: '127.0.0.1:8080',
+    };
+    assert.deepEqual(problemsOf(raw).map((p) => p.path),
+      ['workers', 'listeners[1]', 'listeners[2]', 'upstreams.api.servers[1]', 'status']);
+  });
+
   test('missing listeners and upstreams are reported together', () => {
     assert.deepEqual(problemsOf({}).map((p) => p.path), ['listeners', 'upstreams']);
-  });
-});
-
-describe('parseDuration', () => {
-  test('accepts milliseconds and nginx-style units', () => {
-    const cases: [unknown, number][] = [
-      [500, 500], ['500ms', 500], ['60s', 60_000], ['5m', 300_000], ['1h', 3_600_000], ['1d', 86_400_000],
-      ['1m 30s', 90_000], [' 2s ', 2000],
-    ];
-    for (const [input, ms] of cases) assert.equal(parseDuration(input), ms, String(input));
-  });
-
-  test('rejects bad units, missing units, zero, negatives and fractions', () => {
-    const cases: [unknown, RegExp][] = [
-      ['5x', /unknown unit "x"/], ['60', /has no unit/], [0, /greater than 0/], ['0s', /greater than 0/],
-      [-1, /greater than 0/], [1.5, /expected a duration/], ['1.5s', /expected a duration/], ['', /expected a duration/],
-      [true, /expected a duration/], ['s', /expected a duration/], [2 ** 31, /at most 2147483647/],
-    ];
-    for (const [input, message] of cases) assert.throws(() => parseDuration(input), message, String(input));
-  });
-});
-
-describe('parseSize', () => {
-  test('accepts bytes and k/m/g suffixes in any case; 0 means unlimited', () => {
-    const cases: [unknown, number][] = [[0, 0], [1024, 1024], ['2048', 2048], ['10k', 10_240], ['1m', 1_048_576], ['1G', 1_073_741_824], ['512K', 524_288]];
-    for (const [input, bytes] of cases) assert.equal(parseSize(input), bytes, String(input));
-  });
-
-  test('rejects bad units, negatives and fractions', () => {
-    const cases: [unknown, RegExp][] = [['10kb', /unknown unit "kb"/], ['5t', /unknown unit "t"/], [-1, /0 or more/], [1.5, /0 or more/], ['1.5m', /expected a size/], [null, /expected a size/]];
-    for (const [input, message] of cases) assert.throws(() => parseSize(input), message, String(input));
   });
 });
 
