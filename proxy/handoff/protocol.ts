@@ -13,6 +13,13 @@
 export const MESSAGE_SIZE = 16;
 /** 2: an ACK covers every earlier connection on its channel (1 acknowledged one at a time). */
 export const PROTOCOL_VERSION = 2;
+/**
+ * A version-1 worker's ACKs (one per connection, in order) are valid cumulative ACKs, so this
+ * master takes it: workers in other containers may be upgraded after the master. Not the other
+ * way round: a version-1 master would keep the fds a cumulative ACK covers. Upgrade (restart)
+ * the master first.
+ */
+export const OLDEST_WORKER_PROTOCOL = 1;
 
 export enum MessageType {
   /** worker → master, first message: "I am pid a, speaking version b, taking at most seq connections". */

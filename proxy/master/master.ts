@@ -14,7 +14,7 @@
 import type { Config } from '../config/types';
 import { native, type Acceptor } from '../handoff/native';
 import { cleanHandoffDir, lockHandoffDir, masterSocketPath, prepareHandoffDir, publishConfig } from '../handoff/handoff-dir';
-import { decode, MessageType, PROTOCOL_VERSION, type Message } from '../handoff/protocol';
+import { decode, MessageType, OLDEST_WORKER_PROTOCOL, PROTOCOL_VERSION, type Message } from '../handoff/protocol';
 import type { Logger } from '../observability/logger';
 import { ConfigError } from '../config/errors';
 import { IpcListenerSet } from './ipc-listener-set';
@@ -166,7 +166,12 @@ export class Master {
     this.config = next;
     this.policy = createPolicy(next.handoff.policy);
     publishConfig(next.handoff.dir, { ...next, listeners: this.publishedListeners });
-    const retired = this.roster.retireCurrent(NEW_GENERATION_WAIT_MS);
+    const retired = this.roster.retireCurrent(NEW_GENERATION_WAIT_MS, () =>
+      this.log.error(
+        `reload: no new worker has registered in ${NEW_GENERATION_WAIT_MS / 1000} s (see the errors above); ` +
+          `the old workers keep serving until one does`,
+      ),
+    );
     this.spawner.retire();
     this.spawner.start(next.workers);
     this.counters.reloads++;
@@ -200,8 +205,8 @@ export class Master {
   }
 
   private onRegister(link: WorkerLink, msg: Message): void {
-    if (msg.b !== PROTOCOL_VERSION) {
-      this.log.error(`worker ${msg.a} speaks handoff protocol ${msg.b}, expected ${PROTOCOL_VERSION}; refusing it`);
+    if (msg.b < OLDEST_WORKER_PROTOCOL || msg.b > PROTOCOL_VERSION) {
+      this.log.error(`worker ${msg.a} speaks handoff protocol ${msg.b}, this master ${OLDEST_WORKER_PROTOCOL} to ${PROTOCOL_VERSION}; refusing it`);
       this.roster.remove(link);
       link.close();
       return;

@@ -1,6 +1,8 @@
 // Every worker link the master has, by standing: connected but not yet registered, the current
 // generation (gets new connections), and the generation before the last reload (finishing its
-// requests, gets nothing new, told to QUIT once the current one is complete).
+// requests, gets nothing new, told to QUIT once the current one is complete). Until the first
+// worker of a new generation registers, the old one keeps serving: a reload whose workers never
+// come up (they crash at start, or speak another protocol) leaves the proxy as it was, not empty.
 import type { WorkerSnapshot } from '../observability/master-metrics';
 import type { WorkerLink } from './worker-link';
 
@@ -10,6 +12,8 @@ export class WorkerRoster {
   private current: WorkerLink[] = [];
   private retiring: WorkerLink[] = [];
   private retireTimer: NodeJS.Timeout | null = null;
+  /** The wait for a new generation ran out with none of it registered; the first to come ends it. */
+  private successorLate = false;
 
   connected(link: WorkerLink): void {
     this.unregistered.add(link);
@@ -19,7 +23,7 @@ export class WorkerRoster {
   register(link: WorkerLink, expected: number): boolean {
     if (!this.unregistered.delete(link)) return false;
     this.current.push(link);
-    if (this.retireTimer && this.current.length >= expected) this.quitRetiring();
+    if ((this.retireTimer && this.current.length >= expected) || this.successorLate) this.quitRetiring();
     return true;
   }
 
@@ -40,26 +44,37 @@ export class WorkerRoster {
     return this.current.length;
   }
 
-  /** The links that may take a connection; with the ipc transport only our own children can. */
+  /**
+   * The links that may take a connection: the current generation, or the one before it while no
+   * worker of the current one has registered. With the ipc transport only our own children can.
+   */
   candidates(ipcOnly: boolean): readonly WorkerLink[] {
-    return ipcOnly ? this.current.filter((l) => l.ipcChild !== null) : this.current;
+    const links = this.current.length > 0 ? this.current : this.retiring;
+    return ipcOnly ? links.filter((l) => l.ipcChild !== null) : links;
   }
 
   /**
-   * Reload: the current generation stops getting connections now, and is told to quit when the
-   * next one has registered (or after `waitMs`), so there is never a moment without a worker.
-   * Returns how many were retired.
+   * Reload: the current generation hands over to the next as soon as one of it registers, and is
+   * told to quit when all of it has (or `waitMs` after the reload, once at least one has), so
+   * there is never a moment without a worker. `onLate` runs if `waitMs` passes with none
+   * registered: the old generation then keeps serving until one does. Returns how many retire.
    */
-  retireCurrent(waitMs: number): number {
+  retireCurrent(waitMs: number, onLate: () => void): number {
     this.quitRetiring(); // a reload during a reload: the generation before last goes now
     this.retiring = this.current.splice(0);
-    this.retireTimer = setTimeout(() => this.quitRetiring(), waitMs);
+    this.retireTimer = setTimeout(() => {
+      this.retireTimer = null;
+      if (this.current.length > 0) return this.quitRetiring();
+      this.successorLate = true;
+      onLate();
+    }, waitMs);
     return this.retiring.length;
   }
 
   private quitRetiring(): void {
     if (this.retireTimer) clearTimeout(this.retireTimer);
     this.retireTimer = null;
+    this.successorLate = false;
     for (const link of this.retiring) link.sendQuit();
   }
 

@@ -186,7 +186,10 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     // The finished exchange may have paused reading for its upstream's backpressure; that is over.
     this.resumeReading(ClientPause.Upstream);
     // A request body still arriving cannot be told from the next request: close after this answer.
-    if (!keep || this.done || this.front.closing || this.reading === req) return this.finish(!req.keepAlive);
+    // (An answer given from inside llhttp's callbacks, before onRequestEnd, for a request without
+    // a body leaves nothing unread: that connection stays, as nginx keeps it after a 404.)
+    const bodyUnread = this.reading === req && req.hasBody && !req.complete;
+    if (!keep || this.done || this.front.closing || bodyUnread) return this.finish(!req.keepAlive);
     const next = this.queue.shift();
     if (next !== undefined) {
       if (this.queue.length === 0) this.resumeReading(ClientPause.Pipeline);
@@ -260,6 +263,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     }
     const group = this.front.router.match(req.t.host, req.url);
     if (group === null) return this.answerLocally(req, 404, true);
+    if (this.socket.closed) return;
     // From here the tunnel owns the socket; this class only keeps counting it until 'close'.
     this.done = true;
     this.front.untrack(this);

@@ -179,6 +179,7 @@ export class HandleSocket implements ClientSocket {
   }
 
   whenFlushed(done: () => void): void {
+    this.flush(); // corked chunks are not written yet either
     if (this.closed || this.lastCompleted === this.lastQueued) return done();
     (this.waiters ??= []).push({ seq: this.lastQueued, done });
   }
@@ -223,6 +224,8 @@ export class HandleSocket implements ClientSocket {
   }
 
   toStream(): net.Socket {
+    // A net.Socket on a closing handle would never emit 'close' (uv_close does not run twice).
+    if (this.closed || this.eof) throw new Error('toStream() on a socket that is closed or at EOF');
     this.pause();
     const buffer = this.readBuffer;
     // net reads into the worker's buffer as before (it calls useUserBuffer again); a tunnel keeps

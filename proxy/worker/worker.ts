@@ -23,12 +23,10 @@ export class Worker {
   private channel: ChannelWriter | null = null;
   private front: Front | null = null;
   private config: Config | null = null;
-  /** Client connections this worker serves; its size is reported to the master with each ACK. */
-  /** Client connections open in this worker, however they arrived. */
+  /** Client connections open in this worker, however they arrived; reported with each ACK and STATUS. */
   private clients = 0;
   private quitting = false;
   private statusScheduled = false;
-  /** Connections adopted and not yet acknowledged to the master (see acknowledge()). */
   /** The latest connection served and not yet acknowledged (ACKs are cumulative); -1: none. */
   private pendingAck = -1;
   private lastReported = 0;

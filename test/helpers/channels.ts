@@ -2,6 +2,8 @@
 // master's bookkeeping over real SOCK_SEQPACKET sockets.
 import path from 'node:path';
 import { native } from '../../proxy/handoff/native';
+import { decode, type Message } from '../../proxy/handoff/protocol';
+import { WorkerLink } from '../../proxy/master/worker-link';
 
 /** Accepts exactly one connection on a listening fd through an Acceptor. */
 export function acceptOne(listenFd: number): Promise<number> {
@@ -18,13 +20,45 @@ export function acceptOne(listenFd: number): Promise<number> {
 }
 
 /** A connected SOCK_SEQPACKET pair of raw fds, made the way master and worker make theirs. */
-export async function seqpacketPair(dir: string): Promise<[number, number]> {
-  const listenFd = native.seqpacketListen(path.join(dir, 'pair.sock'), 8);
+export async function seqpacketPair(dir: string, name = 'pair.sock'): Promise<[number, number]> {
+  const listenFd = native.seqpacketListen(path.join(dir, name), 8);
   try {
-    const connected = native.seqpacketConnect(path.join(dir, 'pair.sock'));
+    const connected = native.seqpacketConnect(path.join(dir, name));
     return [await acceptOne(listenFd), connected];
   } finally {
     native.closeFd(listenFd);
   }
 }
 
+
+/** The master's WorkerLink for a registered worker, and what that worker's end of the channel received. */
+export interface LinkedWorker {
+  readonly link: WorkerLink;
+  readonly received: Message[];
+  close(): void;
+}
+
+/** A WorkerLink over a real channel, registered as `pid`; the worker's end records each message (and closes passed fds). */
+export async function linkedWorker(dir: string, pid: number): Promise<LinkedWorker> {
+  const [masterFd, workerFd] = await seqpacketPair(dir, `link-${pid}.sock`);
+  const received: Message[] = [];
+  const worker = new native.Channel(
+    workerFd,
+    (header, fd) => {
+      received.push(decode(header)!);
+      if (fd >= 0) native.closeFd(fd);
+    },
+    () => {},
+    () => {},
+  );
+  const link = new WorkerLink(masterFd, 64, 1000, () => {}, () => {});
+  link.pid = pid;
+  return {
+    link,
+    received,
+    close() {
+      link.close();
+      worker.close();
+    },
+  };
+}

@@ -5,7 +5,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startBackend, type RunningBackend } from '../helpers/backend';
-import { deadPort, decodeBody, rawExchange, request, sha256 } from '../helpers/http-client';
+import { deadPort, decodeBody, rawConversation, rawExchange, request, sha256 } from '../helpers/http-client';
 import { waitFor } from '../helpers/procfs';
 import { expectFdsAtBaseline, startProxy, type RunningProxy } from '../helpers/proxy';
 
@@ -248,6 +248,18 @@ describe('upstream failures', () => {
   it('answers 404 for a path no route matches', async () => {
     const reply = await request(`${proxy.url}/nowhere`, { headers: { 'user-agent': 'test "agent"' } });
     assert.equal(reply.status, 404);
+  });
+
+  it('keeps a keep-alive connection open after a 404, as nginx does, for the next request', async () => {
+    const raw = await rawConversation(proxy.port, async (socket, received) => {
+      socket.write('GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n');
+      await waitFor('the first 404', () => /<\/html>/.test(received()));
+      socket.write('GET /elsewhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    });
+    const replies = raw.split(/(?=HTTP\/1\.1 )/);
+    assert.equal(replies.length, 2, 'both requests answered on one connection');
+    assert.match(replies[0], /^HTTP\/1\.1 404 [^]*\r\nConnection: keep-alive\r\n/i);
+    assert.match(replies[1], /^HTTP\/1\.1 404 [^]*\r\nConnection: close\r\n/i);
   });
 
   it('refuses a body over client_max_body_size with 413, declared or chunked', async () => {

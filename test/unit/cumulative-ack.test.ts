@@ -8,37 +8,22 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { native } from '../../proxy/handoff/native';
-import { decode } from '../../proxy/handoff/protocol';
-import { WorkerLink, type Handoff } from '../../proxy/master/worker-link';
-import { seqpacketPair } from '../helpers/channels';
+import type { Handoff, WorkerLink } from '../../proxy/master/worker-link';
+import { linkedWorker } from '../helpers/channels';
 
 async function withLink(body: (link: WorkerLink, hand: (seq: number) => Handoff, received: () => number[]) => Promise<void>): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-ack-'));
-  const [masterFd, workerFd] = await seqpacketPair(dir);
-  const seen: number[] = [];
-  const worker = new native.Channel(
-    workerFd,
-    (header, fd) => {
-      seen.push(decode(header)!.seq);
-      if (fd >= 0) native.closeFd(fd); // the worker's copy
-    },
-    () => {},
-    () => {},
-  );
-  const link = new WorkerLink(masterFd, 64, 1000, () => {}, () => {});
-  link.pid = 1;
+  const worker = await linkedWorker(dir, 1);
   const open: Handoff[] = [];
   const hand = (seq: number): Handoff => {
     const handoff: Handoff = { fd: fs.openSync('/dev/null', 'r'), socket: null, listener: 0, attempts: 0 };
     open.push(handoff);
-    link.hand(seq, handoff, () => {});
+    worker.link.hand(seq, handoff, () => {});
     return handoff;
   };
   try {
-    await body(link, hand, () => seen);
+    await body(worker.link, hand, () => worker.received.map((m) => m.seq));
   } finally {
-    link.close();
     worker.close();
     for (const h of open) fs.closeSync(h.fd);
     fs.rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,69 @@
+// Reload hands over from one generation of workers to the next (WorkerRoster). Pinned here over
+// real channels: the old generation is told to QUIT only once the new one has registered, and a
+// reload whose workers never register (they crash at start, or speak another protocol) leaves
+// the old workers serving instead of a proxy with no workers at all.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MessageType } from '../../proxy/handoff/protocol';
+import { WorkerRoster } from '../../proxy/master/worker-roster';
+import { linkedWorker, type LinkedWorker } from '../helpers/channels';
+
+async function withWorkers(count: number, body: (workers: LinkedWorker[]) => Promise<void>): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-roster-'));
+  const workers: LinkedWorker[] = [];
+  try {
+    for (let i = 1; i <= count; i++) workers.push(await linkedWorker(dir, i));
+    await body(workers);
+  } finally {
+    for (const w of workers) w.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const quits = (w: LinkedWorker): number => w.received.filter((m) => m.type === MessageType.QUIT).length;
+
+function register(roster: WorkerRoster, w: LinkedWorker, expected: number): void {
+  roster.connected(w.link);
+  assert.ok(roster.register(w.link, expected));
+}
+
+test('the old generation serves until a new worker registers, then is told to quit', async () => {
+  await withWorkers(3, async ([old1, old2, next]) => {
+    const roster = new WorkerRoster();
+    register(roster, old1, 2);
+    register(roster, old2, 2);
+    let late = 0;
+    assert.equal(roster.retireCurrent(60_000, () => late++), 2);
+    assert.deepEqual(roster.candidates(false), [old1.link, old2.link], 'no gap before the new generation registers');
+    register(roster, next, 1);
+    assert.deepEqual(roster.candidates(false), [next.link]);
+    await sleep(50);
+    assert.equal(quits(old1) + quits(old2), 2, 'both old workers got QUIT once the new generation was complete');
+    assert.equal(late, 0);
+    roster.all(); // clears the timer
+  });
+});
+
+test('a reload whose workers never register keeps the old workers serving, until one does', async () => {
+  await withWorkers(3, async ([old1, old2, next]) => {
+    const roster = new WorkerRoster();
+    register(roster, old1, 2);
+    register(roster, old2, 2);
+    let late = 0;
+    roster.retireCurrent(40, () => late++);
+    await sleep(120);
+    assert.equal(late, 1, 'the wait ran out and was reported');
+    assert.equal(quits(old1) + quits(old2), 0, 'no QUIT: nobody would be left to serve');
+    assert.deepEqual(roster.candidates(false), [old1.link, old2.link]);
+
+    // One worker of the two expected turns up late: it takes over, the old ones go.
+    register(roster, next, 2);
+    await sleep(50);
+    assert.deepEqual(roster.candidates(false), [next.link]);
+    assert.equal(quits(old1) + quits(old2), 2);
+  });
+});
