@@ -12,7 +12,7 @@ export const ACCESS_LOG_TARGETS: readonly AccessLogTarget[] = Object.freeze(['of
 
 /** nginx's defaults for the matching directives. */
 export const DEFAULT_TIMEOUTS: TimeoutsConfig = Object.freeze({
-  connect: 60_000, read: 60_000, send: 60_000, clientHeader: 60_000, clientBody: 60_000, keepAlive: 75_000,
+  connect: 60_000, read: 60_000, send: 60_000, clientHeader: 60_000, clientBody: 60_000, keepAlive: 75_000, clientSend: 60_000,
 });
 
 /** Every key the validator accepts, per object kind; names match the `$defs` of handoff.schema.json. */

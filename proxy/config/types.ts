@@ -51,6 +51,8 @@ export interface TimeoutsConfig {
   readonly clientBody: number;
   /** keepalive_timeout: an idle client connection is closed after this. */
   readonly keepAlive: number;
+  /** send_timeout: between two writes of a response to the client that is not reading it. */
+  readonly clientSend: number;
 }
 
 export interface HandoffConfig {

@@ -38,7 +38,7 @@ export class FastFront implements Front {
     this.accessLog = config.accessLog === 'stdout' ? new AccessLog() : null;
     const t = config.timeouts;
     this.keepAliveLines = `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(t.keepAlive / 1000)}\r\n`;
-    this.sweeper = new DeadlineSweeper(Math.min(t.connect, t.read, t.send, t.clientHeader, t.clientBody, t.keepAlive));
+    this.sweeper = new DeadlineSweeper(Math.min(t.connect, t.read, t.send, t.clientHeader, t.clientBody, t.keepAlive, t.clientSend));
   }
 
   serve(socket: net.Socket): void {

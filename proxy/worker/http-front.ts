@@ -36,6 +36,10 @@ export class HttpFront {
     // enforced for sockets given to it with emit('connection') (measured: handoff-facts.md).
     // 'listening' is what starts that tracking; the server has no socket of its own.
     this.server.emit('listening');
+    // A client may half-close after its request and still read the answer (nginx serves it). By
+    // default node:http aborts the request and ends the socket at the client's FIN, which cut
+    // large responses short; with this it marks the response as the connection's last instead.
+    (this.server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
 
     this.server.on('request', (req, res) => this.onRequest(req, res));
     this.server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {

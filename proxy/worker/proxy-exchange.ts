@@ -6,6 +6,9 @@
 //  - connect, send or read timeout before the response head: 504;
 //  - the upstream dies or times out mid-response: the client connection is destroyed, so a
 //    truncated body never looks complete;
+//  - the client stops reading mid-response: the upstream is not read meanwhile, so the wait is
+//    the client's (timeouts.clientSend, nginx's send_timeout), not proxy_read_timeout; past it
+//    both connections are closed and the upstream is not counted as failed;
 //  - the client goes away: the upstream connection is destroyed (it never returns to the pool).
 // The response head and the body bytes of the same upstream read are written to the client inside
 // one cork, so a small response leaves in one writev.
@@ -21,7 +24,7 @@ const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', '
 const NO_SERVERS: ReadonlySet<UpstreamServer> = new Set();
 
 const enum Framing { None, Raw, Chunked, Close }
-const enum Phase { Connect, Send, Read }
+const enum Phase { Connect, Send, Read, ClientSend }
 
 export class ProxyExchange implements UpstreamListener {
   /** When the current upstream phase times out (0 = not armed); checked by the client connection's sweep. */
@@ -81,7 +84,7 @@ export class ProxyExchange implements UpstreamListener {
   private arm(phase: Phase): void {
     const t = this.conn.front.ctx.timeouts;
     this.phase = phase;
-    this.deadline = Date.now() + (phase === Phase.Connect ? t.connect : phase === Phase.Send ? t.send : t.read);
+    this.deadline = Date.now() + (phase === Phase.Connect ? t.connect : phase === Phase.Send ? t.send : phase === Phase.Read ? t.read : t.clientSend);
   }
 
   // ---- request body, from the client connection ----
@@ -129,7 +132,11 @@ export class ProxyExchange implements UpstreamListener {
     if (socket.queuedBytes === 0 || socket.closed) return true;
     // The kernel did not take it all: the rest points into the upstream's read buffer, and is also
     // the backpressure signal (the upstream is not read until the client has caught up).
-    socket.whenFlushed(free);
+    if (!this.finished) this.arm(Phase.ClientSend);
+    socket.whenFlushed(() => {
+      if (!this.finished && this.phase === Phase.ClientSend) this.arm(Phase.Read);
+      free();
+    });
     return false;
   }
 
@@ -215,6 +222,17 @@ export class ProxyExchange implements UpstreamListener {
     const upstream = this.upstream;
     this.deadline = 0;
     if (upstream === null) return;
+    if (this.phase === Phase.ClientSend) {
+      const req = this.req;
+      this.conn.front.ctx.log.error(
+        `client timed out while sending response to client, client: ${this.conn.socket.remoteAddress}, ` +
+          `request: "${req.method} ${req.url} HTTP/1.${req.versionMinor}", upstream: "http://${this.server!.label}${req.url}"`,
+      );
+      this.upstream = null;
+      upstream.destroy();
+      this.abortClient();
+      return;
+    }
     const what = this.phase === Phase.Connect ? 'connecting' : this.phase === Phase.Send ? 'sending the request' : 'reading the response';
     upstream.destroy(); // detaches this exchange first: no second report
     this.onUpstreamError(new UpstreamTimeout(what), this.phase === Phase.Connect);

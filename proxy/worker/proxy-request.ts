@@ -90,10 +90,32 @@ export function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse
       }
     });
     // Socket inactivity: the send timeout while the request goes out, the read timeout after.
-    upstreamReq.setTimeout(ctx.timeouts.send, () => upstreamReq.destroy(new UpstreamTimeout('sending the request')));
-    upstreamReq.on('finish', () => {
-      upstreamReq.setTimeout(ctx.timeouts.read, () => upstreamReq.destroy(new UpstreamTimeout('reading the response')));
+    // One listener for both (setTimeout with a callback adds a listener each time).
+    let sent = false;
+    upstreamReq.setTimeout(ctx.timeouts.send, () => {
+      if (!sent) return upstreamReq.destroy(new UpstreamTimeout('sending the request'));
+      // pipe() stopped reading the upstream because the client is behind: that wait is the
+      // client's (send_timeout), and the timer runs again once the upstream is read again.
+      if ((res.socket?.writableLength ?? 0) > 0) return waitForClient();
+      upstreamReq.destroy(new UpstreamTimeout('reading the response'));
     });
+    upstreamReq.on('finish', () => {
+      sent = true;
+      upstreamReq.setTimeout(ctx.timeouts.read);
+    });
+    const waitForClient = (): void => {
+      const timer = setTimeout(() => {
+        ctx.log.error(
+          `client timed out while sending response to client, client: ${req.socket.remoteAddress}, ` +
+            `request: "${req.method} ${req.url} HTTP/${req.httpVersion}", upstream: "http://${server.label}${req.url}"`,
+        );
+        res.destroy();
+        upstreamReq.destroy();
+      }, ctx.timeouts.clientSend);
+      // The client took something: pipe() reads the upstream again, and its timer runs again.
+      res.socket!.once('drain', () => clearTimeout(timer));
+      res.once('close', () => clearTimeout(timer));
+    };
 
     upstreamReq.on('response', (upstreamRes) => {
       responded = true;
@@ -162,7 +184,8 @@ function forwardResponse(upstreamRes: http.IncomingMessage, res: http.ServerResp
   // Content-Length or chunked client sees the truncation instead of a complete-looking body.
   upstreamRes.on('error', () => {});
   upstreamRes.on('close', () => {
-    if (!upstreamRes.complete) {
+    // (Destroyed already: the client went away or timed out first, and that was reported.)
+    if (!upstreamRes.complete && !res.destroyed) {
       ctx.log.error(`upstream prematurely closed connection while reading upstream, upstream: "http://${server.label}${res.req.url}"`);
       res.destroy();
     }

@@ -8,9 +8,13 @@
 import net from 'node:net';
 import { openTcpHandle } from './libuv-bindings';
 
-/** Throws (as `new net.Socket({ fd })` does) if the fd cannot be opened; the caller still owns it then. */
+/**
+ * Throws (as `new net.Socket({ fd })` does) if the fd cannot be opened; the caller still owns it
+ * then. Half-open allowed, as net.Server makes its sockets for node:http: a client may send its
+ * FIN after the request and still read the whole answer.
+ */
 export function socketFromTcpFd(fd: number): net.Socket {
   const handle = openTcpHandle(fd);
-  if (handle === null) return new net.Socket({ fd, readable: true, writable: true });
-  return new net.Socket({ handle, readable: true, writable: true } as net.SocketConstructorOpts);
+  if (handle === null) return new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
+  return new net.Socket({ handle, readable: true, writable: true, allowHalfOpen: true } as net.SocketConstructorOpts);
 }

@@ -89,7 +89,7 @@ describe('validateConfig', () => {
       listeners: [{ host: '127.0.0.1', port: 8080, backlog: 511 }],
       upstreams: { backend: { name: 'backend', servers: [{ host: 'h', port: 1, weight: 1 }], keepalive: 32 } },
       routes: [{ host: '*', pathPrefix: '/', upstream: 'backend' }],
-      timeouts: { connect: 60_000, read: 60_000, send: 60_000, clientHeader: 60_000, clientBody: 60_000, keepAlive: 75_000 },
+      timeouts: { connect: 60_000, read: 60_000, send: 60_000, clientHeader: 60_000, clientBody: 60_000, keepAlive: 75_000, clientSend: 60_000 },
       limits: { maxConnectionsPerWorker: 10_000, maxBodySize: 0 },
     });
   });
