@@ -51,7 +51,7 @@ export interface TimeoutsConfig {
   readonly clientBody: number;
   /** keepalive_timeout: an idle client connection is closed after this. */
   readonly keepAlive: number;
-  /** send_timeout: between two writes of a response to the client that is not reading it. */
+  /** send_timeout: how long a client may take no byte of its response. */
   readonly clientSend: number;
 }
 

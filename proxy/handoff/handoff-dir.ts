@@ -9,6 +9,7 @@
 //                        lock file someone may have just opened would let two masters both lock.
 import fs from 'node:fs';
 import path from 'node:path';
+import { DEFAULT_TIMEOUTS } from '../config/schema';
 import type { Config } from '../config/types';
 import { native } from './native';
 import { MASTER_SOCKET_NAME } from './protocol';
@@ -56,9 +57,14 @@ export function publishConfig(dir: string, config: Config): void {
   fs.renameSync(temp, target);
 }
 
-/** The config the master published. It was validated by the master; the directory is 0700. */
+/**
+ * The config the master published. It was validated by the master; the directory is 0700. A
+ * master older than this worker (another container, a rolling upgrade) may not know every
+ * timeout yet: those get their defaults, never undefined.
+ */
 export function readPublishedConfig(dir: string): Config {
-  return JSON.parse(fs.readFileSync(path.join(dir, CONFIG_NAME), 'utf8')) as Config;
+  const config = JSON.parse(fs.readFileSync(path.join(dir, CONFIG_NAME), 'utf8')) as Config;
+  return { ...config, timeouts: { ...DEFAULT_TIMEOUTS, ...config.timeouts } };
 }
 
 /** Removes what the master created (not the directory: it may be a mounted volume). */

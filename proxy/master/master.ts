@@ -212,6 +212,12 @@ export class Master {
       return;
     }
     link.pid = msg.a;
+    if (this.spawner.isRetired(link.pid)) {
+      // Spawned before a reload that has already replaced its generation: it only registers to quit.
+      this.log.notice(`worker ${link.pid} registered after a later reload replaced it; telling it to quit`);
+      this.roster.registerRetired(link);
+      return;
+    }
     link.limitConnections(msg.seq);
     link.ipcChild = this.spawner.ipcChild(msg.a);
     if (!this.roster.register(link, this.config.workers)) return;

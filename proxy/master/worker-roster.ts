@@ -27,6 +27,16 @@ export class WorkerRoster {
     return true;
   }
 
+  /**
+   * A worker of a generation already replaced (it registered after a later reload): it gets no
+   * connections and is told to quit at once; it stays listed until its channel closes.
+   */
+  registerRetired(link: WorkerLink): void {
+    if (!this.unregistered.delete(link)) return;
+    this.retiring.push(link);
+    link.sendQuit();
+  }
+
   /** Drops a link, wherever it stands. True if it was registered (it may hold connections). */
   remove(link: WorkerLink): boolean {
     if (this.unregistered.delete(link)) return false;
@@ -60,8 +70,15 @@ export class WorkerRoster {
    * registered: the old generation then keeps serving until one does. Returns how many retire.
    */
   retireCurrent(waitMs: number, onLate: () => void): number {
-    this.quitRetiring(); // a reload during a reload: the generation before last goes now
-    this.retiring = this.current.splice(0);
+    if (this.current.length > 0) {
+      this.quitRetiring(); // a reload during a reload: the generation before last goes now
+      this.retiring = this.current.splice(0);
+    } else {
+      // A reload while none of the last one's workers has registered: the generation before is
+      // still the one serving, and stays until a worker of this newest one registers.
+      if (this.retireTimer) clearTimeout(this.retireTimer);
+      this.successorLate = false;
+    }
     this.retireTimer = setTimeout(() => {
       this.retireTimer = null;
       if (this.current.length > 0) return this.quitRetiring();

@@ -81,10 +81,21 @@ export class WorkerSpawner {
     });
   }
 
-  /** The current children become an old generation: still running, no longer replaced. */
+  /**
+   * The current children become an old generation: still running, no longer replaced. Respawns
+   * still pending were for that generation: cancelled, or they would add to the next one.
+   */
   retire(): void {
     for (const child of this.children) this.retired.add(child);
     this.children.clear();
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  /** One of ours from a generation a reload replaced. */
+  isRetired(pid: number): boolean {
+    for (const child of this.retired) if (child.pid === pid) return true;
+    return false;
   }
 
   /** Signals every child and resolves when all have exited (SIGKILL after `graceMs`). */

@@ -35,6 +35,8 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
   /** No more requests are taken: the connection ends after what is being answered. */
   private done = false;
   private upgradeRequest: ParsedRequest | null = null;
+  /** What the client still had to take of the last response when its wait was extended; -1: not extended. */
+  private tailQueued = -1;
 
   /**
    * `open` makes the socket with this connection as its listener (and may throw: nothing is
@@ -148,6 +150,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
       // node:http answers 100-continue itself; so does this path (Expect is not forwarded).
       if (req.hasBody && !req.complete && req.versionMinor >= 1) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n');
     }
+    this.tailQueued = -1;
     const exchange = new ProxyExchange(this, req, group);
     req.exchange = exchange;
     this.current = exchange;
@@ -231,7 +234,26 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     this.wait = Wait.None;
     if (wait === Wait.Header) this.clientError('ERR_HTTP_REQUEST_TIMEOUT', 408);
     else if (wait === Wait.Body && this.current !== null) this.current.refuse(408);
+    else if (wait === Wait.KeepAlive && this.stillSending()) return;
     else this.destroy();
+  }
+
+  /**
+   * An idle (or finished) connection whose last response is still leaving: that wait is the
+   * client's, so it gets clientSend at a time for as long as it takes some bytes, as the
+   * exchange gave it while the response was streaming (nginx's send_timeout).
+   */
+  private stillSending(): boolean {
+    const queued = this.socket.queuedBytes;
+    if (queued === 0) return false;
+    if (this.tailQueued !== -1 && queued >= this.tailQueued) {
+      this.front.ctx.log.error(`client timed out while sending response to client, client: ${this.socket.remoteAddress}`);
+      return false;
+    }
+    this.tailQueued = queued;
+    this.wait = Wait.KeepAlive;
+    this.deadline = Date.now() + this.front.ctx.timeouts.clientSend;
+    return true;
   }
 
   /** Malformed input or a head too slow: answer it if no response is under way, and close. */

@@ -80,7 +80,10 @@ export class HttpFront {
 
   /** Malformed input from one client: answer it (400, 408, 431) and close that connection only. */
   private onClientError(err: NodeJS.ErrnoException, socket: net.Socket, log: Logger): void {
-    if (err.code === 'ECONNRESET' || !socket.writable) {
+    // A response already under way (the bad bytes came in the body of the request it answers):
+    // an error page now would land inside that body. Close instead, as the truncation it is.
+    const answering = (socket as net.Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || answering?.headersSent) {
       socket.destroy();
       return;
     }

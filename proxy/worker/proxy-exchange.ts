@@ -41,6 +41,8 @@ export class ProxyExchange implements UpstreamListener {
   private keepClient = false;
   private finished = false;
   private status = 0;
+  /** Bytes the client still had to take when the clientSend deadline was last set. */
+  private clientQueued = 0;
   private readonly startBytes: number;
 
   constructor(
@@ -132,7 +134,10 @@ export class ProxyExchange implements UpstreamListener {
     if (socket.queuedBytes === 0 || socket.closed) return true;
     // The kernel did not take it all: the rest points into the upstream's read buffer, and is also
     // the backpressure signal (the upstream is not read until the client has caught up).
-    if (!this.finished) this.arm(Phase.ClientSend);
+    if (!this.finished) {
+      this.arm(Phase.ClientSend);
+      this.clientQueued = socket.queuedBytes;
+    }
     socket.whenFlushed(() => {
       if (!this.finished && this.phase === Phase.ClientSend) this.arm(Phase.Read);
       free();
@@ -223,6 +228,14 @@ export class ProxyExchange implements UpstreamListener {
     this.deadline = 0;
     if (upstream === null) return;
     if (this.phase === Phase.ClientSend) {
+      // nginx's send_timeout runs between two writes: a client that took some bytes meanwhile
+      // gets another clientSend (so a stall is cut after between one and two of them).
+      const queued = this.conn.socket.queuedBytes;
+      if (queued < this.clientQueued) {
+        this.clientQueued = queued;
+        this.arm(Phase.ClientSend);
+        return;
+      }
       const req = this.req;
       this.conn.front.ctx.log.error(
         `client timed out while sending response to client, client: ${this.conn.socket.remoteAddress}, ` +

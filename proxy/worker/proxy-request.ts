@@ -15,6 +15,7 @@ import type { UpstreamGroup } from '../upstream/upstream-group';
 import type { UpstreamServer } from '../upstream/upstream-server';
 import { sendErrorPage } from './error-pages';
 import { stripHopByHop, upstreamRequestHeaders } from './headers';
+import { watchUpstreamTimeouts } from './upstream-timers';
 
 export interface ProxyContext {
   readonly timeouts: TimeoutsConfig;
@@ -89,33 +90,17 @@ export function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse
         socket.once('connect', () => clearTimeout(connectTimer!));
       }
     });
-    // Socket inactivity: the send timeout while the request goes out, the read timeout after.
-    // One listener for both (setTimeout with a callback adds a listener each time).
-    let sent = false;
-    upstreamReq.setTimeout(ctx.timeouts.send, () => {
-      if (!sent) return upstreamReq.destroy(new UpstreamTimeout('sending the request'));
-      // pipe() stopped reading the upstream because the client is behind: that wait is the
-      // client's (send_timeout), and the timer runs again once the upstream is read again.
-      if ((res.socket?.writableLength ?? 0) > 0) return waitForClient();
-      upstreamReq.destroy(new UpstreamTimeout('reading the response'));
-    });
-    upstreamReq.on('finish', () => {
-      sent = true;
-      upstreamReq.setTimeout(ctx.timeouts.read);
-    });
-    const waitForClient = (): void => {
-      const timer = setTimeout(() => {
+    watchUpstreamTimeouts(upstreamReq, res, ctx.timeouts, {
+      onUpstreamTimeout: (phase) => upstreamReq.destroy(new UpstreamTimeout(phase)),
+      onClientTimeout: () => {
         ctx.log.error(
           `client timed out while sending response to client, client: ${req.socket.remoteAddress}, ` +
             `request: "${req.method} ${req.url} HTTP/${req.httpVersion}", upstream: "http://${server.label}${req.url}"`,
         );
         res.destroy();
         upstreamReq.destroy();
-      }, ctx.timeouts.clientSend);
-      // The client took something: pipe() reads the upstream again, and its timer runs again.
-      res.socket!.once('drain', () => clearTimeout(timer));
-      res.once('close', () => clearTimeout(timer));
-    };
+      },
+    });
 
     upstreamReq.on('response', (upstreamRes) => {
       responded = true;

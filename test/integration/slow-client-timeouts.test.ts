@@ -14,10 +14,10 @@ const SIZE = 8 * 1024 * 1024;
 const body = patternBody(SIZE, 5);
 
 /**
- * GETs /big, reads 256 KiB, stops reading for `stallMs`, then reads on. Resolves with the body
- * bytes received and whether the connection ended before the whole body came.
+ * GETs `path` (/big by default), reads 256 KiB, stops reading for `stallMs`, then reads on. Resolves
+ * with the body bytes received and whether the connection ended before the whole body came.
  */
-function stallingRead(port: number, stallMs: number): Promise<{ received: Buffer; cut: boolean }> {
+function stallingRead(port: number, stallMs: number, path = '/big'): Promise<{ received: Buffer; cut: boolean }> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
@@ -39,7 +39,7 @@ function stallingRead(port: number, stallMs: number): Promise<{ received: Buffer
     };
     socket.on('error', () => {});
     socket.on('close', finish);
-    socket.on('connect', () => socket.write('GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+    socket.on('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
   });
 }
 
@@ -51,6 +51,8 @@ for (const engine of ['fast', 'node'] as const) {
     before(async () => {
       upstream = await startRawUpstream((req, socket) => {
         if (req.path === '/big') socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${SIZE}\r\n\r\n`), body]));
+        // Half of what it announces, then silence.
+        else if (req.path === '/half') socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${2 * SIZE}\r\n\r\n`), body]));
         else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
       });
       proxy = await startProxy({
@@ -73,11 +75,21 @@ for (const engine of ['fast', 'node'] as const) {
       assert.doesNotMatch(proxy.stderr(), /upstream timed out|prematurely closed/);
     });
 
+    it('still times out an upstream that goes silent once the client has caught up', async () => {
+      const started = Date.now();
+      const { received } = await stallingRead(proxy.port, 900, '/half');
+      assert.equal(received.length, SIZE, 'everything the upstream sent arrived, then the connection closed');
+      assert.ok(Date.now() - started < 5_000, `closed after ${Date.now() - started} ms, not left hanging`);
+      await waitFor('the error log line', () => /upstream timed out|prematurely closed/.test(proxy.stderr()));
+    });
+
     it('is cut off after clientSend, reported as the client timing out, and the upstream stays healthy', async () => {
+      const logged = proxy.stderr().length;
       const { cut } = await stallingRead(proxy.port, 4_000);
       assert.equal(cut, true, 'the connection ended before the body did');
-      await waitFor('the error log line', () => /client timed out while sending response to client/.test(proxy.stderr()));
-      assert.doesNotMatch(proxy.stderr(), /upstream timed out|prematurely closed/, 'not blamed on the upstream');
+      const log = (): string => proxy.stderr().slice(logged);
+      await waitFor('the error log line', () => /client timed out while sending response to client/.test(log()));
+      assert.doesNotMatch(log(), /upstream timed out|prematurely closed/, 'not blamed on the upstream');
       // Not marked failed: the only server answers the next request at once (not 502).
       const next = await request(`${proxy.url}/small`);
       assert.equal(next.status, 200);

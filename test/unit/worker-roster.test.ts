@@ -67,3 +67,34 @@ test('a reload whose workers never register keeps the old workers serving, until
     assert.equal(quits(old1) + quits(old2), 2);
   });
 });
+
+test('a second reload while the first has no worker registered keeps the generation that serves', async () => {
+  await withWorkers(2, async ([old1, next]) => {
+    const roster = new WorkerRoster();
+    register(roster, old1, 1);
+    roster.retireCurrent(60_000, () => {});
+    // The first reload's workers never come; a second reload (a fixed config, say) follows.
+    assert.equal(roster.retireCurrent(60_000, () => {}), 1, 'the serving generation is still the one retiring');
+    await sleep(30);
+    assert.equal(quits(old1), 0, 'and it was not told to quit');
+    assert.deepEqual(roster.candidates(false), [old1.link]);
+    register(roster, next, 1);
+    await sleep(50);
+    assert.deepEqual(roster.candidates(false), [next.link]);
+    assert.equal(quits(old1), 1);
+    roster.all();
+  });
+});
+
+test('a worker registering after a later reload replaced its generation gets QUIT and no connections', async () => {
+  await withWorkers(2, async ([current, stale]) => {
+    const roster = new WorkerRoster();
+    register(roster, current, 1);
+    roster.connected(stale.link);
+    roster.registerRetired(stale.link);
+    await sleep(30);
+    assert.equal(quits(stale), 1);
+    assert.deepEqual(roster.candidates(false), [current.link]);
+    assert.equal(roster.registered().length, 2, 'listed until its channel closes');
+  });
+});
