@@ -10,7 +10,10 @@ import { waitFor } from '../helpers/procfs';
 import { startProxy, type RunningProxy } from '../helpers/proxy';
 import { startRawUpstream, type RawUpstream } from '../helpers/raw-upstream';
 
-const SIZE = 8 * 1024 * 1024;
+// More than loopback's socket buffers can hold between the proxy and a client that stopped
+// reading (here tcp_wmem's 4 MiB plus what tcp_rmem autotunes to, up to 32 MiB): with less, the
+// kernel may take a whole response, the proxy never waits, and these tests could not fail.
+const SIZE = 64 * 1024 * 1024;
 const body = patternBody(SIZE, 5);
 
 /**
