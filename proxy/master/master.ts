@@ -282,7 +282,9 @@ export class Master {
       // (a worker quitting with unread CONNECTION messages would send them back).
       const deadline = Date.now() + GRACEFUL_SHUTDOWN_MS;
       const owed = () => this.dispatcher.waitingCount > 0 || this.roster.registered().some((l) => l.inFlightCount > 0);
-      while (owed() && this.roster.registeredCount > 0 && Date.now() < deadline) {
+      // (Candidates, not the current generation's count: during a reload none of whose workers
+      // has registered, the generation before is the one that can still take them.)
+      while (owed() && this.roster.candidates(false).length > 0 && Date.now() < deadline) {
         this.dispatcher.drainWaiting();
         await new Promise((r) => setTimeout(r, 20));
       }
