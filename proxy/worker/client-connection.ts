@@ -150,7 +150,6 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
       // node:http answers 100-continue itself; so does this path (Expect is not forwarded).
       if (req.hasBody && !req.complete && req.versionMinor >= 1) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n');
     }
-    this.tailQueued = -1;
     const exchange = new ProxyExchange(this, req, group);
     req.exchange = exchange;
     this.current = exchange;
@@ -186,6 +185,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
   /** The response to the current request is written; `keep`: the connection may serve the next. */
   exchangeDone(req: ParsedRequest, keep: boolean): void {
     this.current = null;
+    this.tailQueued = -1; // a new last response: its tail gets its own clientSend
     // The finished exchange may have paused reading for its upstream's backpressure; that is over.
     this.resumeReading(ClientPause.Upstream);
     // A request body still arriving cannot be told from the next request: close after this answer.
