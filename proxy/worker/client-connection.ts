@@ -35,8 +35,11 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
   /** No more requests are taken: the connection ends after what is being answered. */
   private done = false;
   private upgradeRequest: ParsedRequest | null = null;
-  /** What the client still had to take of the last response when its wait was extended; -1: not extended. */
-  private tailQueued = -1;
+  /**
+   * clientSend (nginx's send_timeout) measures a client's progress from here: the bytes it still
+   * had to take at the last check; -1: no wait on it since the last response ended.
+   */
+  private sendMark = -1;
 
   /**
    * `open` makes the socket with this connection as its listener (and may throw: nothing is
@@ -185,7 +188,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
   /** The response to the current request is written; `keep`: the connection may serve the next. */
   exchangeDone(req: ParsedRequest, keep: boolean): void {
     this.current = null;
-    this.tailQueued = -1; // a new last response: its tail gets its own clientSend
+    this.sendMark = -1; // a new last response: its tail gets its own clientSend
     // The finished exchange may have paused reading for its upstream's backpressure; that is over.
     this.resumeReading(ClientPause.Upstream);
     // A request body still arriving cannot be told from the next request: close after this answer.
@@ -244,16 +247,36 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
    * exchange gave it while the response was streaming (nginx's send_timeout).
    */
   private stillSending(): boolean {
-    const queued = this.socket.queuedBytes;
-    if (queued === 0) return false;
-    if (this.tailQueued !== -1 && queued >= this.tailQueued) {
-      this.front.ctx.log.error(`client timed out while sending response to client, client: ${this.socket.remoteAddress}`);
+    if (this.socket.queuedBytes === 0) return false;
+    if (this.sendMark === -1) this.markSend();
+    else if (!this.tookBytes()) {
+      this.sendTimedOut('');
       return false;
     }
-    this.tailQueued = queued;
     this.wait = Wait.KeepAlive;
     this.deadline = Date.now() + this.front.ctx.timeouts.clientSend;
     return true;
+  }
+
+  /** A clientSend wait starts: the client's progress is measured from what it has to take now. */
+  markSend(): void {
+    this.sendMark = this.socket.queuedBytes;
+  }
+
+  /**
+   * At a clientSend deadline: whether the client took any bytes since the mark (it then gets
+   * another clientSend, so a stall is cut after one to two of them). Moves the mark.
+   */
+  tookBytes(): boolean {
+    const queued = this.socket.queuedBytes;
+    const took = queued < this.sendMark;
+    this.sendMark = queued;
+    return took;
+  }
+
+  /** `detail`: the request and upstream, when an exchange was under way. */
+  sendTimedOut(detail: string): void {
+    this.front.ctx.log.error(`client timed out while sending response to client, client: ${this.socket.remoteAddress}${detail}`);
   }
 
   /** Malformed input or a head too slow: answer it if no response is under way, and close. */

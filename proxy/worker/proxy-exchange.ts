@@ -41,8 +41,6 @@ export class ProxyExchange implements UpstreamListener {
   private keepClient = false;
   private finished = false;
   private status = 0;
-  /** Bytes the client still had to take when the clientSend deadline was last set. */
-  private clientQueued = 0;
   private readonly startBytes: number;
 
   constructor(
@@ -136,7 +134,7 @@ export class ProxyExchange implements UpstreamListener {
     // the backpressure signal (the upstream is not read until the client has caught up).
     if (!this.finished) {
       this.arm(Phase.ClientSend);
-      this.clientQueued = socket.queuedBytes;
+      this.conn.markSend();
     }
     socket.whenFlushed(() => {
       if (!this.finished && this.phase === Phase.ClientSend) this.arm(Phase.Read);
@@ -228,19 +226,10 @@ export class ProxyExchange implements UpstreamListener {
     this.deadline = 0;
     if (upstream === null) return;
     if (this.phase === Phase.ClientSend) {
-      // nginx's send_timeout runs between two writes: a client that took some bytes meanwhile
-      // gets another clientSend (so a stall is cut after between one and two of them).
-      const queued = this.conn.socket.queuedBytes;
-      if (queued < this.clientQueued) {
-        this.clientQueued = queued;
-        this.arm(Phase.ClientSend);
-        return;
-      }
+      // nginx's send_timeout runs between two writes: a client that took bytes gets another.
+      if (this.conn.tookBytes()) return this.arm(Phase.ClientSend);
       const req = this.req;
-      this.conn.front.ctx.log.error(
-        `client timed out while sending response to client, client: ${this.conn.socket.remoteAddress}, ` +
-          `request: "${req.method} ${req.url} HTTP/1.${req.versionMinor}", upstream: "http://${this.server!.label}${req.url}"`,
-      );
+      this.conn.sendTimedOut(`, request: "${req.method} ${req.url} HTTP/1.${req.versionMinor}", upstream: "http://${this.server!.label}${req.url}"`);
       this.upstream = null;
       upstream.destroy();
       this.abortClient();
