@@ -9,6 +9,7 @@
 //  - malformed input: 400 (431 for a head too large, 408 for a head too slow), then close;
 //  - Upgrade: the socket leaves this class for proxyUpgrade's tunnel.
 // This class owns the client socket: only it ends or destroys it (the tunnel, once handed over).
+import { ClientSendWatch } from './client-send-watch';
 import type { ClientSocket, ClientSocketListener } from './client-socket';
 import type { Sweepable } from './deadline-sweeper';
 import { errorPage, errorResponseHead } from './error-pages';
@@ -16,6 +17,7 @@ import type { FastFront } from './fast-front';
 import type { ParsedRequest } from './parsed-request';
 import { ClientPause, ProxyExchange } from './proxy-exchange';
 import { proxyUpgrade } from './proxy-upgrade';
+import { admit } from './request-admission';
 import { RequestParser, type ParseResult, type RequestListener } from './request-parser';
 
 const enum Wait { None, Header, Body, KeepAlive }
@@ -35,11 +37,8 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
   /** No more requests are taken: the connection ends after what is being answered. */
   private done = false;
   private upgradeRequest: ParsedRequest | null = null;
-  /**
-   * clientSend (nginx's send_timeout) measures a client's progress from here: the bytes it still
-   * had to take at the last check; -1: no wait on it since the last response ended.
-   */
-  private sendMark = -1;
+  /** clientSend (nginx's send_timeout), for the exchange's response and for its tail. */
+  readonly sendWatch: ClientSendWatch;
 
   /**
    * `open` makes the socket with this connection as its listener (and may throw: nothing is
@@ -52,6 +51,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
   ) {
     const socket = open(this);
     this.socket = socket;
+    this.sendWatch = new ClientSendWatch(socket, front.ctx.log);
     this.parser = new RequestParser(this, () => socket.remoteAddress);
     this.deadline = Date.now() + front.ctx.timeouts.clientHeader;
     front.track(this);
@@ -139,21 +139,14 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     req.exchange?.onRequestEnd();
   }
 
-  /** Routes a request and starts its exchange, or answers it here (404, 413, 417, 400). */
+  /** Starts the request's exchange, or answers it here (see request-admission.ts). */
   private startRequest(req: ParsedRequest): void {
-    const ctx = this.front.ctx;
     this.front.requestsServed++;
-    if (req.versionMinor >= 1 && req.t.host === undefined) return this.answerLocally(req, 400, true); // as node:http's requireHostHeader
-    if (req.method === 'CONNECT') return this.answerLocally(req, 400, true);
-    const group = this.front.router.match(req.t.host, req.url);
-    if (group === null) return this.answerLocally(req, 404, req.hasBody && !req.complete);
-    if (ctx.maxBodySize > 0 && req.t.contentLength > ctx.maxBodySize) return this.answerLocally(req, 413, true);
-    if (req.t.expect !== null) {
-      if (req.t.expect !== '100-continue') return this.answerLocally(req, 417, true);
-      // node:http answers 100-continue itself; so does this path (Expect is not forwarded).
-      if (req.hasBody && !req.complete && req.versionMinor >= 1) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n');
-    }
-    const exchange = new ProxyExchange(this, req, group);
+    const admission = admit(req, this.front.router, this.front.ctx.maxBodySize);
+    if (admission.status !== 0) return this.answerLocally(req, admission.status, admission.close);
+    // node:http answers 100-continue itself; so does this path (Expect is not forwarded).
+    if (req.t.expect !== null && req.hasBody && !req.complete && req.versionMinor >= 1) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n');
+    const exchange = new ProxyExchange(this, req, admission.group);
     req.exchange = exchange;
     this.current = exchange;
     exchange.start();
@@ -188,7 +181,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
   /** The response to the current request is written; `keep`: the connection may serve the next. */
   exchangeDone(req: ParsedRequest, keep: boolean): void {
     this.current = null;
-    this.sendMark = -1; // a new last response: its tail gets its own clientSend
+    this.sendWatch.stop(); // a new last response: its tail gets its own clientSend
     // The finished exchange may have paused reading for its upstream's backpressure; that is over.
     this.resumeReading(ClientPause.Upstream);
     // A request body still arriving cannot be told from the next request: close after this answer.
@@ -248,35 +241,14 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
    */
   private stillSending(): boolean {
     if (this.socket.queuedBytes === 0) return false;
-    if (this.sendMark === -1) this.markSend();
-    else if (!this.tookBytes()) {
-      this.sendTimedOut('');
+    if (!this.sendWatch.watching) this.sendWatch.start();
+    else if (!this.sendWatch.tookBytes()) {
+      this.sendWatch.timedOut('');
       return false;
     }
     this.wait = Wait.KeepAlive;
     this.deadline = Date.now() + this.front.ctx.timeouts.clientSend;
     return true;
-  }
-
-  /** A clientSend wait starts: the client's progress is measured from what it has to take now. */
-  markSend(): void {
-    this.sendMark = this.socket.queuedBytes;
-  }
-
-  /**
-   * At a clientSend deadline: whether the client took any bytes since the mark (it then gets
-   * another clientSend, so a stall is cut after one to two of them). Moves the mark.
-   */
-  tookBytes(): boolean {
-    const queued = this.socket.queuedBytes;
-    const took = queued < this.sendMark;
-    this.sendMark = queued;
-    return took;
-  }
-
-  /** `detail`: the request and upstream, when an exchange was under way. */
-  sendTimedOut(detail: string): void {
-    this.front.ctx.log.error(`client timed out while sending response to client, client: ${this.socket.remoteAddress}${detail}`);
   }
 
   /** Malformed input or a head too slow: answer it if no response is under way, and close. */

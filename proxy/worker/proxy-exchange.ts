@@ -134,7 +134,7 @@ export class ProxyExchange implements UpstreamListener {
     // the backpressure signal (the upstream is not read until the client has caught up).
     if (!this.finished) {
       this.arm(Phase.ClientSend);
-      this.conn.markSend();
+      this.conn.sendWatch.start();
     }
     socket.whenFlushed(() => {
       if (!this.finished && this.phase === Phase.ClientSend) this.arm(Phase.Read);
@@ -227,9 +227,9 @@ export class ProxyExchange implements UpstreamListener {
     if (upstream === null) return;
     if (this.phase === Phase.ClientSend) {
       // nginx's send_timeout runs between two writes: a client that took bytes gets another.
-      if (this.conn.tookBytes()) return this.arm(Phase.ClientSend);
+      if (this.conn.sendWatch.tookBytes()) return this.arm(Phase.ClientSend);
       const req = this.req;
-      this.conn.sendTimedOut(`, request: "${req.method} ${req.url} HTTP/1.${req.versionMinor}", upstream: "http://${this.server!.label}${req.url}"`);
+      this.conn.sendWatch.timedOut(`, request: "${req.method} ${req.url} HTTP/1.${req.versionMinor}", upstream: "http://${this.server!.label}${req.url}"`);
       this.upstream = null;
       upstream.destroy();
       this.abortClient();
