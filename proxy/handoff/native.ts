@@ -109,6 +109,8 @@ export interface NativeBinding {
   /** Connects a close-on-exec SOCK_SEQPACKET socket to a pathname, then makes it non-blocking. */
   seqpacketConnect(path: string): number;
   closeFd(fd: number): void;
+  /** shutdown(fd, SHUT_WR): the FIN goes now, whoever else holds the socket. 0 or -errno. */
+  shutdownWrite(fd: number): number;
   Acceptor: AcceptorConstructor;
   Channel: ChannelConstructor;
 }

@@ -309,7 +309,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     if (clientClosing && this.reading === null && !this.headPending && this.queue.length === 0 && this.upgradeRequest === null) {
       socket.flush(); // as end() would, so the writev happens now
       if (socket.queuedBytes === 0) {
-        socket.destroy();
+        socket.closeAfterFin();
         return;
       }
     }

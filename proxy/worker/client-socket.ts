@@ -41,6 +41,12 @@ export interface ClientSocket {
   /** Closes now; what is queued is dropped. */
   destroy(): void;
   /**
+   * Closes a socket whose queue is empty, with a FIN first: a handed-off fd may still be open in
+   * the master (its copy goes when the worker's ACK reaches it), and close() alone sends nothing
+   * while another process holds the socket.
+   */
+  closeAfterFin(): void;
+  /**
    * Hands the connection to a net.Socket, for a byte tunnel (WebSocket). This object stops
    * reading; its listener's onClose still runs when that socket closes.
    */
@@ -133,6 +139,10 @@ export class NetClientSocket implements ClientSocket {
   end(): void {
     this.flush();
     this.socket.end();
+  }
+
+  closeAfterFin(): void {
+    this.socket.destroySoon(); // end() then destroy(): Node sends the FIN itself
   }
 
   destroy(): void {

@@ -16,6 +16,7 @@
 //  - reads land in the worker's shared buffer: the listener copies what it keeps;
 //  - a tunnel gets a real net.Socket on the same handle (toStream).
 import net from 'node:net';
+import { native } from '../handoff/native';
 import type { ClientSocket, ClientSocketListener } from './client-socket';
 import { libuvBindings, openTcpHandle, type LibuvBindings, type TcpHandle, type WriteRequest } from './libuv-bindings';
 
@@ -54,10 +55,11 @@ export class HandleSocket implements ClientSocket {
    */
   static open(fd: number, readBuffer: Buffer, listener: ClientSocketListener): HandleSocket | null {
     const handle = openTcpHandle(fd);
-    return handle === null ? null : new HandleSocket(handle, libuvBindings()!, readBuffer, listener);
+    return handle === null ? null : new HandleSocket(fd, handle, libuvBindings()!, readBuffer, listener);
   }
 
   private constructor(
+    private readonly fd: number,
     private readonly handle: TcpHandle,
     private readonly uv: LibuvBindings,
     private readonly readBuffer: Buffer,
@@ -200,6 +202,12 @@ export class HandleSocket implements ClientSocket {
     this.shutDown = true;
     if (this.closed) return;
     if (status < 0 || this.eof) this.destroy();
+  }
+
+  closeAfterFin(): void {
+    if (this.closed || this.stream !== null) return this.destroy();
+    native.shutdownWrite(this.fd); // ENOTCONN (the client reset): nothing to send, close anyway
+    this.destroy();
   }
 
   destroy(): void {

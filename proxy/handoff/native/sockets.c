@@ -1,5 +1,5 @@
 // sockets.c: the plain functions: listening sockets (TCP and SOCK_SEQPACKET), connect, a lock
-// file, and the small fd utilities (localPort, tcpNoDelay, closeFd).
+// file, and the small fd utilities (localPort, tcpNoDelay, closeFd, shutdownWrite).
 
 #include "common.h"
 
@@ -229,6 +229,19 @@ static napi_value close_fd(napi_env env, napi_callback_info info) {
   return throw_sys(env, errno, "close", what, NULL);
 }
 
+// shutdownWrite(fd) -> 0, or -errno (ENOTCONN: the peer is already gone; nothing to send)
+// A socket handed to a worker may still be open in the master, whose copy is released only when
+// the worker's ACK reaches it; a worker's close() sends no FIN while that copy exists, so the
+// worker sends it first.
+static napi_value shutdown_write(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  int32_t fd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (!arg_int(env, argv[0], "fd", 0, INT32_MAX, &fd)) return NULL;
+  return napi_create_int32(env, shutdown(fd, SHUT_WR) == 0 ? 0 : -errno, &out), out;
+}
+
 napi_status sockets_define(napi_env env, napi_value exports) {
   napi_property_descriptor functions[] = {
       FUNCTION("tcpListen", tcp_listen),
@@ -238,6 +251,7 @@ napi_status sockets_define(napi_env env, napi_value exports) {
       FUNCTION("seqpacketListen", seqpacket_listen),
       FUNCTION("seqpacketConnect", seqpacket_connect),
       FUNCTION("closeFd", close_fd),
+      FUNCTION("shutdownWrite", shutdown_write),
   };
   return napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
 }
