@@ -99,26 +99,30 @@ static napi_value lock_file(napi_env env, napi_callback_info info) {
   return napi_create_int32(env, fd, &out), out;
 }
 
+// The argument of a function taking one fd; false with a JS exception pending if it is not one.
+static bool fd_argument(napi_env env, napi_callback_info info, int32_t* fd) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  return arg_int(env, argv[0], "fd", 0, INT32_MAX, fd);
+}
+
 // tcpNoDelay(fd) -> whether TCP_NODELAY is set (a diagnostic: workers rely on inheriting it)
 static napi_value tcp_no_delay(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], out;
+  napi_value out;
   int32_t fd;
   int on = 0;
   socklen_t len = sizeof on;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (!arg_int(env, argv[0], "fd", 0, INT32_MAX, &fd)) return NULL;
+  if (!fd_argument(env, info, &fd)) return NULL;
   if (getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len) < 0) return throw_sys(env, errno, "getsockopt", "tcpNoDelay", NULL);
   return napi_get_boolean(env, on != 0, &out), out;
 }
 
 // localPort(fd) -> the port a socket is bound to (for port 0)
 static napi_value local_port(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], out;
+  napi_value out;
   int32_t fd;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (!arg_int(env, argv[0], "fd", 0, INT32_MAX, &fd)) return NULL;
+  if (!fd_argument(env, info, &fd)) return NULL;
   struct sockaddr_storage ss;
   socklen_t sslen = sizeof ss;
   if (getsockname(fd, (struct sockaddr*)&ss, &sslen) < 0) return throw_sys(env, errno, "getsockname", "localPort", NULL);
@@ -217,12 +221,9 @@ static napi_value seqpacket_connect(napi_env env, napi_callback_info info) {
 
 // closeFd(fd)
 static napi_value close_fd(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int32_t fd;
   char what[32];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (!arg_int(env, argv[0], "fd", 0, INT32_MAX, &fd)) return NULL;
+  if (!fd_argument(env, info, &fd)) return NULL;
   // On Linux the fd is gone even if close() says EINTR; retrying could close a reused number.
   if (close(fd) == 0 || errno == EINTR) return NULL;
   snprintf(what, sizeof what, "close fd %d", fd);
@@ -234,11 +235,9 @@ static napi_value close_fd(napi_env env, napi_callback_info info) {
 // the worker's ACK reaches it; a worker's close() sends no FIN while that copy exists, so the
 // worker sends it first.
 static napi_value shutdown_write(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], out;
+  napi_value out;
   int32_t fd;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (!arg_int(env, argv[0], "fd", 0, INT32_MAX, &fd)) return NULL;
+  if (!fd_argument(env, info, &fd)) return NULL;
   return napi_create_int32(env, shutdown(fd, SHUT_WR) == 0 ? 0 : -errno, &out), out;
 }
 
