@@ -4,6 +4,7 @@
 
 import * as net from 'net';
 import { InvalidValue, describeValue } from './errors';
+import { normalisedPath } from '../worker/request-target';
 
 const DURATION_UNITS = new Map([['ms', 1], ['s', 1000], ['m', 60_000], ['h', 3_600_000], ['d', 86_400_000]]);
 const DURATION_EXPECTED = 'expected a duration like "500ms", "60s", "5m", "1h" or a number of milliseconds';
@@ -119,5 +120,11 @@ export function parsePathPrefix(value: unknown): string {
   }
   // The router matches the path only; a query or fragment here could never match.
   if (/[\s?#]/.test(value)) throw new InvalidValue(`must be a plain path (no spaces, "?" or "#"), got ${describeValue(value)}`);
+  // Requests are matched by their normalised path (%XX decoded, "." and ".." resolved, "//"
+  // merged, as nginx's locations), which a prefix in any other spelling could never match.
+  const normal = normalisedPath(value);
+  if (normal !== value) {
+    throw new InvalidValue(`must be written as requests are matched (no %XX escapes, "." or ".." segments, or "//"${normal === null ? '' : `; here: "${normal}"`}), got ${describeValue(value)}`);
+  }
   return value;
 }

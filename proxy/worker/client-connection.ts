@@ -278,13 +278,14 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
       this.done = true;
       return;
     }
-    const group = this.front.router.match(req.t.host, req.url);
-    if (group === null) return this.answerLocally(req, 404, true);
+    // The same answers as any request (CONNECT, which llhttp also stops after, gets its 405 here).
+    const admission = admit(req, this.front.router, this.front.ctx.maxBodySize);
+    if (admission.status !== 0) return this.answerLocally(req, admission.status, true);
     if (this.socket.closed) return;
     // From here the tunnel owns the socket; this class only keeps counting it until 'close'.
     this.done = true;
     this.front.untrack(this);
-    proxyUpgrade({ method: req.method, url: req.url, rawHeaders: req.rawHeaders, headers: { upgrade: req.t.upgrade } }, this.socket.toStream(), head, group, this.front.ctx);
+    proxyUpgrade({ method: req.method, url: req.url, rawHeaders: req.rawHeaders, headers: { upgrade: req.t.upgrade } }, this.socket.toStream(), head, admission.group, this.front.ctx);
   }
 
   onEnd(): void {

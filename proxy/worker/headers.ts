@@ -16,6 +16,15 @@ const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
+/**
+ * Never removed because a Connection header names them: the message's length and its Host are
+ * what both ends frame and route by. A client that lists Content-Length in Connection would
+ * otherwise send its body to the upstream with no length — the body read as the next request
+ * (smuggled past the proxy's routing and X-Forwarded-For) — and one that lists Host would reach
+ * the upstream without the Host the proxy routed on. nginx honours no Connection tokens at all.
+ */
+const NEVER_NAMED_AWAY = new Set(['content-length', 'host']);
+
 /** Handoff's Via token (RFC 9110 §7.6.3: protocol version and a pseudonym). */
 export const VIA_TOKEN = '1.1 handoff';
 
@@ -33,9 +42,9 @@ export function connectionTokens(raw: readonly string[]): Set<string> | null {
   return tokens;
 }
 
-/** Hop-by-hop: always (HOP_BY_HOP), or named in this message's Connection header. */
+/** Hop-by-hop: always (HOP_BY_HOP), or named in this message's Connection header (framing and Host excepted). */
 export function isHopByHop(lowerName: string, named: ReadonlySet<string> | null): boolean {
-  return HOP_BY_HOP.has(lowerName) || (named !== null && named.has(lowerName));
+  return HOP_BY_HOP.has(lowerName) || (named !== null && named.has(lowerName) && !NEVER_NAMED_AWAY.has(lowerName));
 }
 
 /** Copies raw header pairs, dropping hop-by-hop ones and those named in Connection. */

@@ -8,6 +8,8 @@ import { AccessLog } from '../observability/access-log';
 import type { Logger } from '../observability/logger';
 import { rawErrorResponse, sendErrorPage } from './error-pages';
 import { proxyRequest, type ProxyContext } from './proxy-request';
+import { route, type Admission } from './request-admission';
+import { splitAbsoluteForm, withHost } from './request-target';
 import { Router } from './router';
 import { proxyUpgrade } from './proxy-upgrade';
 
@@ -43,12 +45,18 @@ export class HttpFront {
 
     this.server.on('request', (req, res) => this.onRequest(req, res));
     this.server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-      const group = this.router.match(req.headers.host, req.url ?? '/');
-      if (!group) {
-        socket.end(rawErrorResponse(404));
+      const routed = this.route(req, false);
+      if (routed.status !== 0) {
+        socket.end(rawErrorResponse(routed.status));
         return;
       }
-      proxyUpgrade(req, socket, head, group, this.ctx);
+      proxyUpgrade(req, socket, head, routed.group, this.ctx);
+    });
+    // node:http parses CONNECT to its own event; route() refuses it as nginx does (405, or 400
+    // for an authority-form target): this is not a forward proxy.
+    this.server.on('connect', (req: http.IncomingMessage, socket: net.Socket) => {
+      const routed = this.route(req, false);
+      socket.end(rawErrorResponse(routed.status === 0 ? 405 : routed.status));
     });
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => this.onClientError(err, socket, log));
   }
@@ -70,12 +78,32 @@ export class HttpFront {
     // new connection — to a new worker — instead of racing our close of an idle one.
     if (this.draining) res.shouldKeepAlive = false;
     this.accessLog?.track(req, res);
-    const group = this.router.match(req.headers.host, req.url ?? '/');
-    if (!group) {
-      sendErrorPage(res, 404);
+    // (node:http itself reads or drops what is left of a body after a 404 it sends.)
+    const routed = this.route(req, false);
+    if (routed.status !== 0) {
+      sendErrorPage(res, routed.status, routed.close);
       return;
     }
-    proxyRequest(req, res, group, this.ctx);
+    proxyRequest(req, res, routed.group, this.ctx);
+  }
+
+  /** The same route key and refusals as the fast path (request-admission.ts). */
+  private route(req: http.IncomingMessage, bodyUnread: boolean): Admission {
+    const absolute = splitAbsoluteForm(req.url ?? '/');
+    if (absolute !== null) {
+      // Forwarded as origin-form with the target's authority as Host, as the fast path does.
+      req.url = absolute[1];
+      req.rawHeaders = withHost(req.rawHeaders, absolute[0]);
+      req.headers.host = absolute[0];
+    }
+    const raw = req.rawHeaders;
+    let hostCount = 0;
+    for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') hostCount++;
+    const te = req.headers['transfer-encoding'];
+    return route(
+      { method: req.method ?? 'GET', versionMinor: req.httpVersionMinor, hostCount, host: req.headers.host, target: req.url ?? '/', transferEncoding: te ?? null, bodyUnread },
+      this.router,
+    );
   }
 
   /** Malformed input from one client: answer it (400, 408, 431) and close that connection only. */

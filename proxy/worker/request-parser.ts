@@ -4,6 +4,7 @@
 // fields and the URL in pieces then) and reads the head's framing in one pass (wire-heads.ts).
 import { LLHTTP_METHODS, loadHttpParser, type HttpParser } from './llhttp';
 import type { ParsedRequest } from './parsed-request';
+import { splitAbsoluteForm, withHost } from './request-target';
 import { translateRequest } from './wire-heads';
 
 export interface RequestListener {
@@ -32,12 +33,20 @@ export class RequestParser {
     const Parser = loadHttpParser()!;
     const parser = new Parser();
     parser.initialize(Parser.REQUEST, this, 0, Parser.kLenientNone);
-    parser[Parser.kOnMessageBegin] = () => listener.onHeadBegin();
+    parser[Parser.kOnMessageBegin] = () => {
+      this.forgetHead();
+      listener.onHeadBegin();
+    };
     parser[Parser.kOnHeaders] = (headers: string[], url: string) => this.onHeaders(headers, url);
     parser[Parser.kOnHeadersComplete] = (_maj: number, minor: number, headers: string[] | undefined, method: number, url: string | undefined, _s: unknown, _r: unknown, upgrade: boolean, keepAlive: boolean) =>
       this.onHeadersComplete(minor, headers, method, url, upgrade, keepAlive);
     parser[Parser.kOnBody] = (chunk: Buffer) => listener.onBody(chunk);
-    parser[Parser.kOnMessageComplete] = () => listener.onRequestEnd();
+    parser[Parser.kOnMessageComplete] = () => {
+      // A chunked body's trailers arrive through kOnHeaders (with the finished request's URL):
+      // dropped here (as nginx does), or the next head split over reads would start with them.
+      this.forgetHead();
+      listener.onRequestEnd();
+    };
     this.parser = parser;
   }
 
@@ -51,16 +60,28 @@ export class RequestParser {
     this.parser.close();
   }
 
+  private forgetHead(): void {
+    if (this.headers.length > 0) this.headers = [];
+    this.url = '';
+  }
+
   private onHeaders(headers: string[], url: string): void {
     for (const h of headers) this.headers.push(h);
     this.url += url;
   }
 
   private onHeadersComplete(minor: number, headers: string[] | undefined, method: number, url: string | undefined, upgrade: boolean, keepAlive: boolean): number {
-    const raw = headers ?? this.headers;
-    const target = url ?? this.url;
+    let raw = headers ?? this.headers;
+    let target = url ?? this.url;
     this.headers = [];
     this.url = '';
+    const absolute = splitAbsoluteForm(target);
+    if (absolute !== null) {
+      // A client that speaks to us as to a forward proxy: route and forward as origin-form,
+      // with the target's authority as the Host (RFC 9112 §3.2.2), as nginx does.
+      target = absolute[1];
+      raw = withHost(raw, absolute[0]);
+    }
     const t = translateRequest(raw, this.clientAddress());
     this.listener.onRequest(
       {

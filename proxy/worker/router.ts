@@ -27,9 +27,8 @@ export class Router {
     for (const list of this.byHost.values()) list.sort((a, b) => b.pathPrefix.length - a.pathPrefix.length);
   }
 
-  /** hostHeader is the raw Host header (may carry a port); path is the request target. */
-  match(hostHeader: string | undefined, path: string): UpstreamGroup | null {
-    const host = hostHeader ? stripPort(hostHeader).toLowerCase() : '';
+  /** `host` and `path` as request-target.ts's routeKey gives them (a name without port; a normalised path). */
+  match(host: string, path: string): UpstreamGroup | null {
     return this.matchIn(this.byHost.get(host), path) ?? this.matchIn(this.byHost.get('*'), path);
   }
 
@@ -43,13 +42,4 @@ export class Router {
     for (const route of list) if (path.startsWith(route.pathPrefix)) return route.group;
     return null;
   }
-}
-
-function stripPort(host: string): string {
-  if (host.startsWith('[')) {
-    const end = host.indexOf(']');
-    return end === -1 ? host : host.slice(0, end + 1);
-  }
-  const colon = host.indexOf(':');
-  return colon === -1 ? host : host.slice(0, colon);
 }

@@ -11,9 +11,13 @@ export interface TranslatedRequest {
   /** The upstream's header block: "Name: value\r\n" lines, without the request line or the final CRLF. */
   readonly headerLines: string;
   readonly host: string | undefined;
+  /** How many Host headers the client sent (more than one is a 400). */
+  readonly hostCount: number;
   /** The declared Content-Length, or -1. */
   readonly contentLength: number;
   readonly chunked: boolean;
+  /** The Transfer-Encoding header as sent (anything but `chunked` alone is a 501), or null. */
+  readonly transferEncoding: string | null;
   /** The Expect header, lower-cased, or null. */
   readonly expect: string | null;
   readonly referer: string | undefined;
@@ -25,8 +29,10 @@ export interface TranslatedRequest {
 export function translateRequest(raw: readonly string[], clientAddress: string | undefined): TranslatedRequest {
   let lines = '';
   let host: string | undefined;
+  let hostCount = 0;
   let contentLength = -1;
   let chunked = false;
+  let transferEncoding: string | null = null;
   let expect: string | null = null;
   let referer: string | undefined;
   let userAgent: string | undefined;
@@ -38,13 +44,14 @@ export function translateRequest(raw: readonly string[], clientAddress: string |
     (name, value) => {
       switch (name) {
         case 'host':
-          if (host === undefined) host = value;
+          if (hostCount++ === 0) host = value;
           break;
         case 'content-length':
           contentLength = Number(value);
           break;
         case 'transfer-encoding':
           chunked = true; // llhttp accepted it, so chunked is the final coding
+          transferEncoding = transferEncoding === null ? value : `${transferEncoding}, ${value}`;
           break;
         case 'expect':
           expect = value.toLowerCase();
@@ -61,7 +68,7 @@ export function translateRequest(raw: readonly string[], clientAddress: string |
       }
     },
   );
-  return { headerLines: lines, host, contentLength, chunked, expect, referer, userAgent, upgrade };
+  return { headerLines: lines, host, hostCount, contentLength, chunked, transferEncoding, expect, referer, userAgent, upgrade };
 }
 
 /**

@@ -219,6 +219,13 @@ describe('validateConfig', () => {
       /only "\*" on its own/);
   });
 
+  test('a pathPrefix is written as requests are matched: no %XX, dot segments or doubled slashes', () => {
+    assert.equal(problemAt(minimal({ routes: [{ pathPrefix: '/%61dmin', upstream: 'backend' }] }), 'routes[0].pathPrefix'),
+      'must be written as requests are matched (no %XX escapes, "." or ".." segments, or "//"; here: "/admin"), got "/%61dmin"');
+    assert.match(problemAt(minimal({ routes: [{ pathPrefix: '/../x', upstream: 'backend' }] }), 'routes[0].pathPrefix'), /must be written as requests are matched/);
+    assert.match(problemAt(minimal({ routes: [{ pathPrefix: '/a//b/', upstream: 'backend' }] }), 'routes[0].pathPrefix'), /here: "\/a\/b\/"/);
+  });
+
   test('handoff settings: relative dir resolves against the config file, enums suggest fixes', () => {
     const config = validateConfig(minimal({ handoff: { dir: 'run/handoff', transport: 'ipc', policy: 'round-robin' } }),
       '/etc/handoff/handoff.json');

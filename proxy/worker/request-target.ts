@@ -1,0 +1,130 @@
+// What a request's Host and target mean for routing, read as nginx reads them before it matches
+// server_name and location: one valid Host (ngx_http_validate_host), and the path with %XX
+// decoded, slashes merged and `.`/`..` resolved (ngx_http_parse_complex_uri). Routing on the
+// raw target would let `/public/../admin`, `/%61dmin` or `//admin` reach the `/` route's
+// upstream while that upstream itself reads them as `/admin` — a way around a route that keeps
+// `/admin` apart. The target is still forwarded as the client sent it (nginx's proxy_pass
+// without a URI does the same).
+
+/** Where a request is routed: its Host as a name ('' without one) and its normalised path. */
+export interface RouteKey {
+  readonly host: string;
+  readonly path: string;
+}
+
+/**
+ * The route key of a request, or null when nginx would answer 400: more than one Host, a Host
+ * that is not a host name (empty, `/`, controls, spaces, `..`), or a path that is not one or
+ * climbs above the root.
+ */
+export function routeKey(hostCount: number, host: string | undefined, target: string): RouteKey | null {
+  if (hostCount > 1) return null;
+  const name = host === undefined ? '' : hostName(host);
+  if (name === null) return null;
+  const path = normalisedPath(target);
+  return path === null ? null : { host: name, path };
+}
+
+/** Lower-cased, without the port and one trailing dot; null: invalid (nginx's ngx_http_validate_host). */
+export function hostName(value: string): string | null {
+  let end = value.length;
+  let lastDot = -2;
+  let literal = false;
+  let rest = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0x2e /* . */) {
+      if (lastDot === i - 1) return null;
+      lastDot = i;
+    } else if (c === 0x3a /* : */) {
+      if (!literal && !rest) {
+        end = i;
+        rest = true;
+      }
+    } else if (c === 0x5b /* [ */) {
+      if (i === 0) literal = true;
+    } else if (c === 0x5d /* ] */) {
+      if (literal && !rest) {
+        end = i + 1;
+        literal = false;
+        rest = true;
+      }
+    } else if (c === 0x2f /* / */ || c <= 0x20 || c === 0x7f) {
+      return null;
+    }
+  }
+  if (lastDot === end - 1) end--;
+  if (end <= 0) return null;
+  return value.slice(0, end).toLowerCase();
+}
+
+/** Anything that may need normalising: a %, a dot segment, a doubled slash. */
+const NEEDS_WORK = /%|\/\.|\/\//;
+
+/** The target's path as nginx matches locations; null: not an origin-form path, or above the root. */
+export function normalisedPath(target: string): string | null {
+  const q = target.indexOf('?');
+  const path = q === -1 ? target : target.slice(0, q);
+  if (path.charCodeAt(0) !== 0x2f /* / */) return null;
+  if (!NEEDS_WORK.test(path)) return path;
+  let decoded: string;
+  try {
+    decoded = percentDecoded(path);
+  } catch {
+    return null;
+  }
+  const segments: string[] = [];
+  const parts = decoded.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const part = parts[i];
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (segments.length === 0) return null;
+      segments.pop();
+    } else {
+      segments.push(part);
+    }
+  }
+  const last = parts[parts.length - 1];
+  const trailingSlash = segments.length > 0 && (last === '' || last === '.' || last === '..');
+  return `/${segments.join('/')}${trailingSlash ? '/' : ''}`;
+}
+
+/** %XX decoded byte for byte (latin1, as llhttp hands the target over); throws on a bad % or a NUL. */
+function percentDecoded(path: string): string {
+  if (path.indexOf('%') === -1) return path;
+  let out = '';
+  for (let i = 0; i < path.length; i++) {
+    const c = path[i];
+    if (c !== '%') {
+      out += c;
+      continue;
+    }
+    const byte = Number.parseInt(path.slice(i + 1, i + 3), 16);
+    if (!/^[0-9a-fA-F]{2}$/.test(path.slice(i + 1, i + 3)) || byte === 0) throw new Error('bad escape');
+    out += String.fromCharCode(byte);
+    i += 2;
+  }
+  return out;
+}
+
+/**
+ * An absolute-form target (`http://host[:port]/path?query`, which clients send to proxies) as
+ * [authority, origin-form target]; null for any other form. RFC 9112 §3.2.2: its authority
+ * replaces the Host header.
+ */
+export function splitAbsoluteForm(target: string): [string, string] | null {
+  if (target.charCodeAt(0) === 0x2f /* / */) return null;
+  const m = /^https?:\/\/([^/?#]*)([^#]*)$/i.exec(target);
+  if (m === null) return null;
+  const rest = m[2];
+  return [m[1], rest === '' ? '/' : rest.charCodeAt(0) === 0x3f /* ? */ ? `/${rest}` : rest];
+}
+
+/** Raw header pairs with every Host replaced by one `Host: authority`. */
+export function withHost(raw: readonly string[], authority: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() !== 'host') out.push(raw[i], raw[i + 1]);
+  out.push('Host', authority);
+  return out;
+}
