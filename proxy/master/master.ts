@@ -4,7 +4,8 @@
 // As nginx's ngx_master_process_cycle: signal handlers only raise flags; one cycle does the work.
 //   TERM, INT  fast shutdown          QUIT  graceful shutdown (workers finish their requests)
 //   HUP        reload: load the config anew; if it is good, start new workers with it and let
-//              the old ones finish their requests; if not, keep everything as it is
+//              the old ones finish their requests; if not, keep everything as it is. A HUP while
+//              a reload is still loading its config makes one more reload after it (ReloadGate)
 //
 // handoff.transport picks how connections reach workers, all behind the same dispatch:
 //   seqpacket  the addon accepts, the fd goes over <dir>/master.sock (SCM_RIGHTS), acknowledged
@@ -24,6 +25,8 @@ import { StatusServer } from '../observability/status-server';
 import { ListenerSet } from './listener-set';
 import { createPolicy, type SchedulingPolicy } from './scheduling-policy';
 import { Dispatcher } from './dispatcher';
+import { drainThenQuit } from './graceful-drain';
+import { ReloadGate } from './reload-gate';
 import { WorkerLink } from './worker-link';
 import { WorkerRoster } from './worker-roster';
 import { WorkerSpawner, type WorkerCommand } from './worker-spawner';
@@ -41,7 +44,7 @@ export class Master {
   private policy: SchedulingPolicy;
   private readonly spawner: WorkerSpawner;
   private readonly roster = new WorkerRoster();
-  private reloading = false;
+  private readonly reloads: ReloadGate;
   private readonly counters = newCounters();
   private readonly dispatcher: Dispatcher;
   private readonly startedAt = Date.now();
@@ -72,6 +75,7 @@ export class Master {
     this.listeners = config.handoff.transport === 'ipc' ? new IpcListenerSet(log) : new ListenerSet(log);
     this.policy = createPolicy(config.handoff.policy);
     this.spawner = new WorkerSpawner(workerCommand, config.handoff.transport === 'ipc', log);
+    this.reloads = new ReloadGate(() => this.raise('reload'), log);
     this.dispatcher = new Dispatcher(
       () => ({ policy: this.policy, candidates: this.roster.candidates(this.config.handoff.transport === 'ipc') }),
       this.listeners,
@@ -149,8 +153,10 @@ export class Master {
   // ---- reload -----------------------------------------------------------------------------
 
   private async reload(): Promise<void> {
-    if (this.stopping || this.reloading) return;
-    this.reloading = true;
+    if (!this.stopping) await this.reloads.run(() => this.loadAndRestart());
+  }
+
+  private async loadAndRestart(): Promise<void> {
     let next: Config;
     try {
       next = await this.loadConfig();
@@ -159,8 +165,6 @@ export class Master {
       const detail = err instanceof ConfigError ? err.message : String(err);
       this.log.error(`reload failed, the current configuration stays:\n${detail}`);
       return;
-    } finally {
-      this.reloading = false;
     }
     if (this.stopping) return;
     this.config = next;
@@ -276,20 +280,7 @@ export class Master {
     this.dispatcher.stopAccepting();
     this.listeners.close();
     this.statusServer?.close();
-    if (graceful) {
-      // Parked connections were accepted: they are still owed a worker. Wait for room, and for
-      // the workers to acknowledge what is on its way to them, before telling them to quit
-      // (a worker quitting with unread CONNECTION messages would send them back).
-      const deadline = Date.now() + GRACEFUL_SHUTDOWN_MS;
-      const owed = () => this.dispatcher.waitingCount > 0 || this.roster.registered().some((l) => l.inFlightCount > 0);
-      // (Candidates, not the current generation's count: during a reload none of whose workers
-      // has registered, the generation before is the one that can still take them.)
-      while (owed() && this.roster.candidates(false).length > 0 && Date.now() < deadline) {
-        this.dispatcher.drainWaiting();
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      for (const link of this.roster.registered()) link.sendQuit();
-    }
+    if (graceful) await drainThenQuit(this.dispatcher, this.roster, GRACEFUL_SHUTDOWN_MS);
     await this.spawner.stop(graceful ? 'SIGQUIT' : 'SIGTERM', graceful ? GRACEFUL_SHUTDOWN_MS : 3_000);
     const links = this.roster.all();
     this.dispatcher.stop(links);

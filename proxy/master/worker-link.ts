@@ -34,6 +34,7 @@ export class WorkerLink {
   /** Sent (or queued to send) and not yet acknowledged, by sequence number. */
   private readonly inFlight = new Map<number, Handoff>();
   private readonly writer: ChannelWriter;
+  private quitSent = false;
 
   constructor(
     fd: number,
@@ -71,12 +72,12 @@ export class WorkerLink {
     this.refusingUntil = Date.now() + ms;
   }
 
-  /** `onLost` is for the ipc transport, whose failures arrive in a callback rather than as a channel close. */
   /** The worker's own connection limit (it may hold fewer than the config says: its open-files limit). */
   limitConnections(workerLimit: number): void {
     if (workerLimit > 0) this.maxConnections = Math.min(this.maxConnections, workerLimit);
   }
 
+  /** `onLost` is for the ipc transport, whose failures arrive in a callback rather than as a channel close. */
   hand(seq: number, handoff: Handoff, onLost: (handoff: Handoff) => void): void {
     this.inFlight.set(seq, handoff);
     if (handoff.socket === null) {
@@ -124,7 +125,13 @@ export class WorkerLink {
     return orphans;
   }
 
+  /**
+   * Once per link: a reload, a later reload and a graceful shutdown may each ask the same worker
+   * to quit, and a QUIT is a message on the channel, not a state the worker reports back.
+   */
   sendQuit(): void {
+    if (this.quitSent) return;
+    this.quitSent = true;
     this.writer.send(encode(MessageType.QUIT));
   }
 

@@ -1,6 +1,8 @@
 // Every worker link the master has, by standing: connected but not yet registered, the current
-// generation (gets new connections), and the generation before the last reload (finishing its
-// requests, gets nothing new, told to QUIT once the current one is complete). Until the first
+// generation (gets new connections), the generation before the last reload (finishing its
+// requests, gets nothing new, told to QUIT once the current one is complete), and the workers
+// told to QUIT (older generations, late registrants), listed until their channels close: they
+// may still hold unacknowledged connections, which a closed channel re-sends. Until the first
 // worker of a new generation registers, the old one keeps serving: a reload whose workers never
 // come up (they crash at start, or speak another protocol) leaves the proxy as it was, not empty.
 import type { WorkerSnapshot } from '../observability/master-metrics';
@@ -11,6 +13,8 @@ export class WorkerRoster {
   /** In registration order: what the scheduling policy chooses from. */
   private current: WorkerLink[] = [];
   private retiring: WorkerLink[] = [];
+  /** Told to QUIT: no connections, but a graceful shutdown still waits for their handoffs. */
+  private readonly quitting = new Set<WorkerLink>();
   private retireTimer: NodeJS.Timeout | null = null;
   /** The wait for a new generation ran out with none of it registered; the first to come ends it. */
   private successorLate = false;
@@ -33,13 +37,14 @@ export class WorkerRoster {
    */
   registerRetired(link: WorkerLink): void {
     if (!this.unregistered.delete(link)) return;
-    this.retiring.push(link);
+    this.quitting.add(link);
     link.sendQuit();
   }
 
   /** Drops a link, wherever it stands. True if it was registered (it may hold connections). */
   remove(link: WorkerLink): boolean {
     if (this.unregistered.delete(link)) return false;
+    if (this.quitting.delete(link)) return true;
     for (const list of [this.current, this.retiring]) {
       const index = list.indexOf(link);
       if (index !== -1) {
@@ -92,18 +97,21 @@ export class WorkerRoster {
     if (this.retireTimer) clearTimeout(this.retireTimer);
     this.retireTimer = null;
     this.successorLate = false;
-    for (const link of this.retiring) link.sendQuit();
+    for (const link of this.retiring.splice(0)) {
+      link.sendQuit();
+      this.quitting.add(link);
+    }
   }
 
-  /** Registered links, both generations. */
+  /** Every registered link, whatever its generation: the workers that may hold connections. */
   registered(): WorkerLink[] {
-    return [...this.current, ...this.retiring];
+    return [...this.current, ...this.retiring, ...this.quitting];
   }
 
   /** Every link, for shutdown. */
   all(): WorkerLink[] {
     if (this.retireTimer) clearTimeout(this.retireTimer);
-    return [...this.current, ...this.retiring, ...this.unregistered];
+    return [...this.registered(), ...this.unregistered];
   }
 
   snapshot(): WorkerSnapshot[] {
@@ -114,6 +122,6 @@ export class WorkerRoster {
       inFlight: l.inFlightCount,
       requestsServed: l.requestsServed,
     });
-    return [...this.current.map(row('current')), ...this.retiring.map(row('retiring'))];
+    return [...this.current.map(row('current')), ...[...this.retiring, ...this.quitting].map(row('retiring'))];
   }
 }

@@ -1,8 +1,12 @@
 // SIGHUP reloads like nginx: all-or-nothing, new workers with the new config, old workers finish
 // what they have — and not one request fails while it happens.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { startBackend, type RunningBackend } from '../helpers/backend';
 import { request } from '../helpers/http-client';
@@ -83,5 +87,71 @@ describe('reload (SIGHUP)', () => {
     process.kill(proxy.pid, 'SIGHUP');
     await waitFor('the refusal', () => /listeners change only on a restart/.test(proxy.stderr()));
     assert.equal((await request(`${proxy.url}/`)).status, 200);
+  });
+});
+
+// A reload that is slow to load its config: glibc's resolver opens the file named by $HOSTALIASES
+// for a host name without dots, and a FIFO holds that open() (in the master's lookup thread)
+// until a writer comes, as a DNS server that does not answer would. The master's event loop
+// stays free meanwhile, so its signals arrive while the reload is still loading.
+describe('reload (SIGHUP) while a reload is loading its config', () => {
+  const glibc = Boolean((process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime);
+
+  it('HUPs during a reload make exactly one more reload after it, which loads the newest file', { skip: !glibc && 'needs glibc (HOSTALIASES)' }, async () => {
+    const a = await startBackend({ id: 'first' });
+    const b = await startBackend({ id: 'newest' });
+    const aliases = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-aliases-')), 'hostaliases');
+    execFileSync('mkfifo', [aliases]);
+    const proxy = await startProxy({ workers: 1, upstreams: { app: { servers: [`127.0.0.1:${a.port}`] } }, env: { HOSTALIASES: aliases } });
+    const writeServers = (server: string) => {
+      const config = JSON.parse(fs.readFileSync(proxy.configFile, 'utf8')) as Record<string, unknown>;
+      fs.writeFileSync(proxy.configFile, JSON.stringify({ ...config, upstreams: { app: { servers: [server] } } }));
+    };
+    /** Opens the FIFO's write end once the lookup thread waits in its open() (ENXIO until then). */
+    const writer = () => {
+      try {
+        return fs.openSync(aliases, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENXIO') return -1;
+        throw err;
+      }
+    };
+    let held = -1;
+    // Lets every open of the FIFO through (glibc opens it again, once per address family); also
+    // when the test fails: a master cannot exit while its lookup thread is stuck.
+    let release: NodeJS.Timeout | undefined;
+    const releaseLookups = () => {
+      if (held >= 0) fs.closeSync(held);
+      held = -1;
+      release ??= setInterval(() => {
+        const fd = writer();
+        if (fd >= 0) fs.closeSync(fd);
+      }, 10);
+    };
+    try {
+      writeServers(`stalled:${b.port}`);
+      process.kill(proxy.pid, 'SIGHUP');
+      await waitFor('the reload to hang in its name lookup', () => (held = writer()) >= 0);
+      // The lookup now reads the FIFO, and waits until `held` closes: the reload is still loading.
+      writeServers(`127.0.0.1:${b.port}`);
+      process.kill(proxy.pid, 'SIGHUP');
+      await waitFor('the HUP to be noted', () => /one more reload follows/.test(proxy.stderr()));
+      process.kill(proxy.pid, 'SIGHUP');
+      await sleep(200);
+      releaseLookups();
+      await waitFor('the stalled reload to fail', () => /host not found: "stalled"/.test(proxy.stderr()));
+      await waitFor('the newest config to be in force', async () => (await request(`${proxy.url}/`)).headers['x-backend-id'] === 'newest');
+      await sleep(300); // time for a reload too many to show
+      const log = proxy.stderr();
+      assert.equal(log.match(/\[notice\].*one more reload follows/g)?.length, 1, 'the HUPs are noted, and coalesced into one');
+      assert.equal(log.match(/reloading: /g)?.length, 1, 'three HUPs, two reloads: the stalled one and one after it');
+    } finally {
+      releaseLookups();
+      await proxy.stop();
+      clearInterval(release);
+      await a.stop();
+      await b.stop();
+      fs.rmSync(path.dirname(aliases), { recursive: true, force: true });
+    }
   });
 });

@@ -98,3 +98,47 @@ test('a worker registering after a later reload replaced its generation gets QUI
     assert.equal(roster.registered().length, 2, 'listed until its channel closes');
   });
 });
+
+test('a reload during a reload keeps the generation before last listed, and registered, until its channel closes', async () => {
+  await withWorkers(3, async ([gen0, gen1, gen2]) => {
+    const roster = new WorkerRoster();
+    register(roster, gen0, 1);
+    roster.retireCurrent(60_000, () => {});
+    register(roster, gen1, 1); // gen0 is told to quit, and may still hold connections
+    roster.retireCurrent(60_000, () => {});
+    register(roster, gen2, 1);
+    // What a graceful shutdown waits for (in-flight handoffs) and quits; what a closed channel re-sends.
+    assert.deepEqual(new Set(roster.registered()), new Set([gen0.link, gen1.link, gen2.link]));
+    assert.deepEqual(roster.candidates(false), [gen2.link], 'only the newest generation gets connections');
+    assert.equal(roster.remove(gen0.link), true, 'its channel closing re-sends what it had not acknowledged');
+    roster.all();
+  });
+});
+
+test('each worker is told to QUIT once, by reloads and a graceful shutdown together', async () => {
+  await withWorkers(4, async ([gen0, gen1, stale, gen2]) => {
+    const roster = new WorkerRoster();
+    register(roster, gen0, 1);
+    roster.retireCurrent(60_000, () => {});
+    register(roster, gen1, 1); // gen0: QUIT
+    roster.retireCurrent(60_000, () => {});
+    roster.connected(stale.link);
+    roster.registerRetired(stale.link); // stale: QUIT
+    register(roster, gen2, 1); // gen1: QUIT
+    for (const link of roster.registered()) link.sendQuit(); // as Master.shutdown(graceful)
+    await sleep(50);
+    assert.deepEqual([gen0, gen1, stale, gen2].map(quits), [1, 1, 1, 1]);
+  });
+});
+
+test('during a reload no worker of which has registered, a worker registering too late gets no connections', async () => {
+  await withWorkers(2, async ([old1, stale]) => {
+    const roster = new WorkerRoster();
+    register(roster, old1, 1);
+    roster.retireCurrent(60_000, () => {}); // its workers never come: old1 keeps serving
+    roster.connected(stale.link);
+    roster.registerRetired(stale.link);
+    assert.deepEqual(roster.candidates(false), [old1.link], 'a worker told to quit would only reject them');
+    roster.all();
+  });
+});
