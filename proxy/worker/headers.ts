@@ -47,13 +47,29 @@ export function isHopByHop(lowerName: string, named: ReadonlySet<string> | null)
   return HOP_BY_HOP.has(lowerName) || (named !== null && named.has(lowerName) && !NEVER_NAMED_AWAY.has(lowerName));
 }
 
-/** Copies raw header pairs, dropping hop-by-hop ones and those named in Connection. */
-export function stripHopByHop(raw: readonly string[]): string[] {
+/**
+ * Upstream response headers the client does not get, as nginx's proxy_hide_header defaults: the
+ * proxy answers for the response with its own Server and Date (the backend's software and clock
+ * are its own business), and X-Accel-* / X-Pad are instructions to a proxy, not to clients.
+ */
+export function isHiddenResponseHeader(lowerName: string): boolean {
+  switch (lowerName) {
+    case 'server':
+    case 'date':
+    case 'x-pad':
+      return true;
+    default:
+      return lowerName.startsWith('x-accel-');
+  }
+}
+
+/** A response's raw header pairs as the client gets them: without hop-by-hop and hidden headers. */
+export function clientResponseHeaders(raw: readonly string[]): string[] {
   const named = connectionTokens(raw);
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
-    if (isHopByHop(name, named)) continue;
+    if (isHopByHop(name, named) || isHiddenResponseHeader(name)) continue;
     out.push(raw[i], raw[i + 1]);
   }
   return out;

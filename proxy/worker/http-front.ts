@@ -10,6 +10,7 @@ import { rawErrorResponse, sendErrorPage } from './error-pages';
 import { proxyRequest, type ProxyContext } from './proxy-request';
 import { route, type Admission } from './request-admission';
 import { splitAbsoluteForm, withHost } from './request-target';
+import { MAX_REQUEST_HEAD_BYTES } from './request-parser';
 import { Router } from './router';
 import { proxyUpgrade } from './proxy-upgrade';
 
@@ -19,6 +20,7 @@ export class HttpFront {
   private readonly ctx: ProxyContext;
   private readonly accessLog: AccessLog | null;
   private draining = false;
+  private drainedAt = 0;
   requestsServed = 0;
 
   constructor(config: Config, log: Logger) {
@@ -27,6 +29,7 @@ export class HttpFront {
     this.accessLog = config.accessLog === 'stdout' ? new AccessLog() : null;
     const t = config.timeouts;
     this.server = http.createServer({
+      maxHeaderSize: MAX_REQUEST_HEAD_BYTES,
       headersTimeout: t.clientHeader,
       // nginx has no whole-request deadline; the body gets client_body_timeout between reads instead.
       requestTimeout: 0,
@@ -101,7 +104,7 @@ export class HttpFront {
     for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') hostCount++;
     const te = req.headers['transfer-encoding'];
     return route(
-      { method: req.method ?? 'GET', versionMinor: req.httpVersionMinor, hostCount, host: req.headers.host, target: req.url ?? '/', transferEncoding: te ?? null, bodyUnread },
+      { method: req.method ?? 'GET', versionMajor: req.httpVersionMajor, versionMinor: req.httpVersionMinor, hostCount, host: req.headers.host, target: req.url ?? '/', transferEncoding: te ?? null, bodyUnread },
       this.router,
     );
   }
@@ -127,11 +130,13 @@ export class HttpFront {
    * keep-alive connections at once (Node 19+), racing requests already on their way.
    */
   drain(): void {
+    if (!this.draining) this.drainedAt = Date.now();
     this.draining = true;
   }
 
   /** Closes keep-alive connections between requests; a worker shutting down calls it until none are left. */
-  closeIdle(): void {
+  closeIdle(graceMs: number): void {
+    if (Date.now() < this.drainedAt + graceMs) return;
     this.server.closeIdleConnections();
   }
 

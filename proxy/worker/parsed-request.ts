@@ -5,6 +5,8 @@ import type { TranslatedRequest } from './wire-heads';
 export interface ParsedRequest {
   readonly method: string;
   readonly url: string;
+  /** 1; anything else is answered 505 (llhttp also lets HTTP/2.0 through). */
+  readonly versionMajor: number;
   readonly versionMinor: number;
   /** llhttp's verdict: HTTP/1.1 without Connection: close, or HTTP/1.0 with keep-alive. */
   readonly keepAlive: boolean;

@@ -14,7 +14,7 @@ import type { Logger } from '../observability/logger';
 import type { UpstreamGroup } from '../upstream/upstream-group';
 import type { UpstreamServer } from '../upstream/upstream-server';
 import { sendErrorPage } from './error-pages';
-import { stripHopByHop, upstreamRequestHeaders } from './headers';
+import { clientResponseHeaders, upstreamRequestHeaders } from './headers';
 import { watchUpstreamTimeouts } from './upstream-timers';
 
 export interface ProxyContext {
@@ -163,7 +163,8 @@ function forwardResponse(upstreamRes: http.IncomingMessage, res: http.ServerResp
     upstreamRes.destroy();
     return;
   }
-  res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, stripHopByHop(upstreamRes.rawHeaders));
+  // node:http adds its own Date (the upstream's is hidden, as nginx hides it).
+  res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, ['Server', 'handoff', ...clientResponseHeaders(upstreamRes.rawHeaders)]);
   upstreamRes.pipe(res);
   // The upstream died (or timed out) mid-body: end the client's connection abruptly, so a
   // Content-Length or chunked client sees the truncation instead of a complete-looking body.
@@ -201,12 +202,22 @@ function withinBodyLimit(req: http.IncomingMessage, res: http.ServerResponse, li
   return true;
 }
 
-/** client_body_timeout: the time between two reads of the request body. */
+/**
+ * client_body_timeout: the time between two reads of the request body — while the body is being
+ * read: not while the pipe to the upstream holds it paused (that wait is the send timeout's).
+ */
 function watchBodyTimeout(req: http.IncomingMessage, res: http.ServerResponse, ms: number): void {
+  let paused = false;
   const timer = setTimeout(() => {
+    if (paused) return; // re-armed by 'resume'
     if (!res.headersSent) sendErrorPage(res, 408, true);
     else res.destroy();
   }, ms);
+  req.on('pause', () => (paused = true));
+  req.on('resume', () => {
+    paused = false;
+    timer.refresh();
+  });
   req.on('data', () => timer.refresh());
   req.on('end', () => clearTimeout(timer));
   req.on('close', () => clearTimeout(timer));

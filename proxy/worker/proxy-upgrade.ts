@@ -5,7 +5,8 @@ import http from 'node:http';
 import type net from 'node:net';
 import type { UpstreamGroup } from '../upstream/upstream-group';
 import { rawErrorResponse } from './error-pages';
-import { stripHopByHop, upstreamRequestHeaders } from './headers';
+import { clientResponseHeaders, upstreamRequestHeaders } from './headers';
+import { httpDate } from './http-date';
 import type { ProxyContext } from './proxy-request';
 
 function rawHead(statusCode: number, statusMessage: string, rawHeaders: readonly string[]): string {
@@ -66,7 +67,7 @@ export function proxyUpgrade(req: UpgradeRequest, client: net.Socket, head: Buff
   upstreamReq.on('response', (upstreamRes) => {
     clearTimeout(connectTimer);
     responded = true;
-    client.write(rawHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage ?? '', [...stripHopByHop(upstreamRes.rawHeaders), 'Connection', 'close']));
+    client.write(rawHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage ?? '', ['Server', 'handoff', 'Date', httpDate(), ...clientResponseHeaders(upstreamRes.rawHeaders), 'Connection', 'close']));
     const idle = setTimeout(() => upstreamReq.destroy(), ctx.timeouts.read);
     upstreamRes.on('data', () => void idle.refresh());
     upstreamRes.on('close', () => {

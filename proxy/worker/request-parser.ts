@@ -20,6 +20,13 @@ export interface RequestListener {
 /** execute()'s answer: bytes parsed, or what was wrong (code HPE_*). */
 export type ParseResult = ReturnType<HttpParser['execute']>;
 
+/**
+ * The most a request head (request line and headers) may take: nginx's large_client_header_buffers
+ * (4 × 8k) lets cookie-heavy heads of up to 32 KiB through; Node's own default, 16 KiB, would
+ * refuse some that work behind nginx. Over it: 431.
+ */
+export const MAX_REQUEST_HEAD_BYTES = 32 * 1024;
+
 export class RequestParser {
   private readonly parser: HttpParser;
   private headers: string[] = [];
@@ -32,14 +39,14 @@ export class RequestParser {
   ) {
     const Parser = loadHttpParser()!;
     const parser = new Parser();
-    parser.initialize(Parser.REQUEST, this, 0, Parser.kLenientNone);
+    parser.initialize(Parser.REQUEST, this, MAX_REQUEST_HEAD_BYTES, Parser.kLenientNone);
     parser[Parser.kOnMessageBegin] = () => {
       this.forgetHead();
       listener.onHeadBegin();
     };
     parser[Parser.kOnHeaders] = (headers: string[], url: string) => this.onHeaders(headers, url);
-    parser[Parser.kOnHeadersComplete] = (_maj: number, minor: number, headers: string[] | undefined, method: number, url: string | undefined, _s: unknown, _r: unknown, upgrade: boolean, keepAlive: boolean) =>
-      this.onHeadersComplete(minor, headers, method, url, upgrade, keepAlive);
+    parser[Parser.kOnHeadersComplete] = (major: number, minor: number, headers: string[] | undefined, method: number, url: string | undefined, _s: unknown, _r: unknown, upgrade: boolean, keepAlive: boolean) =>
+      this.onHeadersComplete(major, minor, headers, method, url, upgrade, keepAlive);
     parser[Parser.kOnBody] = (chunk: Buffer) => listener.onBody(chunk);
     parser[Parser.kOnMessageComplete] = () => {
       // A chunked body's trailers arrive through kOnHeaders (with the finished request's URL):
@@ -70,7 +77,7 @@ export class RequestParser {
     this.url += url;
   }
 
-  private onHeadersComplete(minor: number, headers: string[] | undefined, method: number, url: string | undefined, upgrade: boolean, keepAlive: boolean): number {
+  private onHeadersComplete(major: number, minor: number, headers: string[] | undefined, method: number, url: string | undefined, upgrade: boolean, keepAlive: boolean): number {
     let raw = headers ?? this.headers;
     let target = url ?? this.url;
     this.headers = [];
@@ -87,6 +94,7 @@ export class RequestParser {
       {
         method: LLHTTP_METHODS[method] ?? 'GET',
         url: target,
+        versionMajor: major,
         versionMinor: minor,
         keepAlive,
         rawHeaders: raw,

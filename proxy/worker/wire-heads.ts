@@ -1,9 +1,9 @@
 // The fast path's heads as wire text: requests through the rules both engines share
-// (headers.ts, forwardRequestHeaders), responses with hop-by-hop headers dropped.
+// (headers.ts, forwardRequestHeaders), responses with hop-by-hop and hidden headers dropped.
 // Header names and values are llhttp's latin1 strings and are written back as latin1, so every
 // byte a client or upstream sent in a header passes unchanged.
 import http from 'node:http';
-import { connectionTokens, forwardRequestHeaders, isHopByHop } from './headers';
+import { connectionTokens, forwardRequestHeaders, isHiddenResponseHeader, isHopByHop } from './headers';
 import { httpDate } from './http-date';
 
 /** What the proxy needs to know about a client's request head, read in the same pass. */
@@ -72,19 +72,17 @@ export function translateRequest(raw: readonly string[], clientAddress: string |
 }
 
 /**
- * An upstream response head as the client will get it: the status line and the end-to-end
- * headers, without Connection/framing lines or the final CRLF, with a Date if it had none.
+ * An upstream response head as the client will get it: the status line, the proxy's Server and
+ * Date, and the end-to-end headers (hop-by-hop and hidden ones dropped, headers.ts), without
+ * Connection/framing lines or the final CRLF.
  */
 export function translateResponse(status: number, reason: string, raw: readonly string[]): string {
   const named = connectionTokens(raw);
-  let head = `HTTP/1.1 ${status} ${reason || http.STATUS_CODES[status] || 'Unknown'}\r\n`;
-  let dated = false;
+  let head = `HTTP/1.1 ${status} ${reason || http.STATUS_CODES[status] || 'Unknown'}\r\nServer: handoff\r\nDate: ${httpDate()}\r\n`;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
-    if (name === 'date') dated = true;
-    if (isHopByHop(name, named)) continue;
+    if (isHopByHop(name, named) || isHiddenResponseHeader(name)) continue;
     head += `${raw[i]}: ${raw[i + 1]}\r\n`;
   }
-  if (!dated) head += `Date: ${httpDate()}\r\n`;
   return head;
 }

@@ -125,6 +125,14 @@ describe('hostile requests', () => {
     assert.match(old, /^HTTP\/1\.1 400 /);
   });
 
+  it('answers 505 to an HTTP version other than 1.x', async () => {
+    const seen = await received(async () => {
+      const reply = await rawExchange(proxy.port, 'GET /x HTTP/2.0\r\nHost: a.test\r\n\r\n');
+      assert.match(reply, /^HTTP\/1\.1 505 /);
+    });
+    assert.equal(seen.pub.length, 0);
+  });
+
   it('serves an absolute-form target as origin-form, with its authority as the Host', async () => {
     const seen = await received(async () => {
       const reply = await rawExchange(proxy.port, 'GET http://other.test/admin/y?q=1 HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n');
