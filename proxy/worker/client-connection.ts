@@ -57,6 +57,9 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     front.track(this);
   }
 
+  /** When the connection last became idle (opened, or its last response ended). */
+  idleSince = Date.now();
+
   /** Between requests, with nothing half-received: safe to close for a graceful shutdown. */
   get idle(): boolean {
     return this.current === null && this.queue.length === 0 && !this.headPending && this.upgradeRequest === null;
@@ -114,7 +117,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
   onBody(chunk: Buffer): void {
     const req = this.reading;
     if (req === null || this.done) return;
-    if (this.wait === Wait.Body) this.deadline = Date.now() + this.front.ctx.timeouts.clientBody;
+    if (this.wait === Wait.Body && this.pauseBits === 0) this.deadline = Date.now() + this.front.ctx.timeouts.clientBody;
     req.received += chunk.length;
     const limit = this.front.ctx.maxBodySize;
     if (limit > 0 && req.received > limit) {
@@ -188,7 +191,10 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     // (An answer given from inside llhttp's callbacks, before onRequestEnd, for a request without
     // a body leaves nothing unread: that connection stays, as nginx keeps it after a 404.)
     const bodyUnread = this.reading === req && req.hasBody && !req.complete;
-    if (!keep || this.done || this.front.closing || bodyUnread) return this.finish(!req.keepAlive);
+    // Draining (a reload), after a response that promised keep-alive: not closed here, or a next
+    // request already on its way would meet a reset. The front closes the connection once it has
+    // been idle a moment (closeIdle), and a request that comes first is answered with close.
+    if (!keep || this.done || bodyUnread) return this.finish(!req.keepAlive);
     const next = this.queue.shift();
     if (next !== undefined) {
       if (this.queue.length === 0) this.resumeReading(ClientPause.Pipeline);
@@ -201,21 +207,29 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     }
     this.resumeReading(ClientPause.Pipeline);
     if (this.clientEnded) return this.finish();
+    this.idleSince = Date.now();
     if (!this.headPending) {
       this.wait = Wait.KeepAlive;
       this.deadline = Date.now() + this.front.ctx.timeouts.keepAlive;
     }
   }
 
+  /**
+   * While the client is not read, client_body_timeout does not run (nginx runs it only while it
+   * waits to read): an upstream that takes the body slowly is the send timeout's business.
+   */
   pauseReading(bit: ClientPause): void {
     this.pauseBits |= bit;
     this.socket.pause();
+    if (this.wait === Wait.Body) this.deadline = 0;
   }
 
   resumeReading(bit: ClientPause): void {
     if ((this.pauseBits & bit) === 0) return;
     this.pauseBits &= ~bit;
-    if (this.pauseBits === 0 && !this.done) this.socket.resume();
+    if (this.pauseBits !== 0 || this.done) return;
+    this.socket.resume();
+    if (this.wait === Wait.Body) this.deadline = Date.now() + this.front.ctx.timeouts.clientBody;
   }
 
   check(now: number): void {

@@ -27,6 +27,7 @@ export class FastFront implements Front {
   readonly keepAliveLines: string;
   /** Set by drain(): responses say Connection: close and connections end after them. */
   closing = false;
+  private drainedAt = 0;
   requestsServed = 0;
   private readonly sweeper: DeadlineSweeper;
   private readonly readBuffer = Buffer.allocUnsafe(CLIENT_READ_BYTES);
@@ -71,11 +72,21 @@ export class FastFront implements Front {
    * closes them after a grace period with closeIdle()).
    */
   drain(): void {
+    if (this.closing) return;
     this.closing = true;
+    this.drainedAt = Date.now();
   }
 
-  closeIdle(): void {
-    for (const conn of this.connections) if (conn.idle) conn.destroy();
+  /**
+   * Closes connections that have been idle for `graceMs` since draining began or since their
+   * last response, whichever came later: a client may have sent its next request on a response
+   * that promised keep-alive just before the drain, and closing under it would reset that request.
+   */
+  closeIdle(graceMs: number): void {
+    const now = Date.now();
+    for (const conn of this.connections) {
+      if (conn.idle && now >= Math.max(conn.idleSince, this.drainedAt) + graceMs) conn.destroy();
+    }
   }
 
   closeAllConnections(): void {

@@ -22,7 +22,7 @@ export interface Front {
   /** Reload or graceful stop: from now on every response closes its connection. */
   drain(): void;
   /** Closes connections between requests; a worker shutting down calls it until none are left. */
-  closeIdle(): void;
+  closeIdle(graceMs: number): void;
   closeAllConnections(): void;
   closeUpstreams(): void;
 }

@@ -245,10 +245,10 @@ export class Worker {
       // Busy keep-alive connections close after their current response. Idle ones get a moment
       // to send the request they may already have in flight (closing them at once would reset
       // it: the keep-alive race), then they are closed, as nginx closes idle connections.
+      // A connection whose response ends later gets the same moment from then on (closeIdle).
       const deadline = Date.now() + GRACEFUL_SHUTDOWN_MS;
-      const idleGrace = Date.now() + IDLE_GRACE_MS;
       while (this.clients > 0 && Date.now() < deadline) {
-        if (Date.now() >= idleGrace) front.closeIdle();
+        front.closeIdle(IDLE_GRACE_MS);
         await new Promise((r) => setTimeout(r, 50));
       }
       front.closeAllConnections();

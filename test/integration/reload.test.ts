@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +13,7 @@ import { startBackend, type RunningBackend } from '../helpers/backend';
 import { request } from '../helpers/http-client';
 import { isAlive, waitFor } from '../helpers/procfs';
 import { startProxy, type RunningProxy } from '../helpers/proxy';
+import { startRawUpstream } from '../helpers/raw-upstream';
 
 describe('reload (SIGHUP)', () => {
   let a: RunningBackend;
@@ -152,6 +154,56 @@ describe('reload (SIGHUP) while a reload is loading its config', () => {
       await a.stop();
       await b.stop();
       fs.rmSync(path.dirname(aliases), { recursive: true, force: true });
+    }
+  });
+});
+
+// A response whose head promised keep-alive before the reload, and whose body ends after it:
+// the client may send its next request as soon as the body is in, on that same connection. The
+// old worker must answer it (with Connection: close) rather than close under it.
+describe('reload (SIGHUP) during a keep-alive response', () => {
+  it('answers the next request on that connection, with Connection: close', async () => {
+    const size = 8 * 1024 * 1024;
+    const big = Buffer.alloc(size, 'b');
+    const upstream = await startRawUpstream((req, socket) => {
+      if (req.path === '/big') socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${size}\r\n\r\n`), big]));
+      else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext');
+    });
+    const proxy = await startProxy({ workers: 1, upstreams: { app: { servers: [`127.0.0.1:${upstream.port}`] } } });
+    const socket = net.connect(proxy.port, '127.0.0.1');
+    try {
+      let got = Buffer.alloc(0);
+      const take = (enough: (b: Buffer) => boolean) =>
+        new Promise<void>((resolve, reject) => {
+          const onData = (d: Buffer) => {
+            got = Buffer.concat([got, d]);
+            if (!enough(got)) return;
+            socket.off('data', onData);
+            socket.pause();
+            resolve();
+          };
+          socket.on('data', onData).resume();
+          socket.once('close', () => reject(new Error(`closed after ${JSON.stringify(got.subarray(Math.max(0, got.length - 300)).toString('latin1'))}`)));
+        });
+      socket.write('GET /big HTTP/1.1\r\nHost: x\r\n\r\n');
+      await take((b) => b.includes('\r\n\r\n'));
+      assert.match(got.toString('latin1', 0, got.indexOf('\r\n\r\n')), /\r\nConnection: keep-alive/i);
+      // The reload: the old worker drains once the new one has registered; our body is still coming.
+      process.kill(proxy.pid, 'SIGHUP');
+      await waitFor('the new worker to register', () => /reloading:[^]*joined/.test(proxy.stderr()));
+      await sleep(100);
+      const headEnd = got.indexOf('\r\n\r\n') + 4;
+      await take((b) => b.length >= headEnd + size);
+      got = got.subarray(headEnd + size);
+      socket.write('GET /next HTTP/1.1\r\nHost: x\r\n\r\n');
+      await take((b) => b.toString('latin1').endsWith('next'));
+      const reply = got.toString('latin1');
+      assert.match(reply, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nnext$/);
+      assert.match(reply, /\r\nConnection: close\r\n/);
+    } finally {
+      socket.destroy();
+      await proxy.stop();
+      await upstream.close();
     }
   });
 });
