@@ -32,7 +32,16 @@ export function proxyUpgrade(req: UpgradeRequest, client: net.Socket, head: Buff
   // A tunnel holds its socket for its whole life: never take one from (or give one to) the pool.
   const upstreamReq = http.request({ host: server.host, port: server.port, method: req.method, path: req.url, headers, setHost: false, agent: false });
   let tunnelled = false;
-  const connectTimer = setTimeout(() => upstreamReq.destroy(Object.assign(new Error('upstream timed out while connecting'), { code: 'ETIMEDOUT' })), ctx.timeouts.connect);
+  // Until the upstream's answer: timeouts.connect, then timeouts.read once connected (an upstream
+  // that accepts and never answers is a read timeout, as for any request).
+  const timedOut = (what: string) => () => upstreamReq.destroy(Object.assign(new Error(`upstream timed out while ${what}`), { code: 'ETIMEDOUT' }));
+  let connectTimer = setTimeout(timedOut('connecting'), ctx.timeouts.connect);
+  upstreamReq.once('socket', (socket: net.Socket) =>
+    socket.once('connect', () => {
+      clearTimeout(connectTimer);
+      connectTimer = setTimeout(timedOut('reading the response header'), ctx.timeouts.read);
+    }),
+  );
 
   client.on('error', () => upstreamReq.destroy());
   client.on('close', () => {

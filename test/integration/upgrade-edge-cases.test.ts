@@ -23,11 +23,13 @@ describe('upgrade edge cases', () => {
         socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n${'b'.repeat(100)}`);
       } else if (req.path === '/declined') {
         socket.write('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n');
+      } else if (req.path === '/never-answers') {
+        // reads the upgrade request, answers nothing
       } else if (req.path === '/slow-post') {
         setTimeout(() => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nposted!'), 200);
       }
     });
-    proxy = await startProxy({ workers: 1, upstreams: { raw: { servers: [`127.0.0.1:${upstream.port}`] } }, timeouts: { read: '1s' } });
+    proxy = await startProxy({ workers: 1, upstreams: { raw: { servers: [`127.0.0.1:${upstream.port}`] } }, timeouts: { read: '1s', connect: '5s' } });
   });
   after(async () => {
     await proxy?.stop();
@@ -48,6 +50,15 @@ describe('upgrade edge cases', () => {
     assert.ok(Date.now() - started < 4_000, `closed after ${Date.now() - started} ms, the read timeout is 1 s`);
   });
 
+  it('an upgrade the upstream never answers gets 504 after the read timeout, logged as a read timeout', async () => {
+    const started = Date.now();
+    const raw = await rawConversation(proxy.port, async (s) => void s.write(`GET /never-answers HTTP/1.1\r\nHost: x\r\n${UPGRADE}\r\n`), 8_000);
+    const took = Date.now() - started;
+    assert.match(raw, /^HTTP\/1\.1 504 /);
+    assert.ok(took < 4_000, `answered after ${took} ms: the read timeout is 1 s (connect: 5 s)`);
+    assert.match(proxy.stderr(), /timed out while reading the response header while upgrading/);
+  });
+
   it('a declined upgrade leaves no socket behind once the client closes its side', async () => {
     const declined = (): Promise<string> =>
       rawConversation(proxy.port, async (s) => {
@@ -64,9 +75,11 @@ describe('upgrade edge cases', () => {
     const raw = await rawConversation(proxy.port, async (s) => {
       s.write(`POST /slow-post HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi` + `GET /ws HTTP/1.1\r\nHost: x\r\n${UPGRADE}\r\n`);
     }, 5_000);
-    assert.match(raw, /^HTTP\/1\.1 200 /, 'the POST got its 200, not a 400 meant for the upgrade');
-    assert.match(raw, /posted!$/);
-    assert.equal((raw.match(/HTTP\/1\.1 /g) ?? []).length, 1, 'one response, then the connection closed');
+    assert.match(raw, /^HTTP\/1\.1 200 [^]*?\r\n\r\nposted!/, 'the POST got its own 200 first, not an answer meant for the upgrade');
+    // The fast engine then closes; node:http goes on to the upgrade, which this upstream never
+    // answers (504 after the read timeout). Either way nothing else comes before the POST's answer.
+    const rest = raw.slice(raw.indexOf('posted!') + 'posted!'.length);
+    assert.ok(rest === '' || /^HTTP\/1\.1 504 /.test(rest), `after the POST's answer: ${JSON.stringify(rest.slice(0, 40))}`);
   });
 
   // Client reads land in a buffer the whole worker shares; once a socket is a tunnel, what it
