@@ -13,14 +13,13 @@
 // The response head and the body bytes of the same upstream read are written to the client inside
 // one cork, so a small response leaves in one writev.
 import type { UpstreamConnection, UpstreamListener } from '../upstream/upstream-connection';
+import { failureKind, mayTryNextServer, UpstreamTimeout } from '../upstream/upstream-failure';
 import type { UpstreamGroup } from '../upstream/upstream-group';
 import type { UpstreamServer } from '../upstream/upstream-server';
 import type { ClientConnection } from './client-connection';
 import type { ParsedRequest } from './parsed-request';
 import { translateResponse } from './wire-heads';
 
-const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN']);
 const NO_SERVERS: ReadonlySet<UpstreamServer> = new Set();
 
 const enum Framing { None, Raw, Chunked, Close }
@@ -196,7 +195,7 @@ export class ProxyExchange implements UpstreamListener {
       return;
     }
     const timeout = err instanceof UpstreamTimeout;
-    const kind = timeout ? 'timeout' : connecting || CONNECT_ERRORS.has(err.code ?? '') ? 'connect' : 'reset';
+    const kind = failureKind(err, connecting);
     // A reused keep-alive socket that the upstream had just closed is a race, not a sick server.
     const stale = kind === 'reset' && upstream !== null && upstream.exchanges > 1;
     if (!stale) server.markFailed(Date.now());
@@ -205,10 +204,7 @@ export class ProxyExchange implements UpstreamListener {
         `client: ${this.conn.socket.remoteAddress}, request: "${req.method} ${req.url} HTTP/1.${req.versionMinor}", ` +
         `upstream: "http://${server.label}${req.url}", host: "${req.t.host ?? ''}"`,
     );
-    // nginx's proxy_next_upstream (error, non_idempotent off): bodies are streamed, so only a
-    // request without one can be replayed.
-    const mayRetry = !req.hasBody && kind !== 'timeout' && (kind === 'connect' || IDEMPOTENT_METHODS.has(req.method));
-    if (mayRetry) {
+    if (mayTryNextServer(err, kind, req.method, req.hasBody)) {
       if (stale && !this.retriedStale) {
         this.retriedStale = true;
         this.tried!.delete(server);
@@ -288,11 +284,4 @@ export class ProxyExchange implements UpstreamListener {
 export const enum ClientPause {
   Pipeline = 1,
   Upstream = 2,
-}
-
-class UpstreamTimeout extends Error {
-  readonly code = 'HANDOFF_UPSTREAM_TIMEOUT';
-  constructor(phase: string) {
-    super(`upstream timed out while ${phase}`);
-  }
 }

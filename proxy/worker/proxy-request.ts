@@ -11,6 +11,7 @@
 import http from 'node:http';
 import type { TimeoutsConfig } from '../config/types';
 import type { Logger } from '../observability/logger';
+import { failureKind, mayTryNextServer, UpstreamTimeout, type FailureKind } from '../upstream/upstream-failure';
 import type { UpstreamGroup } from '../upstream/upstream-group';
 import type { UpstreamServer } from '../upstream/upstream-server';
 import { sendErrorPage } from './error-pages';
@@ -25,16 +26,7 @@ export interface ProxyContext {
 }
 
 /** Why an attempt failed; decides the status and whether another server may be tried. */
-type Failure = { kind: 'connect' | 'timeout' | 'reset'; message: string };
-
-const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-
-class UpstreamTimeout extends Error {
-  readonly code = 'HANDOFF_UPSTREAM_TIMEOUT';
-  constructor(readonly phase: 'connecting' | 'sending the request' | 'reading the response') {
-    super(`upstream timed out while ${phase}`);
-  }
-}
+type Failure = { kind: FailureKind; message: string };
 
 export function requestHasBody(req: http.IncomingMessage): boolean {
   const te = req.headers['transfer-encoding'];
@@ -52,8 +44,6 @@ export function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse
   let retriedStaleSocket = false;
   // nginx's proxy_next_upstream (error, non_idempotent off): we stream bodies, so only a request
   // without one can be replayed; a connect failure is always safe, a reset only for idempotent methods.
-  const mayRetry = (failure: Failure): boolean =>
-    !hasBody && failure.kind !== 'timeout' && (failure.kind === 'connect' || IDEMPOTENT_METHODS.has(req.method ?? ''));
 
   res.on('close', () => {
     if (res.writableFinished) return;
@@ -121,7 +111,7 @@ export function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse
           `client: ${req.socket.remoteAddress}, request: "${req.method} ${req.url} HTTP/${req.httpVersion}", ` +
           `upstream: "http://${server.label}${req.url}", host: "${req.headers.host ?? ''}"`,
       );
-      if (mayRetry(failure)) {
+      if (mayTryNextServer(err, failure.kind, req.method ?? 'GET', hasBody)) {
         if (staleKeepAlive && !retriedStaleSocket) {
           retriedStaleSocket = true;
           tried.delete(server); // the same server again, on a fresh or another pooled socket
@@ -149,13 +139,8 @@ export function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse
 }
 
 function classify(err: NodeJS.ErrnoException, upstreamReq: http.ClientRequest): Failure {
-  if (err instanceof UpstreamTimeout) return { kind: 'timeout', message: err.message };
-  const message = `${err.code ?? 'error'}: ${err.message}`;
-  const connecting = upstreamReq.socket?.connecting ?? false;
-  if (err.code === 'ECONNREFUSED' || err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH' || err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' || connecting) {
-    return { kind: 'connect', message };
-  }
-  return { kind: 'reset', message };
+  const kind = failureKind(err, upstreamReq.socket?.connecting ?? false);
+  return { kind, message: kind === 'timeout' ? err.message : `${err.code ?? 'error'}: ${err.message}` };
 }
 
 function forwardResponse(upstreamRes: http.IncomingMessage, res: http.ServerResponse, server: UpstreamServer, ctx: ProxyContext): void {

@@ -1,0 +1,32 @@
+// How an upstream attempt failed, and whether the next server may be tried — one policy for both
+// engines: nginx's proxy_next_upstream default (`error timeout`, `non_idempotent` off).
+//  - connect: the server was not reached (refused, unreachable, unresolvable, or the connect timed
+//    out): the request never left, so any request may go to the next server;
+//  - reset, or a send/read timeout: the request may have reached the server and had effects, so
+//    only an idempotent method is tried again;
+//  - a request with a body never is: bodies are streamed (proxy_request_buffering off), and what
+//    was sent of it cannot be sent again.
+
+export type FailureKind = 'connect' | 'reset' | 'timeout';
+
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN']);
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/** A connect, send or read timeout; `phase` says which, as nginx's "upstream timed out ... while ..." does. */
+export class UpstreamTimeout extends Error {
+  readonly code = 'HANDOFF_UPSTREAM_TIMEOUT';
+  constructor(readonly phase: 'connecting' | 'sending the request' | 'reading the response') {
+    super(`upstream timed out while ${phase}`);
+  }
+}
+
+export function failureKind(err: NodeJS.ErrnoException, connecting: boolean): FailureKind {
+  if (err instanceof UpstreamTimeout) return 'timeout';
+  return connecting || CONNECT_ERRORS.has(err.code ?? '') ? 'connect' : 'reset';
+}
+
+export function mayTryNextServer(err: NodeJS.ErrnoException, kind: FailureKind, method: string, hasBody: boolean): boolean {
+  if (hasBody) return false;
+  const reached = kind === 'reset' || (kind === 'timeout' && (err as UpstreamTimeout).phase !== 'connecting');
+  return !reached || IDEMPOTENT_METHODS.has(method);
+}
