@@ -52,8 +52,8 @@ export class FastFront implements Front {
    * strings, body chunks), so nothing of a read outlives its parse. Without libuv's bindings,
    * on a net.Socket.
    */
-  serveFd(fd: number, onClose: () => void): void {
-    new ClientConnection(this, (listener) => HandleSocket.open(fd, this.readBuffer, listener) ?? new NetClientSocket(socketFromTcpFd(fd), listener), onClose);
+  serveFd(fd: number, onClose: () => void, handedOff: boolean): void {
+    new ClientConnection(this, (listener) => HandleSocket.open(fd, this.readBuffer, listener, handedOff) ?? new NetClientSocket(socketFromTcpFd(fd), listener), onClose);
   }
 
   track(conn: ClientConnection): void {

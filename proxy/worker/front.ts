@@ -15,10 +15,11 @@ export interface Front {
   /** Serves one client connection; the socket closes when the client or HTTP says so. */
   serve(socket: net.Socket): void;
   /**
-   * Opens a socket on an accepted TCP fd (a handed-off connection) and serves it; `onClose` runs
-   * once it has closed. Throws if the fd cannot be opened; the caller still owns the fd then.
+   * Opens a socket on an accepted TCP fd and serves it; `onClose` runs once it has closed. Throws
+   * if the fd cannot be opened; the caller still owns the fd then. `handedOff`: the master passed
+   * it, and may still hold its own copy (so closing sends the FIN first: ClientSocket.closeAfterFin).
    */
-  serveFd(fd: number, onClose: () => void): void;
+  serveFd(fd: number, onClose: () => void, handedOff: boolean): void;
   /** Reload or graceful stop: from now on every response closes its connection. */
   drain(): void;
   /** Closes connections between requests; a worker shutting down calls it until none are left. */

@@ -53,13 +53,14 @@ export class HandleSocket implements ClientSocket {
    * A HandleSocket on `fd`, reading into `readBuffer`; null when libuv's bindings are missing.
    * Throws if the fd cannot be opened (the caller still owns it then).
    */
-  static open(fd: number, readBuffer: Buffer, listener: ClientSocketListener): HandleSocket | null {
+  static open(fd: number, readBuffer: Buffer, listener: ClientSocketListener, handedOff: boolean): HandleSocket | null {
     const handle = openTcpHandle(fd);
-    return handle === null ? null : new HandleSocket(fd, handle, libuvBindings()!, readBuffer, listener);
+    return handle === null ? null : new HandleSocket(handedOff ? fd : -1, handle, libuvBindings()!, readBuffer, listener);
   }
 
   private constructor(
-    private readonly fd: number,
+    /** The fd, when the master may still hold a copy of it (closeAfterFin); else -1. */
+    private readonly sharedFd: number,
     private readonly handle: TcpHandle,
     private readonly uv: LibuvBindings,
     private readonly readBuffer: Buffer,
@@ -206,7 +207,9 @@ export class HandleSocket implements ClientSocket {
 
   closeAfterFin(): void {
     if (this.closed || this.stream !== null) return this.destroy();
-    native.shutdownWrite(this.fd); // ENOTCONN (the client reset): nothing to send, close anyway
+    // ENOTCONN (the client reset): nothing to send, close anyway. Without another copy (reuseport),
+    // close() sends the FIN itself.
+    if (this.sharedFd >= 0) native.shutdownWrite(this.sharedFd);
     this.destroy();
   }
 

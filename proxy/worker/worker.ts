@@ -104,7 +104,7 @@ export class Worker {
       this.channel!.send(encode(MessageType.REJECT, msg.seq, this.clients, this.requests()));
       return;
     }
-    if (this.serveFd(fd, `connection ${msg.seq}`)) this.acknowledge(msg.seq);
+    if (this.serveFd(fd, `connection ${msg.seq}`, true)) this.acknowledge(msg.seq);
     else this.channel!.send(encode(MessageType.REJECT, msg.seq, this.clients, this.requests()));
   }
 
@@ -112,9 +112,9 @@ export class Worker {
    * Serves a client fd that a listener of ours accepted (handed off, or reuseport): false, with
    * the fd closed, when it cannot be opened. Such sockets have TCP_NODELAY from the listener.
    */
-  private serveFd(fd: number, what: string): boolean {
+  private serveFd(fd: number, what: string, handedOff: boolean): boolean {
     try {
-      this.front!.serveFd(fd, this.onClientClosed);
+      this.front!.serveFd(fd, this.onClientClosed, handedOff);
     } catch (err) {
       native.closeFd(fd);
       this.log.error(`cannot open ${what}: ${(err as Error).message}`);
@@ -189,7 +189,7 @@ export class Worker {
   }
 
   private onAccepted(fd: number): void {
-    if (this.serveFd(fd, 'an accepted connection') && this.clients >= this.connectionLimit) this.setAccepting(false);
+    if (this.serveFd(fd, 'an accepted connection', false) && this.clients >= this.connectionLimit) this.setAccepting(false);
   }
 
   private setAccepting(on: boolean): void {

@@ -72,7 +72,7 @@ describe('a worker closing a connection the master still holds', () => {
     const served = new Promise<void>((resolve) => (workerClosed = resolve));
     const workerChannel = new native.Channel(
       workerEnd,
-      (_header, fd) => front.serveFd(fd, workerClosed),
+      (_header, fd) => front.serveFd(fd, workerClosed, true),
       () => {},
       () => {},
     );
