@@ -81,12 +81,14 @@ export function clientResponseHeaders(raw: readonly string[]): string[] {
  * kept, as nginx's $proxy_add_x_forwarded_for), X-Forwarded-Proto and X-Forwarded-Host set (the
  * client cannot choose what the proxy vouches for), Via appended, Host passed through.
  * `inspect`, when given, sees every header the client sent (lower-cased name), dropped or not.
+ * `authority`: an absolute-form target's, which replaces the client's Host (RFC 9112 §3.2.2).
  */
 export function forwardRequestHeaders(
   raw: readonly string[],
   clientAddress: string | undefined,
   emit: (name: string, value: string) => void,
   inspect?: (lowerName: string, value: string) => void,
+  authority?: string,
 ): void {
   const named = connectionTokens(raw);
   let forwardedFor: string | null = null;
@@ -107,11 +109,16 @@ export function forwardRequestHeaders(
       case 'x-forwarded-host':
         continue;
       case 'host':
+        if (authority !== undefined) continue;
         if (host === undefined) host = value;
         break;
     }
     if (isHopByHop(name, named)) continue;
     emit(raw[i], value);
+  }
+  if (authority !== undefined) {
+    host = authority;
+    emit('Host', authority);
   }
   const client = clientAddress ?? 'unknown';
   emit('X-Forwarded-For', forwardedFor === null ? client : `${forwardedFor}, ${client}`);

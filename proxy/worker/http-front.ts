@@ -92,21 +92,25 @@ export class HttpFront {
 
   /** The same route key and refusals as the fast path (request-admission.ts). */
   private route(req: http.IncomingMessage, bodyUnread: boolean): Admission {
-    const absolute = splitAbsoluteForm(req.url ?? '/');
-    if (absolute !== null) {
-      // Forwarded as origin-form with the target's authority as Host, as the fast path does.
-      req.url = absolute[1];
-      req.rawHeaders = withHost(req.rawHeaders, absolute[0]);
-      req.headers.host = absolute[0];
-    }
     const raw = req.rawHeaders;
     let hostCount = 0;
     for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') hostCount++;
     const te = req.headers['transfer-encoding'];
-    return route(
-      { method: req.method ?? 'GET', versionMajor: req.httpVersionMajor, versionMinor: req.httpVersionMinor, hostCount, host: req.headers.host, target: req.url ?? '/', transferEncoding: te ?? null, bodyUnread },
+    const absolute = splitAbsoluteForm(req.url ?? '/');
+    const routed = route(
+      {
+        method: req.method ?? 'GET', versionMajor: req.httpVersionMajor, versionMinor: req.httpVersionMinor, hostCount, host: req.headers.host,
+        target: absolute?.[1] ?? req.url ?? '/', authority: absolute?.[0], transferEncoding: te ?? null, bodyUnread,
+      },
       this.router,
     );
+    if (absolute !== null && routed.status === 0) {
+      // Forwarded as origin-form with the target's authority as Host, as the fast path does.
+      req.url = absolute[1];
+      req.rawHeaders = withHost(raw, absolute[0]);
+      req.headers.host = absolute[0];
+    }
+    return routed;
   }
 
   /** Malformed input from one client: answer it (400, 408, 431) and close that connection only. */

@@ -23,6 +23,8 @@ export interface HeadFacts {
   readonly hostCount: number;
   readonly host: string | undefined;
   readonly target: string;
+  /** An absolute-form target's authority (see request-target.ts routeKey). */
+  readonly authority?: string;
   readonly transferEncoding: string | null;
   /** A body that was not read to its end: a 404 cannot keep the connection then. */
   readonly bodyUnread: boolean;
@@ -32,7 +34,7 @@ export interface HeadFacts {
 export function route(head: HeadFacts, router: Router): Admission {
   if (head.versionMajor !== 1) return { status: 505, close: true };
   if (head.versionMinor >= 1 && head.host === undefined) return { status: 400, close: true }; // as node:http's requireHostHeader
-  const key = routeKey(head.hostCount, head.host, head.target);
+  const key = routeKey(head.hostCount, head.host, head.target, head.authority);
   if (key === null) return { status: 400, close: true };
   if (head.method === 'CONNECT') return { status: 405, close: true };
   const te = head.transferEncoding;
@@ -49,7 +51,7 @@ export function route(head: HeadFacts, router: Router): Admission {
 export function admit(req: ParsedRequest, router: Router, maxBodySize: number): Admission {
   const t = req.t;
   const routed = route(
-    { method: req.method, versionMajor: req.versionMajor, versionMinor: req.versionMinor, hostCount: t.hostCount, host: t.host, target: req.url, transferEncoding: t.transferEncoding, bodyUnread: req.hasBody && !req.complete },
+    { method: req.method, versionMajor: req.versionMajor, versionMinor: req.versionMinor, hostCount: t.hostCount, host: t.host, target: req.url, authority: t.authority, transferEncoding: t.transferEncoding, bodyUnread: req.hasBody && !req.complete },
     router,
   );
   if (routed.status !== 0) return routed;

@@ -82,14 +82,15 @@ export class RequestParser {
     let target = url ?? this.url;
     this.headers = [];
     this.url = '';
+    // A client that speaks to us as to a forward proxy: routed and forwarded as origin-form, with
+    // the target's authority as the Host (RFC 9112 §3.2.2), as nginx does; its own Host headers
+    // are still checked (admission). rawHeaders (for an upgrade's node:http request) get it too.
     const absolute = splitAbsoluteForm(target);
+    const t = translateRequest(raw, this.clientAddress(), absolute?.[0]);
     if (absolute !== null) {
-      // A client that speaks to us as to a forward proxy: route and forward as origin-form,
-      // with the target's authority as the Host (RFC 9112 §3.2.2), as nginx does.
       target = absolute[1];
       raw = withHost(raw, absolute[0]);
     }
-    const t = translateRequest(raw, this.clientAddress());
     this.listener.onRequest(
       {
         method: LLHTTP_METHODS[method] ?? 'GET',

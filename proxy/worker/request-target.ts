@@ -15,12 +15,17 @@ export interface RouteKey {
 /**
  * The route key of a request, or null when nginx would answer 400: more than one Host, a Host
  * that is not a host name (empty, `/`, controls, spaces, `..`), or a path that is not one or
- * climbs above the root.
+ * climbs above the root. `authority`: an absolute-form target's, which names the host instead
+ * (the Host headers are still checked, as nginx checks them); with userinfo (`user@`) it is a 400.
  */
-export function routeKey(hostCount: number, host: string | undefined, target: string): RouteKey | null {
+export function routeKey(hostCount: number, host: string | undefined, target: string, authority?: string): RouteKey | null {
   if (hostCount > 1) return null;
-  const name = host === undefined ? '' : hostName(host);
+  let name = host === undefined ? '' : hostName(host);
   if (name === null) return null;
+  if (authority !== undefined) {
+    name = authority.includes('@') ? null : hostName(authority);
+    if (name === null) return null;
+  }
   const path = normalisedPath(target);
   return path === null ? null : { host: name, path };
 }
@@ -61,10 +66,13 @@ export function hostName(value: string): string | null {
 /** Anything that may need normalising: a %, a dot segment, a doubled slash. */
 const NEEDS_WORK = /%|\/\.|\/\//;
 
+/** Where the path ends: at a query or a fragment. */
+const PATH_END = /[?#]/;
+
 /** The target's path as nginx matches locations; null: not an origin-form path, or above the root. */
 export function normalisedPath(target: string): string | null {
-  const q = target.indexOf('?');
-  const path = q === -1 ? target : target.slice(0, q);
+  const end = target.search(PATH_END);
+  const path = end === -1 ? target : target.slice(0, end);
   if (path.charCodeAt(0) !== 0x2f /* / */) return null;
   if (!NEEDS_WORK.test(path)) return path;
   let decoded: string;
@@ -115,10 +123,10 @@ function percentDecoded(path: string): string {
  */
 export function splitAbsoluteForm(target: string): [string, string] | null {
   if (target.charCodeAt(0) === 0x2f /* / */) return null;
-  const m = /^https?:\/\/([^/?#]*)([^#]*)$/i.exec(target);
+  const m = /^https?:\/\/([^/?#]*)(.*)$/i.exec(target);
   if (m === null) return null;
   const rest = m[2];
-  return [m[1], rest === '' ? '/' : rest.charCodeAt(0) === 0x3f /* ? */ ? `/${rest}` : rest];
+  return [m[1], rest === '' ? '/' : rest.charCodeAt(0) === 0x2f /* / */ ? rest : `/${rest}`];
 }
 
 /** Raw header pairs with every Host replaced by one `Host: authority`. */

@@ -24,9 +24,11 @@ export interface TranslatedRequest {
   readonly userAgent: string | undefined;
   /** The Upgrade header (for a WebSocket handshake). */
   readonly upgrade: string | undefined;
+  /** An absolute-form target's authority: the upstream's Host (`host` stays the client's, for the checks). */
+  readonly authority: string | undefined;
 }
 
-export function translateRequest(raw: readonly string[], clientAddress: string | undefined): TranslatedRequest {
+export function translateRequest(raw: readonly string[], clientAddress: string | undefined, authority?: string): TranslatedRequest {
   let lines = '';
   let host: string | undefined;
   let hostCount = 0;
@@ -67,8 +69,9 @@ export function translateRequest(raw: readonly string[], clientAddress: string |
           break;
       }
     },
+    authority,
   );
-  return { headerLines: lines, host, hostCount, contentLength, chunked, transferEncoding, expect, referer, userAgent, upgrade };
+  return { headerLines: lines, host, hostCount, contentLength, chunked, transferEncoding, expect, referer, userAgent, upgrade, authority };
 }
 
 /**

@@ -101,6 +101,14 @@ describe('hostile requests', () => {
     }
   });
 
+  it('routes on the path before a fragment, as nginx: a # cannot hide a dot segment', async () => {
+    for (const [target, side] of [['/admin#/../x', 'admin'], ['/admin/secret#/../../x', 'admin'], ['/x#/../admin', 'pub']] as const) {
+      const seen = await received(() => rawExchange(proxy.port, `GET ${target} HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n`));
+      assert.equal(seen[side].length, 1, `${target} goes to ${side}`);
+      assert.equal(seen[side === 'admin' ? 'pub' : 'admin'].length, 0, target);
+    }
+  });
+
   it('answers 400 to a path above the root and to a target that is not a path', async () => {
     for (const line of ['GET /../../etc/passwd HTTP/1.1', 'GET /a/%2e%2e/%2e%2e/b HTTP/1.1', 'GET /a%00b HTTP/1.1', 'OPTIONS * HTTP/1.1']) {
       const reply = await rawExchange(proxy.port, `${line}\r\nHost: a.test\r\n\r\n`);
@@ -142,6 +150,17 @@ describe('hostile requests', () => {
     assert.equal(seen.admin[0].path, '/admin/y?q=1');
     assert.match(seen.admin[0].head, /\r\nhost: other\.test\r\n/);
     assert.doesNotMatch(seen.admin[0].head, /a\.test/);
+  });
+
+  it("still checks an absolute-form request's own Host headers, refuses userinfo, and ignores a fragment", async () => {
+    for (const hosts of ['', 'Host: a.test\r\nHost: b.test\r\n', 'Host: a b\r\n']) {
+      const reply = await rawExchange(proxy.port, `GET http://other.test/x HTTP/1.1\r\n${hosts}\r\n`);
+      assert.match(reply, /^HTTP\/1\.1 400 /, JSON.stringify(hosts));
+    }
+    const userinfo = await rawExchange(proxy.port, 'GET http://user:pw@other.test/x HTTP/1.1\r\nHost: a.test\r\n\r\n');
+    assert.match(userinfo, /^HTTP\/1\.1 400 /);
+    const fragment = await rawExchange(proxy.port, 'GET http://other.test/x#f HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n');
+    assert.match(fragment, /^HTTP\/1\.1 200 /);
   });
 });
 

@@ -24,6 +24,7 @@ describe('normalisedPath', () => {
       ['/', '/'], ['/a/b?x=/../..', '/a/b'], ['/public/../admin/x', '/admin/x'], ['/%61dmin/x', '/admin/x'],
       ['/public/%2e%2e/admin/x', '/admin/x'], ['//admin//x', '/admin/x'], ['/./admin/x', '/admin/x'],
       ['/a/b/', '/a/b/'], ['/a/.', '/a/'], ['/a/b/..', '/a/'], ['/a/..', '/'], ['/a%2fb', '/a/b'],
+      ['/admin#/../x', '/admin'], ['/x#/../admin', '/x'], ['/a?b#c', '/a'],
     ];
     for (const [target, path] of cases) assert.equal(normalisedPath(target), path, target);
   });
@@ -41,6 +42,14 @@ describe('routeKey', () => {
     assert.deepEqual(routeKey(1, 'A.test:80', '/x/../y'), { host: 'a.test', path: '/y' });
     assert.deepEqual(routeKey(0, undefined, '/'), { host: '', path: '/' });
   });
+
+  test("an absolute-form authority names the host; the Host headers are checked all the same", () => {
+    assert.deepEqual(routeKey(1, 'a.test', '/x', 'Other.test:81'), { host: 'other.test', path: '/x' });
+    assert.equal(routeKey(2, 'a.test', '/x', 'other.test'), null);
+    assert.equal(routeKey(1, 'a b', '/x', 'other.test'), null);
+    assert.equal(routeKey(1, 'a.test', '/x', 'user:pw@other.test'), null);
+    assert.equal(routeKey(1, 'a.test', '/x', ''), null);
+  });
 });
 
 describe('splitAbsoluteForm', () => {
@@ -48,6 +57,8 @@ describe('splitAbsoluteForm', () => {
     assert.deepEqual(splitAbsoluteForm('http://other.test/x?q=1'), ['other.test', '/x?q=1']);
     assert.deepEqual(splitAbsoluteForm('HTTPS://o:8443'), ['o:8443', '/']);
     assert.deepEqual(splitAbsoluteForm('http://o?x'), ['o', '/?x']);
+    assert.deepEqual(splitAbsoluteForm('http://o/p#f'), ['o', '/p#f']);
+    assert.deepEqual(splitAbsoluteForm('http://o#f'), ['o', '/#f']);
     for (const target of ['/x', '*', 'ftp://a/b', 'a.test:443']) assert.equal(splitAbsoluteForm(target), null, target);
   });
 });
