@@ -149,7 +149,17 @@ function forwardResponse(upstreamRes: http.IncomingMessage, res: http.ServerResp
     return;
   }
   // node:http adds its own Date (the upstream's is hidden, as nginx hides it).
-  res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, ['Server', 'handoff', ...clientResponseHeaders(upstreamRes.rawHeaders)]);
+  try {
+    res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, ['Server', 'handoff', ...clientResponseHeaders(upstreamRes.rawHeaders)]);
+  } catch (err) {
+    // node:http refuses to write some bytes an upstream may send in a head (a header value with
+    // bytes above 0x7f, a status under 100); the fast engine passes them through. Never a throw
+    // out of here: it would end the worker, and every client on it.
+    ctx.log.error(`upstream sent a response head node:http cannot pass on (${(err as Error).message}), upstream: "http://${server.label}${res.req.url}"`);
+    upstreamRes.destroy();
+    sendErrorPage(res, 502, true);
+    return;
+  }
   upstreamRes.pipe(res);
   // The upstream died (or timed out) mid-body: end the client's connection abruptly, so a
   // Content-Length or chunked client sees the truncation instead of a complete-looking body.

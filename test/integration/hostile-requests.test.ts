@@ -183,3 +183,32 @@ describe('an upstream response whose Connection header names Content-Length', ()
     assert.match(reply, /^HTTP\/1\.1 200 [^]*\r\ncontent-length: 5\r\n[^]*\r\n\r\nhello$/i);
   });
 });
+
+describe('an upstream response header with bytes above 0x7f', () => {
+  let upstream: RawUpstream;
+  let proxy: RunningProxy;
+
+  before(async () => {
+    upstream = await startRawUpstream((req, socket) => {
+      if (req.path === '/slow') setTimeout(() => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow'), 500);
+      else socket.write(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Disposition: attachment; filename="caf\xe9.txt"\r\n\r\nok', 'latin1'));
+    });
+    proxy = await startProxy({ workers: 1, upstreams: { u: { servers: [`127.0.0.1:${upstream.port}`] } } });
+  });
+
+  after(async () => {
+    await proxy.stop();
+    await upstream.close();
+  });
+
+  it('never takes the worker down: the fast engine passes the bytes, node:http answers 502; a request beside it is served', async () => {
+    const workers = proxy.workerPids();
+    const beside = rawExchange(proxy.port, 'GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 100));
+    const reply = await rawExchange(proxy.port, 'GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    if (process.env.HANDOFF_ENGINE === 'node') assert.match(reply, /^HTTP\/1\.1 502 /);
+    else assert.match(reply, /^HTTP\/1\.1 200 [^]*\r\nContent-Disposition: attachment; filename="caf\xe9\.txt"\r\n/);
+    assert.match(await beside, /^HTTP\/1\.1 200 [^]*slow$/);
+    assert.deepEqual(proxy.workerPids(), workers, 'the same worker');
+  });
+});
