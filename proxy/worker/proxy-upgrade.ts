@@ -5,13 +5,16 @@ import http from 'node:http';
 import type net from 'node:net';
 import type { UpstreamGroup } from '../upstream/upstream-group';
 import { rawErrorResponse } from './error-pages';
-import { clientResponseHeaders, upstreamRequestHeaders } from './headers';
+import { clientResponseHeaders, isHiddenResponseHeader, upstreamRequestHeaders } from './headers';
 import { httpDate } from './http-date';
 import type { ProxyContext } from './proxy-request';
 
+/** A response head with the proxy's Server and Date, without the upstream's hidden headers (headers.ts). */
 function rawHead(statusCode: number, statusMessage: string, rawHeaders: readonly string[]): string {
-  let head = `HTTP/1.1 ${statusCode} ${statusMessage}\r\n`;
-  for (let i = 0; i < rawHeaders.length; i += 2) head += `${rawHeaders[i]}: ${rawHeaders[i + 1]}\r\n`;
+  let head = `HTTP/1.1 ${statusCode} ${statusMessage}\r\nServer: handoff\r\nDate: ${httpDate()}\r\n`;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (!isHiddenResponseHeader(rawHeaders[i].toLowerCase())) head += `${rawHeaders[i]}: ${rawHeaders[i + 1]}\r\n`;
+  }
   return `${head}\r\n`;
 }
 
@@ -76,7 +79,7 @@ export function proxyUpgrade(req: UpgradeRequest, client: net.Socket, head: Buff
   upstreamReq.on('response', (upstreamRes) => {
     clearTimeout(connectTimer);
     responded = true;
-    client.write(rawHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage ?? '', ['Server', 'handoff', 'Date', httpDate(), ...clientResponseHeaders(upstreamRes.rawHeaders), 'Connection', 'close']));
+    client.write(rawHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage ?? '', [...clientResponseHeaders(upstreamRes.rawHeaders), 'Connection', 'close']));
     const idle = setTimeout(() => upstreamReq.destroy(), ctx.timeouts.read);
     upstreamRes.on('data', () => void idle.refresh());
     upstreamRes.on('close', () => {

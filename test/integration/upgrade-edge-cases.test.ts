@@ -23,6 +23,10 @@ describe('upgrade edge cases', () => {
         socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n${'b'.repeat(100)}`);
       } else if (req.path === '/declined') {
         socket.write('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n');
+      } else if (req.path === '/switches') {
+        socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nServer: Apache/2.4.1\r\n' +
+          'Date: Tue, 01 Jan 2030 00:00:00 GMT\r\nX-Accel-Buffering: no\r\n\r\n');
+        setTimeout(() => socket.end(), 100);
       } else if (req.path === '/never-answers') {
         // reads the upgrade request, answers nothing
       } else if (req.path === '/slow-post') {
@@ -48,6 +52,18 @@ describe('upgrade edge cases', () => {
     const raw = await rawConversation(proxy.port, async (s) => void s.write(`GET /declined-then-silent HTTP/1.1\r\nHost: x\r\n${UPGRADE}\r\n`), 8_000);
     assert.match(raw, /^HTTP\/1\.1 200 /);
     assert.ok(Date.now() - started < 4_000, `closed after ${Date.now() - started} ms, the read timeout is 1 s`);
+  });
+
+  it("a 101 carries the proxy's Server and Date and hides the upstream's, as every other response", async () => {
+    const raw = await rawConversation(proxy.port, async (s) => void s.write(`GET /switches HTTP/1.1\r\nHost: x\r\n${UPGRADE}\r\n`), 3_000);
+    const head = raw.slice(0, raw.indexOf('\r\n\r\n') + 2);
+    assert.match(head, /^HTTP\/1\.1 101 /);
+    assert.deepEqual(head.match(/^server: .*$/gim), ['Server: handoff']);
+    const dates = head.match(/^date: .*$/gim) ?? [];
+    assert.equal(dates.length, 1);
+    assert.ok(Math.abs(Date.parse(dates[0].slice(6)) - Date.now()) < 5_000, dates[0]);
+    assert.doesNotMatch(head, /x-accel/i);
+    assert.match(head, /\r\nUpgrade: websocket\r\n/i);
   });
 
   it('an upgrade the upstream never answers gets 504 after the read timeout, logged as a read timeout', async () => {
