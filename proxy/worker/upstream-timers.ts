@@ -1,5 +1,7 @@
 // The node:http engine's timeouts for one upstream request, as nginx runs them:
-//  - proxy_send_timeout while the request goes out (the socket's inactivity timeout);
+//  - proxy_send_timeout while the request goes out: from the connect, between two writes that
+//    made progress (a timer of its own: a socket's inactivity timeout counts a write still
+//    queued as activity and fires only after a second period);
 //  - proxy_read_timeout between two reads from the upstream, from the request's end on;
 //  - send_timeout (timeouts.clientSend) while pipe() holds the upstream back because the client
 //    is behind: that wait is the client's, and the read timer does not run meanwhile.
@@ -17,12 +19,18 @@ export interface UpstreamTimeoutHandlers {
 }
 
 export function watchUpstreamTimeouts(upstreamReq: http.ClientRequest, res: http.ServerResponse, timeouts: TimeoutsConfig, on: UpstreamTimeoutHandlers): void {
+  let sendTimer: NodeJS.Timeout | null = null;
   let readTimer: NodeJS.Timeout | null = null;
   let clientTimer: NodeJS.Timeout | null = null;
   let done = false;
 
+  const stopSend = (): void => {
+    if (sendTimer) clearTimeout(sendTimer);
+    sendTimer = null;
+  };
   const stopAll = (): void => {
     done = true;
+    stopSend();
     if (readTimer) clearTimeout(readTimer);
     if (clientTimer) clearTimeout(clientTimer);
     readTimer = clientTimer = null;
@@ -33,9 +41,17 @@ export function watchUpstreamTimeouts(upstreamReq: http.ClientRequest, res: http
     else readTimer = setTimeout(() => on.onUpstreamTimeout('reading the response'), timeouts.read);
   };
 
-  upstreamReq.setTimeout(timeouts.send, () => on.onUpstreamTimeout('sending the request'));
+  const startSend = (): void => {
+    if (done || upstreamReq.writableFinished) return;
+    sendTimer = setTimeout(() => on.onUpstreamTimeout('sending the request'), timeouts.send);
+  };
+  const sendProgress = (): void => void sendTimer?.refresh();
+  upstreamReq.once('socket', (socket) => (socket.connecting ? socket.once('connect', startSend) : startSend()));
+  // Progress: a body chunk taken (written on, or queued below the high-water mark), or a drain.
+  res.req.on('data', sendProgress);
+  upstreamReq.on('drain', sendProgress);
   upstreamReq.on('finish', () => {
-    upstreamReq.setTimeout(0); // from here the read timer is ours
+    stopSend();
     armRead();
   });
   upstreamReq.on('close', stopAll);
