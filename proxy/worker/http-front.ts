@@ -122,6 +122,13 @@ export class HttpFront {
       socket.destroy();
       return;
     }
+    if (answering && !answering.writableFinished) {
+      // The bad bytes came after a good request still being answered (pipelined): that request
+      // gets its own answer, then the connection closes, as the fast engine does.
+      log.info(`client ${socket.remoteAddress} sent an invalid request (${err.code ?? err.message}) behind one in flight: closing after its answer`);
+      answering.shouldKeepAlive = false;
+      return;
+    }
     const status =
       err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
     log.info(`client ${socket.remoteAddress} sent an invalid request (${err.code ?? err.message}): ${status}`);

@@ -133,6 +133,13 @@ describe('hostile requests', () => {
     assert.match(old, /^HTTP\/1\.1 400 /);
   });
 
+  it('answers a good request before pipelined garbage, then closes', async () => {
+    const reply = await rawExchange(proxy.port, 'GET /first HTTP/1.1\r\nHost: a.test\r\n\r\nthis is not HTTP\r\n\r\n');
+    assert.match(reply, /^HTTP\/1\.1 200 [^]*?\r\n\r\npublic \/first/, 'the good request got its own answer first');
+    const rest = reply.slice(reply.indexOf('public /first') + 'public /first'.length);
+    assert.ok(rest === '' || /^HTTP\/1\.1 400 /.test(rest), `then nothing, or a 400 (nginx): ${JSON.stringify(rest.slice(0, 30))}`);
+  });
+
   it('answers 505 to an HTTP version other than 1.x', async () => {
     const seen = await received(async () => {
       const reply = await rawExchange(proxy.port, 'GET /x HTTP/2.0\r\nHost: a.test\r\n\r\n');
