@@ -21,6 +21,11 @@ export class HttpFront {
   private readonly accessLog: AccessLog | null;
   private draining = false;
   private drainedAt = 0;
+  /** While draining: when a response last ended (its connection may have promised keep-alive). */
+  private lastResponseEnd = 0;
+  private readonly noteResponseEnd = (): void => {
+    if (this.draining) this.lastResponseEnd = Date.now();
+  };
   requestsServed = 0;
 
   constructor(config: Config, log: Logger) {
@@ -80,6 +85,7 @@ export class HttpFront {
     // Draining (reload, graceful stop): answer, then close, so the client's next request opens a
     // new connection — to a new worker — instead of racing our close of an idle one.
     if (this.draining) res.shouldKeepAlive = false;
+    res.once('finish', this.noteResponseEnd);
     this.accessLog?.track(req, res);
     // (node:http itself reads or drops what is left of a body after a 404 it sends.)
     const routed = this.route(req, false);
@@ -147,7 +153,9 @@ export class HttpFront {
 
   /** Closes keep-alive connections between requests; a worker shutting down calls it until none are left. */
   closeIdle(graceMs: number): void {
-    if (Date.now() < this.drainedAt + graceMs) return;
+    // node:http closes idle connections all at once, so the grace runs from the drain and from
+    // the last response to end (a connection it left idle may have a request on its way).
+    if (Date.now() < Math.max(this.drainedAt, this.lastResponseEnd) + graceMs) return;
     this.server.closeIdleConnections();
   }
 
