@@ -41,6 +41,9 @@ export class RequestParser {
     const parser = new Parser();
     parser.initialize(Parser.REQUEST, this, MAX_REQUEST_HEAD_BYTES, Parser.kLenientNone);
     parser[Parser.kOnMessageBegin] = () => {
+      // A chunked body's trailers arrive through kOnHeaders (with the finished request's URL)
+      // after its head was taken: dropped here (as nginx does), or the next head split over
+      // reads would start with them.
       this.forgetHead();
       listener.onHeadBegin();
     };
@@ -48,12 +51,7 @@ export class RequestParser {
     parser[Parser.kOnHeadersComplete] = (major: number, minor: number, headers: string[] | undefined, method: number, url: string | undefined, _s: unknown, _r: unknown, upgrade: boolean, keepAlive: boolean) =>
       this.onHeadersComplete(major, minor, headers, method, url, upgrade, keepAlive);
     parser[Parser.kOnBody] = (chunk: Buffer) => listener.onBody(chunk);
-    parser[Parser.kOnMessageComplete] = () => {
-      // A chunked body's trailers arrive through kOnHeaders (with the finished request's URL):
-      // dropped here (as nginx does), or the next head split over reads would start with them.
-      this.forgetHead();
-      listener.onRequestEnd();
-    };
+    parser[Parser.kOnMessageComplete] = () => listener.onRequestEnd();
     this.parser = parser;
   }
 
