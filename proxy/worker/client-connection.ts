@@ -39,6 +39,8 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
   private upgradeRequest: ParsedRequest | null = null;
   /** clientSend (nginx's send_timeout), for the exchange's response and for its tail. */
   readonly sendWatch: ClientSendWatch;
+  /** When the connection last became idle (opened, or its last response ended): closeIdle's grace. */
+  idleSince = Date.now();
 
   /**
    * `open` makes the socket with this connection as its listener (and may throw: nothing is
@@ -56,9 +58,6 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     this.deadline = Date.now() + front.ctx.timeouts.clientHeader;
     front.track(this);
   }
-
-  /** When the connection last became idle (opened, or its last response ended). */
-  idleSince = Date.now();
 
   /** Between requests, with nothing half-received: safe to close for a graceful shutdown. */
   get idle(): boolean {
@@ -207,10 +206,11 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     }
     this.resumeReading(ClientPause.Pipeline);
     if (this.clientEnded) return this.finish();
-    this.idleSince = Date.now();
+    const now = Date.now();
+    this.idleSince = now;
     if (!this.headPending) {
       this.wait = Wait.KeepAlive;
-      this.deadline = Date.now() + this.front.ctx.timeouts.keepAlive;
+      this.deadline = now + this.front.ctx.timeouts.keepAlive;
     }
   }
 
