@@ -24,9 +24,11 @@ export function watchUpstreamTimeouts(upstreamReq: http.ClientRequest, res: http
   let clientTimer: NodeJS.Timeout | null = null;
   let done = false;
 
+  const sendProgress = (): void => void sendTimer?.refresh();
   const stopSend = (): void => {
     if (sendTimer) clearTimeout(sendTimer);
     sendTimer = null;
+    res.req.off('data', sendProgress); // a retry watches its own attempt
   };
   const stopAll = (): void => {
     done = true;
@@ -45,7 +47,6 @@ export function watchUpstreamTimeouts(upstreamReq: http.ClientRequest, res: http
     if (done || upstreamReq.writableFinished) return;
     sendTimer = setTimeout(() => on.onUpstreamTimeout('sending the request'), timeouts.send);
   };
-  const sendProgress = (): void => void sendTimer?.refresh();
   upstreamReq.once('socket', (socket) => (socket.connecting ? socket.once('connect', startSend) : startSend()));
   // Progress: a body chunk taken (written on, or queued below the high-water mark), or a drain.
   res.req.on('data', sendProgress);
