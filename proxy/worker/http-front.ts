@@ -53,7 +53,7 @@ export class HttpFront {
 
     this.server.on('request', (req, res) => this.onRequest(req, res));
     this.server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-      const routed = this.route(req, false);
+      const routed = this.route(req);
       if (routed.status !== 0) {
         socket.end(rawErrorResponse(routed.status));
         return;
@@ -63,7 +63,7 @@ export class HttpFront {
     // node:http parses CONNECT to its own event; route() refuses it as nginx does (405, or 400
     // for an authority-form target): this is not a forward proxy.
     this.server.on('connect', (req: http.IncomingMessage, socket: net.Socket) => {
-      const routed = this.route(req, false);
+      const routed = this.route(req);
       socket.end(rawErrorResponse(routed.status === 0 ? 405 : routed.status));
     });
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => this.onClientError(err, socket, log));
@@ -87,8 +87,7 @@ export class HttpFront {
     if (this.draining) res.shouldKeepAlive = false;
     res.once('finish', this.noteResponseEnd);
     this.accessLog?.track(req, res);
-    // (node:http itself reads or drops what is left of a body after a 404 it sends.)
-    const routed = this.route(req, false);
+    const routed = this.route(req);
     if (routed.status !== 0) {
       sendErrorPage(res, routed.status, routed.close);
       return;
@@ -96,8 +95,11 @@ export class HttpFront {
     proxyRequest(req, res, routed.group, this.ctx);
   }
 
-  /** The same route key and refusals as the fast path (request-admission.ts). */
-  private route(req: http.IncomingMessage, bodyUnread: boolean): Admission {
+  /**
+   * The same route key and refusals as the fast path (request-admission.ts). A 404 never asks for
+   * the connection to close here: node:http itself reads or drops what is left of a body.
+   */
+  private route(req: http.IncomingMessage): Admission {
     const raw = req.rawHeaders;
     let hostCount = 0;
     for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') hostCount++;
@@ -106,7 +108,7 @@ export class HttpFront {
     const routed = route(
       {
         method: req.method ?? 'GET', versionMajor: req.httpVersionMajor, versionMinor: req.httpVersionMinor, hostCount, host: req.headers.host,
-        target: absolute?.[1] ?? req.url ?? '/', authority: absolute?.[0], transferEncoding: te ?? null, bodyUnread,
+        target: absolute?.[1] ?? req.url ?? '/', authority: absolute?.[0], transferEncoding: te ?? null, bodyUnread: false,
       },
       this.router,
     );
