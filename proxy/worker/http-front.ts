@@ -130,9 +130,11 @@ export class HttpFront {
       socket.destroy();
       return;
     }
-    if (answering && !answering.writableFinished) {
-      // The bad bytes came after a good request still being answered (pipelined): that request
-      // gets its own answer, then the connection closes, as the fast engine does.
+    if (answering && !answering.writableFinished && answering.req.complete) {
+      // The bad bytes came after a good request, whole and still being answered (pipelined): that
+      // request gets its own answer, then the connection closes, as the fast engine does. (Within
+      // the body of the request being answered — an EOF cuts it short — that request is at fault:
+      // below, as any other.)
       log.info(`client ${socket.remoteAddress} sent an invalid request (${err.code ?? err.message}) behind one in flight: closing after its answer`);
       answering.shouldKeepAlive = false;
       return;

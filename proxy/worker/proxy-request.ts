@@ -45,15 +45,22 @@ export function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse
   // nginx's proxy_next_upstream (error, non_idempotent off): we stream bodies, so only a request
   // without one can be replayed; a connect failure is always safe, a reset only for idempotent methods.
 
-  res.on('close', () => {
-    if (res.writableFinished) return;
+  /**
+   * The client side is over (it went away, or its body was refused): the upstream attempt is
+   * dropped quietly — no error log, no failure counted against the server, no retry.
+   */
+  const abandonUpstream = (): void => {
     clientGone = true;
     current?.destroy();
+  };
+
+  res.on('close', () => {
+    if (!res.writableFinished) abandonUpstream();
   });
 
   if (hasBody) {
-    if (ctx.maxBodySize > 0 && !withinBodyLimit(req, res, ctx.maxBodySize, () => current?.destroy())) return;
-    watchBodyTimeout(req, res, ctx.timeouts.clientBody);
+    if (ctx.maxBodySize > 0 && !withinBodyLimit(req, res, ctx.maxBodySize, abandonUpstream)) return;
+    watchBodyTimeout(req, res, ctx.timeouts.clientBody, abandonUpstream);
   }
 
   const attempt = (): void => {
@@ -201,10 +208,11 @@ function withinBodyLimit(req: http.IncomingMessage, res: http.ServerResponse, li
  * client_body_timeout: the time between two reads of the request body — while the body is being
  * read: not while the pipe to the upstream holds it paused (that wait is the send timeout's).
  */
-function watchBodyTimeout(req: http.IncomingMessage, res: http.ServerResponse, ms: number): void {
+function watchBodyTimeout(req: http.IncomingMessage, res: http.ServerResponse, ms: number, abandonUpstream: () => void): void {
   let paused = false;
   const timer = setTimeout(() => {
     if (paused) return; // re-armed by 'resume'
+    abandonUpstream(); // it waits for a body that will not come
     if (!res.headersSent) sendErrorPage(res, 408, true);
     else res.destroy();
   }, ms);

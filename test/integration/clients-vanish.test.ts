@@ -127,3 +127,56 @@ describe('clients that vanish at any point leave nothing behind', () => {
     await expectFdsAtBaseline(proxy, baseline);
   });
 });
+
+// A client that sends part of a request body and then its FIN can never complete that body: the
+// request is over, and the upstream connection that waits for the rest must go with it at once
+// (nginx: "client prematurely closed connection"), not when the upstream or clientBody gives up.
+describe('a client whose FIN cuts its request body short', () => {
+  let upstreamSockets = 0;
+  let upstreamClosed = 0;
+  let upstream: net.Server;
+  let proxy: RunningProxy;
+
+  before(async () => {
+    upstream = net.createServer((socket) => {
+      upstreamSockets++;
+      socket.on('error', () => {});
+      socket.on('close', () => upstreamClosed++);
+      socket.resume(); // takes the body, never answers
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    proxy = await startProxy({
+      workers: 1,
+      upstreams: { u: { servers: [`127.0.0.1:${(upstream.address() as net.AddressInfo).port}`] } },
+      timeouts: { clientBody: '30s', read: '30s', send: '30s' },
+    });
+  });
+
+  after(async () => {
+    await proxy.stop();
+    await new Promise<void>((r) => upstream.close(() => r()));
+  });
+
+  it('has its upstream connection closed at once, for a Content-Length and a chunked body', async () => {
+    for (const head of ['Content-Length: 100000', 'Transfer-Encoding: chunked']) {
+      const opened = upstreamSockets;
+      const closedBefore = upstreamClosed;
+      const socket = await connect(proxy.port);
+      socket.on('error', () => {});
+      socket.write(`POST /upload HTTP/1.1\r\nHost: x\r\n${head}\r\n\r\n`);
+      socket.write(head.startsWith('Content') ? 'x'.repeat(5_000) : `1388\r\n${'x'.repeat(5_000)}\r\n`);
+      await waitUntil(() => upstreamSockets > opened, 3_000, 'the request to reach the upstream');
+      socket.end(); // FIN mid-body
+      await waitUntil(() => upstreamClosed > closedBefore, 3_000, `the upstream connection to close (${head})`);
+      socket.destroy();
+    }
+  });
+});
+
+async function waitUntil(done: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
