@@ -1,0 +1,84 @@
+// A worker reuses its llhttp parsers (request-parser.ts keeps a pool, as node:http does). A parser
+// that a connection gave back mid-head, mid-body or after an error must parse the next
+// connection's request as if new, and the connection that gave it back must hear nothing more.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ParsedRequest } from '../../proxy/worker/parsed-request';
+import { RequestParser, type RequestListener } from '../../proxy/worker/request-parser';
+
+class Recorder implements RequestListener {
+  readonly events: string[] = [];
+  readonly requests: ParsedRequest[] = [];
+  onHeadBegin(): void {
+    this.events.push('begin');
+  }
+  onRequest(req: ParsedRequest): void {
+    this.requests.push(req);
+    this.events.push(`request ${req.method} ${req.url}`);
+  }
+  onBody(chunk: Buffer): void {
+    this.events.push(`body ${chunk.toString()}`);
+  }
+  onRequestEnd(): void {
+    this.events.push('end');
+  }
+}
+
+const GOOD = 'GET /fresh HTTP/1.1\r\nHost: b.test\r\nX-One: 1\r\n\r\n';
+
+/** Leaves a parser in `state`, gives it back, then parses GOOD on a new RequestParser. */
+function reuseAfter(state: string): { first: Recorder; second: Recorder; result: unknown } {
+  const first = new Recorder();
+  const a = new RequestParser(first, () => '10.0.0.1');
+  a.execute(Buffer.from(state));
+  a.close();
+  const second = new Recorder();
+  const b = new RequestParser(second, () => '10.0.0.2');
+  const result = b.execute(Buffer.from(GOOD));
+  b.close();
+  return { first, second, result };
+}
+
+describe('a reused llhttp parser starts clean', () => {
+  const states: Record<string, string> = {
+    'mid request line': 'POST /upl',
+    'mid header': 'GET /a HTTP/1.1\r\nHost: a.test\r\nX-Half: abc',
+    'mid Content-Length body': 'POST /a HTTP/1.1\r\nHost: a.test\r\nContent-Length: 100\r\n\r\npartial',
+    'mid chunked body': 'POST /a HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab',
+    'after a parse error': 'GET /a HTTP/1.1\r\nBad Header\r\n\r\n',
+    'after an upgrade head': 'GET /ws HTTP/1.1\r\nHost: a.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n',
+  };
+  for (const [name, state] of Object.entries(states)) {
+    it(`after a connection closed ${name}`, () => {
+      const { first, second, result } = reuseAfter(state);
+      assert.equal(result, GOOD.length, 'the whole request parsed');
+      assert.deepEqual(second.events, ['begin', 'request GET /fresh', 'end']);
+      const [req] = second.requests;
+      assert.deepEqual(req.rawHeaders, ['Host', 'b.test', 'X-One', '1']);
+      assert.match(req.t.headerLines, /X-Forwarded-For: 10\.0\.0\.2\r\n/);
+      assert.doesNotMatch(req.t.headerLines, /X-Half|abc/);
+      assert.equal(req.hasBody, false);
+      // Nothing of the second request reached the first connection's listener.
+      assert.ok(!first.events.some((e) => e.includes('fresh')), first.events.join(', '));
+    });
+  }
+
+  it('closing twice gives the parser back once', () => {
+    const a = new RequestParser(new Recorder(), () => undefined);
+    a.close();
+    a.close();
+    // Had it been pooled twice, these two would share one llhttp parser and mix their heads.
+    const r1 = new Recorder();
+    const r2 = new Recorder();
+    const p1 = new RequestParser(r1, () => undefined);
+    const p2 = new RequestParser(r2, () => undefined);
+    p1.execute(Buffer.from('GET /one HTTP/1.1\r\nHost: a'));
+    p2.execute(Buffer.from('GET /two HTTP/1.1\r\nHost: b\r\n\r\n'));
+    p1.execute(Buffer.from('.test\r\n\r\n'));
+    assert.deepEqual(r1.events, ['begin', 'request GET /one', 'end']);
+    assert.deepEqual(r2.events, ['begin', 'request GET /two', 'end']);
+    assert.deepEqual(r1.requests[0].rawHeaders, ['Host', 'a.test']);
+    p1.close();
+    p2.close();
+  });
+});
