@@ -26,7 +26,10 @@ export class Worker {
   /** Client connections open in this worker, however they arrived; reported with each ACK and STATUS. */
   private clients = 0;
   private quitting = false;
-  private statusScheduled = false;
+  /** A report (ACK or STATUS) goes out at the end of this poll phase. */
+  private reportScheduled = false;
+  /** Connections closed since the last report: the master's count of ours is stale. */
+  private statusDue = false;
   /** The latest connection served and not yet acknowledged (ACKs are cumulative); -1: none. */
   private pendingAck = -1;
   private lastReported = 0;
@@ -132,22 +135,44 @@ export class Worker {
    * never look lost and be handed out again.
    */
   private acknowledge(seq: number): void {
-    if (this.pendingAck === -1) setImmediate(this.flushAcks);
     this.pendingAck = seq;
+    this.scheduleReport();
   }
 
   private readonly flushAcks = (): void => {
     const seq = this.pendingAck;
     if (seq === -1) return;
     this.pendingAck = -1;
-    this.channel!.send(encode(MessageType.ACK, seq, this.clients, this.requests()));
+    this.lastReported = this.requests();
+    this.channel!.send(encode(MessageType.ACK, seq, this.clients, this.lastReported));
+  };
+
+  private scheduleReport(): void {
+    if (this.reportScheduled) return;
+    this.reportScheduled = true;
+    setImmediate(this.report);
+  }
+
+  /**
+   * Once per event-loop turn, however many connections came and went: an ACK when some came
+   * (it carries the open-connection count and requests, as a STATUS does, so none goes with it),
+   * else a STATUS when some closed, so least-conn stays true and a full worker gets work again.
+   */
+  private readonly report = (): void => {
+    this.reportScheduled = false;
+    const statusDue = this.statusDue;
+    this.statusDue = false;
+    if (this.pendingAck !== -1) this.flushAcks();
+    else if (statusDue && !this.quitting) this.sendStatus();
   };
 
   /** Every client connection, however it arrived, is counted in `clients` until this runs. */
   private readonly onClientClosed = (): void => {
     this.clients--;
-    this.scheduleStatus();
-    if (this.acceptPaused && !this.quitting && this.clients < this.connectionLimit) this.setAccepting(true);
+    if (this.quitting) return;
+    this.statusDue = true;
+    this.scheduleReport();
+    if (this.acceptPaused && this.clients < this.connectionLimit) this.setAccepting(true);
   };
 
   /**
@@ -198,16 +223,6 @@ export class Worker {
       if (on) acceptor.resume();
       else acceptor.pause();
     }
-  }
-
-  /** Tells the master the new connection count once per event-loop turn, however many closed. */
-  private scheduleStatus(): void {
-    if (this.statusScheduled || this.quitting) return;
-    this.statusScheduled = true;
-    setImmediate(() => {
-      this.statusScheduled = false;
-      if (!this.quitting) this.sendStatus();
-    });
   }
 
   private sendStatus(): void {

@@ -115,6 +115,38 @@ describe('the handoff', () => {
     assert.ok(Date.now() - started >= 550, 'the second three waited for the first three to finish');
   });
 
+  it('a full worker that loses a connection is handed the parked one at once (STATUS), with nothing else happening', async () => {
+    proxy = await startProxy({
+      workers: 1,
+      limits: { maxConnectionsPerWorker: 2 },
+      upstreams: { app: { servers: [`127.0.0.1:${backend.port}`] } },
+    });
+    const { agent } = await openConnections(proxy.url, 2);
+    // Past the worker's once-a-second report: from here on only a STATUS after a close tells the
+    // master that this worker has room again (no request is served, no connection acknowledged).
+    await new Promise((r) => setTimeout(r, 1_300));
+    const parked = net.connect(proxy.port, '127.0.0.1');
+    let got = '';
+    const answered = new Promise<string>((resolve, reject) => {
+      parked.on('data', (d) => {
+        got += d.toString('latin1');
+        if (got.includes('\r\n\r\n')) resolve(got);
+      });
+      parked.on('error', reject);
+    });
+    parked.write('GET /delay?ms=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(got, '', 'the worker is full: the third connection waits in the master');
+    agent.destroy(); // the worker now has room for one
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the parked connection was not served within 900 ms')), 900));
+    try {
+      const head = await Promise.race([answered, timeout]);
+      assert.match(head, /^HTTP\/1\.1 200 /);
+    } finally {
+      parked.destroy();
+    }
+  });
+
   it('a worker started by hand joins through the handoff directory', async () => {
     proxy = await startProxy({ workers: 1, upstreams: { app: { servers: [`127.0.0.1:${backend.port}`] } } });
     const { spawn } = await import('node:child_process');
