@@ -8,6 +8,12 @@ import type { AccessLogTarget, BalancePolicy, HandoffTransport, TimeoutsConfig }
 export const TRANSPORTS: readonly HandoffTransport[] = Object.freeze(['seqpacket', 'ipc', 'reuseport']);
 export const POLICIES: readonly BalancePolicy[] = Object.freeze(['least-conn', 'round-robin']);
 export const MAX_WORKERS = 256;
+/**
+ * The Upgrade protocols tunnelled unless the config says otherwise. nginx tunnels none unless told
+ * to; WebSocket is why a user turns it on. Others, h2c above all, would let a client speak a
+ * protocol past this proxy's routing (h2c smuggling), so they are plain requests by default.
+ */
+export const DEFAULT_UPGRADES: readonly string[] = Object.freeze(['websocket']);
 export const ACCESS_LOG_TARGETS: readonly AccessLogTarget[] = Object.freeze(['off', 'stdout']);
 
 /** nginx's defaults for the matching directives. */
@@ -17,7 +23,7 @@ export const DEFAULT_TIMEOUTS: TimeoutsConfig = Object.freeze({
 
 /** Every key the validator accepts, per object kind; names match the `$defs` of handoff.schema.json. */
 export const KNOWN_KEYS = deepFreeze({
-  root: ['$schema', 'workers', 'handoff', 'listeners', 'upstreams', 'routes', 'timeouts', 'limits', 'accessLog', 'status'],
+  root: ['$schema', 'workers', 'handoff', 'listeners', 'upstreams', 'routes', 'timeouts', 'limits', 'accessLog', 'status', 'upgrades'],
   handoff: ['dir', 'transport', 'policy', 'maxInFlightPerWorker'],
   listener: ['host', 'port', 'backlog'],
   upstream: ['servers', 'keepalive'],

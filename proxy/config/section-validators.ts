@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { type PlacedAddress, comparableHost, describeOverlap, firstBindConflict, formatAddress } from './addresses';
 import { Checker, closestMatch, describeValue } from './errors';
-import { ACCESS_LOG_TARGETS, DEFAULT_TIMEOUTS, KNOWN_KEYS, MAX_WORKERS, POLICIES, TRANSPORTS } from './schema';
+import { ACCESS_LOG_TARGETS, DEFAULT_TIMEOUTS, DEFAULT_UPGRADES, KNOWN_KEYS, MAX_WORKERS, POLICIES, TRANSPORTS } from './schema';
 import type {
   AccessLogTarget, Config, HandoffConfig, LimitsConfig, ListenerConfig, RouteConfig, TimeoutsConfig, UpstreamConfig,
   UpstreamServerConfig,
@@ -214,6 +214,27 @@ export function validateLimits(check: Checker, value: unknown): LimitsConfig {
 export function validateAccessLog(check: Checker, value: unknown): AccessLogTarget {
   // Off by default: a proxy in front of busy services should not pay for a log nobody reads.
   return check.oneOf(value, 'accessLog', ACCESS_LOG_TARGETS, 'off');
+}
+
+/** An RFC 9110 token: what an Upgrade protocol name is made of. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** `upgrades`: the Upgrade protocol names tunnelled (matched case-insensitively, without a version). */
+export function validateUpgrades(check: Checker, value: unknown): readonly string[] {
+  if (value === undefined) return DEFAULT_UPGRADES;
+  if (!Array.isArray(value)) {
+    check.report('upgrades', `expected an array of protocol names such as ["websocket"] ([] tunnels none), got ${describeValue(value)}`);
+    return DEFAULT_UPGRADES;
+  }
+  const names = new Set<string>();
+  value.forEach((name, i) => {
+    if (typeof name !== 'string' || !TOKEN.test(name)) {
+      check.report(`upgrades[${i}]`, `expected a protocol name as the Upgrade header gives it (a token, without "/version"), got ${describeValue(name)}`);
+    } else {
+      names.add(name.toLowerCase());
+    }
+  });
+  return [...names];
 }
 
 /** `listeners`: the listeners' addresses from validateListeners; the status server binds next to them. */

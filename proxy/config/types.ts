@@ -85,6 +85,11 @@ export interface Config {
   readonly timeouts: TimeoutsConfig;
   readonly limits: LimitsConfig;
   readonly accessLog: AccessLogTarget;
+  /**
+   * Upgrade protocols tunnelled after the upstream's 101 (lower case, as tokens). A request that
+   * offers any other is served as a plain request, its Upgrade removed as a hop-by-hop header.
+   */
+  readonly upgrades: readonly string[];
   /** Where the master serves /metrics, /status.json and the live dashboard; null = off. */
   readonly status: { readonly host: string; readonly port: number } | null;
 }

@@ -11,12 +11,12 @@ import { Checker, ConfigError } from './errors';
 import { KNOWN_KEYS } from './schema';
 import {
   validateAccessLog, validateHandoff, validateLimits, validateListeners, validateRoutes, validateStatus, validateTimeouts,
-  validateUpstreams, validateWorkers,
+  validateUpgrades, validateUpstreams, validateWorkers,
 } from './section-validators';
 import type { Config } from './types';
 
 // The config module's public names, importable from here as before the split.
-export { ACCESS_LOG_TARGETS, DEFAULT_TIMEOUTS, KNOWN_KEYS, MAX_WORKERS, POLICIES, TRANSPORTS } from './schema';
+export { ACCESS_LOG_TARGETS, DEFAULT_TIMEOUTS, DEFAULT_UPGRADES, KNOWN_KEYS, MAX_WORKERS, POLICIES, TRANSPORTS } from './schema';
 export {
   MAX_DURATION_MS, parseDuration, parseHost, parseHostPort, parsePathPrefix, parseRouteHost, parseSize,
 } from './value-parsers';
@@ -44,6 +44,7 @@ export function validateConfig(raw: unknown, file: string | null): Config {
     limits: validateLimits(check, root.limits),
     accessLog: validateAccessLog(check, root.accessLog),
     status: validateStatus(check, root.status, listenerAddresses),
+    upgrades: validateUpgrades(check, root.upgrades),
   };
   if (check.problems.length > 0) throw new ConfigError(absoluteFile, check.problems);
   return deepFreeze(config);

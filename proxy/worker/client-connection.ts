@@ -14,6 +14,7 @@ import type { ClientSocket, ClientSocketListener } from './client-socket';
 import type { Sweepable } from './deadline-sweeper';
 import { errorPage, errorResponseHead } from './error-pages';
 import type { FastFront } from './fast-front';
+import { tunnelsUpgrade } from './headers';
 import type { ParsedRequest } from './parsed-request';
 import { ClientPause, ProxyExchange } from './proxy-exchange';
 import { proxyUpgrade } from './proxy-upgrade';
@@ -66,22 +67,29 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
 
   onData(chunk: Buffer): void {
     if (this.done) return; // closing: whatever else the client sends is not read
-    let ret: ParseResult;
-    try {
-      ret = this.parser.execute(chunk);
-    } catch (err) {
-      this.front.ctx.log.error(`request handling failed: ${(err as Error).stack ?? err}`);
-      this.destroy();
-      return;
+    let offset = 0;
+    for (;;) {
+      let ret: ParseResult;
+      try {
+        ret = this.parser.execute(offset === 0 ? chunk : chunk.subarray(offset));
+      } catch (err) {
+        this.front.ctx.log.error(`request handling failed: ${(err as Error).stack ?? err}`);
+        this.destroy();
+        return;
+      }
+      if (typeof ret !== 'number') {
+        const status = ret.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+        this.clientError(`${ret.code ?? ret.message}`, status);
+        return;
+      }
+      const upgrade = this.upgradeRequest;
+      // A copy: the read buffer may be the worker's, reused by the next read of any client.
+      if (upgrade !== null) return this.startUpgrade(upgrade, Buffer.from(chunk.subarray(offset + ret)));
+      offset += ret;
+      // llhttp stops after any request that asks to upgrade; one served as a plain request
+      // (onRequest) leaves it resumed by Node's binding, and what follows is HTTP again.
+      if (offset >= chunk.length || ret === 0 || this.done) return;
     }
-    if (typeof ret !== 'number') {
-      const status = ret.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-      this.clientError(`${ret.code ?? ret.message}`, status);
-      return;
-    }
-    const upgrade = this.upgradeRequest;
-    // A copy: the read buffer may be the worker's, reused by the next read of any client.
-    if (upgrade !== null) this.startUpgrade(upgrade, Buffer.from(chunk.subarray(ret)));
   }
 
   onHeadBegin(): void {
@@ -93,7 +101,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
   onRequest(req: ParsedRequest, upgrade: boolean): void {
     this.headPending = false;
     if (this.done) return;
-    if (upgrade) {
+    if (upgrade && (req.method === 'CONNECT' || tunnelsUpgrade(req.t.upgrade, this.front.ctx.upgrades))) {
       this.upgradeRequest = req; // llhttp stops after this head; onData hands the socket over
       this.wait = Wait.None;
       this.deadline = 0;

@@ -35,7 +35,7 @@ export class FastFront implements Front {
 
   constructor(config: Config, log: Logger) {
     this.router = new Router(config.routes, config.upstreams);
-    this.ctx = { timeouts: config.timeouts, maxBodySize: config.limits.maxBodySize, log };
+    this.ctx = { timeouts: config.timeouts, maxBodySize: config.limits.maxBodySize, upgrades: config.upgrades, log };
     this.accessLog = config.accessLog === 'stdout' ? new AccessLog() : null;
     const t = config.timeouts;
     this.keepAliveLines = `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(t.keepAlive / 1000)}\r\n`;

@@ -138,3 +138,23 @@ export function upstreamRequestHeaders(raw: readonly string[], clientAddress: st
   if (bodyIsChunked) out.push('Transfer-Encoding', 'chunked');
   return out;
 }
+
+/**
+ * Whether a request offering `upgrade` (its Upgrade header) is tunnelled: every protocol it
+ * offers, by name and without a version, is one the config allows. Otherwise it is served as a
+ * plain request and the upstream never sees the Upgrade (it is hop-by-hop): an upstream that
+ * speaks h2c cannot switch to it, and so cannot take HTTP/2 requests past the routes.
+ */
+export function tunnelsUpgrade(upgrade: string | undefined, allowed: readonly string[]): boolean {
+  if (upgrade === undefined || allowed.length === 0) return false;
+  let offered = 0;
+  for (const item of upgrade.split(',')) {
+    const product = item.trim();
+    if (product === '') continue;
+    const slash = product.indexOf('/');
+    const name = (slash === -1 ? product : product.slice(0, slash)).toLowerCase();
+    if (!allowed.includes(name)) return false;
+    offered++;
+  }
+  return offered > 0;
+}

@@ -7,6 +7,7 @@ import { socketFromTcpFd } from './socket-from-fd';
 import { AccessLog } from '../observability/access-log';
 import type { Logger } from '../observability/logger';
 import { rawErrorResponse, sendErrorPage } from './error-pages';
+import { tunnelsUpgrade } from './headers';
 import { proxyRequest, type ProxyContext } from './proxy-request';
 import { route, type Admission } from './request-admission';
 import { splitAbsoluteForm, withHost } from './request-target';
@@ -30,7 +31,7 @@ export class HttpFront {
 
   constructor(config: Config, log: Logger) {
     this.router = new Router(config.routes, config.upstreams);
-    this.ctx = { timeouts: config.timeouts, maxBodySize: config.limits.maxBodySize, log };
+    this.ctx = { timeouts: config.timeouts, maxBodySize: config.limits.maxBodySize, upgrades: config.upgrades, log };
     this.accessLog = config.accessLog === 'stdout' ? new AccessLog() : null;
     const t = config.timeouts;
     this.server = http.createServer({
@@ -53,6 +54,7 @@ export class HttpFront {
 
     this.server.on('request', (req, res) => this.onRequest(req, res));
     this.server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+      if (!tunnelsUpgrade(req.headers.upgrade, this.ctx.upgrades)) return this.serveUpgradeAsPlain(req, socket);
       const routed = this.route(req);
       if (routed.status !== 0) {
         socket.end(rawErrorResponse(routed.status));
@@ -78,6 +80,34 @@ export class HttpFront {
     const socket = socketFromTcpFd(fd);
     socket.on('close', onClose);
     this.serve(socket);
+  }
+
+  /**
+   * An upgrade to a protocol the config does not tunnel, answered as a plain request (the upstream
+   * never sees the Upgrade). node:http has already let go of the connection (an 'upgrade'
+   * listener takes every upgrade), so the answer is its last: whatever the client sent after
+   * the head is not read.
+   */
+  private serveUpgradeAsPlain(req: http.IncomingMessage, socket: net.Socket): void {
+    const res = new http.ServerResponse(req);
+    res.shouldKeepAlive = false;
+    try {
+      res.assignSocket(socket);
+    } catch {
+      // Behind a response still being written (pipelined): no answer can go in order.
+      socket.destroy();
+      return;
+    }
+    socket.on('error', () => socket.destroy());
+    res.once('finish', () => {
+      res.detachSocket(socket);
+      socket.end();
+      socket.resume(); // read on to the client's FIN, discarding, so the socket closes
+    });
+    res.once('close', () => {
+      if (!res.writableFinished) socket.destroy(); // the answer was cut short
+    });
+    this.onRequest(req, res);
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {

@@ -22,6 +22,8 @@ export interface ProxyContext {
   readonly timeouts: TimeoutsConfig;
   /** client_max_body_size in bytes; 0 = unlimited. */
   readonly maxBodySize: number;
+  /** Upgrade protocols tunnelled (config.upgrades); any other makes a plain request. */
+  readonly upgrades: readonly string[];
   readonly log: Logger;
 }
 

@@ -29,6 +29,13 @@ describe('upgrade edge cases', () => {
         setTimeout(() => socket.end(), 100);
       } else if (req.path === '/never-answers') {
         // reads the upgrade request, answers nothing
+      } else if (req.path === '/h2c') {
+        // An h2c-capable server: it switches whenever it is asked to (and would then take HTTP/2
+        // requests for any path, whatever the proxy's routes say).
+        if (req.head.includes('\r\nupgrade:')) socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
+        else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nplain');
+      } else if (req.path === '/after') {
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nafter');
       } else if (req.path === '/slow-post') {
         setTimeout(() => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nposted!'), 200);
       }
@@ -85,6 +92,33 @@ describe('upgrade edge cases', () => {
     const baseline = proxy.fdCounts();
     for (let i = 0; i < 5; i++) assert.match(await declined(), /^HTTP\/1\.1 400 /);
     await expectFdsAtBaseline(proxy, baseline);
+  });
+
+  it('an Upgrade to h2c (or any protocol not in `upgrades`) is a plain request: the upstream never sees it', async () => {
+    const seen = upstream.requests.length;
+    const raw = await rawConversation(proxy.port, async (s) => {
+      s.write('GET /h2c HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n' +
+        'GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    }, 3_000);
+    assert.match(raw, /^HTTP\/1\.1 200 [^]*?\r\n\r\nplain/, 'a plain 200, not a 101');
+    const forwarded = upstream.requests.slice(seen).find((r) => r.path === '/h2c');
+    assert.ok(forwarded, 'the upstream got the request');
+    assert.doesNotMatch(forwarded.head, /\r\n(upgrade|http2-settings):/);
+    assert.doesNotMatch(forwarded.head, /\r\nconnection:[^\r]*upgrade/);
+    const rest = raw.slice(raw.indexOf('plain') + 'plain'.length);
+    if (process.env.HANDOFF_ENGINE === 'node') {
+      // node:http has let go of the connection at the upgrade: the answer says it is the last.
+      assert.match(raw, /\r\nConnection: close\r\n/);
+      assert.equal(rest, '');
+    } else {
+      // The fast engine reads on: the request pipelined behind it is HTTP again.
+      assert.match(rest, /^HTTP\/1\.1 200 [^]*?\r\n\r\nafter$/);
+    }
+  });
+
+  it('an Upgrade that offers websocket and h2c together is not tunnelled either', async () => {
+    const raw = await rawConversation(proxy.port, async (s) => void s.write('GET /h2c HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket, h2c\r\n\r\n'), 3_000);
+    assert.match(raw, /^HTTP\/1\.1 200 [^]*?\r\n\r\nplain/);
   });
 
   it('an upgrade pipelined behind a request in flight leaves that request its own answer', async () => {

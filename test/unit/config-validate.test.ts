@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { ConfigError, ConfigProblem } from '../../proxy/config/errors';
 import { defaultConfigPath } from '../../proxy/config/load';
 import {
-  ACCESS_LOG_TARGETS, DEFAULT_TIMEOUTS, KNOWN_KEYS, MAX_WORKERS, POLICIES, TRANSPORTS, parseDuration, validateConfig,
+  ACCESS_LOG_TARGETS, DEFAULT_TIMEOUTS, DEFAULT_UPGRADES, KNOWN_KEYS, MAX_WORKERS, POLICIES, TRANSPORTS, parseDuration, validateConfig,
 } from '../../proxy/config/validate';
 
 /** The smallest valid config; tests spread their changes over it. */
@@ -85,6 +85,7 @@ describe('validateConfig', () => {
       workers: 1,
       accessLog: 'off',
       status: null,
+      upgrades: ['websocket'],
       handoff: { dir: path.join(os.tmpdir(), 'handoff'), transport: 'seqpacket', policy: 'least-conn', maxInFlightPerWorker: 64 },
       listeners: [{ host: '127.0.0.1', port: 8080, backlog: 511 }],
       upstreams: { backend: { name: 'backend', servers: [{ host: 'h', port: 1, weight: 1 }], keepalive: 32 } },
@@ -92,6 +93,15 @@ describe('validateConfig', () => {
       timeouts: { connect: 60_000, read: 60_000, send: 60_000, clientHeader: 60_000, clientBody: 60_000, keepAlive: 75_000, clientSend: 60_000 },
       limits: { maxConnectionsPerWorker: 10_000, maxBodySize: 0 },
     });
+  });
+
+  test('upgrades: protocol names, lower-cased and deduplicated; anything else named by its index', () => {
+    assert.deepEqual(validateConfig(minimal({ upgrades: ['WebSocket', 'websocket', 'h2c'] }), null).upgrades, ['websocket', 'h2c']);
+    assert.deepEqual(validateConfig(minimal({ upgrades: [] }), null).upgrades, []);
+    assert.match(problemAt(minimal({ upgrades: 'websocket' }), 'upgrades'), /expected an array of protocol names such as \["websocket"\]/);
+    const raw = minimal({ upgrades: ['websocket', 'web socket', 'websocket/13', 7] });
+    assert.deepEqual(problemsOf(raw).map((p) => p.path), ['upgrades[1]', 'upgrades[2]', 'upgrades[3]']);
+    assert.match(problemAt(raw, 'upgrades[2]'), /a token, without "\/version"\), got "websocket\/13"/);
   });
 
   test('routes are required when there is more than one upstream', () => {
@@ -318,6 +328,7 @@ describe('config/handoff.schema.json', () => {
     assert.deepEqual(handoff.transport!.enum, [...TRANSPORTS]);
     assert.deepEqual(handoff.policy!.enum, [...POLICIES]);
     assert.deepEqual(schema.properties.accessLog!.enum, [...ACCESS_LOG_TARGETS]);
+    assert.deepEqual((schema.properties.upgrades as { default?: unknown }).default, [...DEFAULT_UPGRADES]);
     for (const [key, ms] of Object.entries(DEFAULT_TIMEOUTS)) {
       assert.equal(parseDuration(schema.$defs.timeouts!.properties![key]!.default), ms, `timeouts.${key}`);
     }
