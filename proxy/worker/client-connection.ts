@@ -38,6 +38,8 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
   /** No more requests are taken: the connection ends after what is being answered. */
   private done = false;
   private upgradeRequest: ParsedRequest | null = null;
+  /** A request that asked to upgrade is being served as a plain one: llhttp starts afresh after it. */
+  private restartParser = false;
   /** clientSend (nginx's send_timeout), for the exchange's response and for its tail. */
   readonly sendWatch: ClientSendWatch;
   /** When the connection last became idle (opened, or its last response ended): closeIdle's grace. */
@@ -82,12 +84,18 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
         this.clientError(`${ret.code ?? ret.message}`, status);
         return;
       }
+      if (ret < 0 || offset + ret > chunk.length) return this.clientError('HPE_INTERNAL', 400); // never from a sane llhttp
       const upgrade = this.upgradeRequest;
       // A copy: the read buffer may be the worker's, reused by the next read of any client.
       if (upgrade !== null) return this.startUpgrade(upgrade, Buffer.from(chunk.subarray(offset + ret)));
       offset += ret;
-      // llhttp stops after any request that asks to upgrade; one served as a plain request
-      // (onRequest) leaves it resumed by Node's binding, and what follows is HTTP again.
+      // llhttp stops after any request that asks to upgrade. One served as a plain request
+      // (onRequest) has no body, so it stopped right after its head: what follows is HTTP again,
+      // for a fresh llhttp (restart() says why).
+      if (this.restartParser) {
+        this.restartParser = false;
+        this.parser.restart();
+      }
       if (offset >= chunk.length || ret === 0 || this.done) return;
     }
   }
@@ -106,6 +114,20 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
       this.wait = Wait.None;
       this.deadline = 0;
       return;
+    }
+    if (upgrade) {
+      // Served as a plain request. With a body, llhttp would parse it with its upgrade flag set,
+      // which hides parse errors (restart()): refused instead; upgrades with bodies are rare.
+      if (req.hasBody) {
+        // Behind requests in flight: they keep their answers, then the connection closes.
+        if (this.current !== null || this.queue.length > 0) this.done = true;
+        else {
+          this.front.requestsServed++;
+          this.answerLocally(req, 400, true);
+        }
+        return;
+      }
+      this.restartParser = true;
     }
     this.reading = req;
     this.wait = req.hasBody ? Wait.Body : Wait.None;

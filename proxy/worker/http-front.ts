@@ -56,17 +56,14 @@ export class HttpFront {
     this.server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
       if (!tunnelsUpgrade(req.headers.upgrade, this.ctx.upgrades)) return this.serveUpgradeAsPlain(req, socket);
       const routed = this.route(req);
-      if (routed.status !== 0) {
-        socket.end(rawErrorResponse(routed.status));
-        return;
-      }
+      if (routed.status !== 0) return this.endReleasedSocket(socket, rawErrorResponse(routed.status));
       proxyUpgrade(req, socket, head, routed.group, this.ctx);
     });
     // node:http parses CONNECT to its own event; route() refuses it as nginx does (405, or 400
     // for an authority-form target): this is not a forward proxy.
     this.server.on('connect', (req: http.IncomingMessage, socket: net.Socket) => {
       const routed = this.route(req);
-      socket.end(rawErrorResponse(routed.status === 0 ? 405 : routed.status));
+      this.endReleasedSocket(socket, rawErrorResponse(routed.status === 0 ? 405 : routed.status));
     });
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => this.onClientError(err, socket, log));
   }
@@ -85,29 +82,47 @@ export class HttpFront {
   /**
    * An upgrade to a protocol the config does not tunnel, answered as a plain request (the upstream
    * never sees the Upgrade). node:http has already let go of the connection (an 'upgrade'
-   * listener takes every upgrade), so the answer is its last: whatever the client sent after
-   * the head is not read.
+   * listener takes every upgrade) and has not read a body: such a request with a body is refused
+   * (400), or its body would reach no one while the upstream waits for it. The answer is the
+   * connection's last; whatever the client sent after the head is not read.
    */
   private serveUpgradeAsPlain(req: http.IncomingMessage, socket: net.Socket): void {
-    const res = new http.ServerResponse(req);
-    res.shouldKeepAlive = false;
-    try {
-      res.assignSocket(socket);
-    } catch {
-      // Behind a response still being written (pipelined): no answer can go in order.
-      socket.destroy();
+    // Pipelined behind a response still being written: this answer waits its turn.
+    const inFlight = (socket as net.Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage;
+    if (inFlight) {
+      inFlight.once('finish', () => this.serveUpgradeAsPlain(req, socket));
       return;
     }
+    if (socket.destroyed) return;
     socket.on('error', () => socket.destroy());
+    const length = req.headers['content-length'];
+    if (req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) !== 0)) {
+      this.requestsServed++;
+      return this.endReleasedSocket(socket, rawErrorResponse(400));
+    }
+    const res = new http.ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket);
     res.once('finish', () => {
       res.detachSocket(socket);
-      socket.end();
-      socket.resume(); // read on to the client's FIN, discarding, so the socket closes
+      this.endReleasedSocket(socket);
     });
     res.once('close', () => {
       if (!res.writableFinished) socket.destroy(); // the answer was cut short
     });
     this.onRequest(req, res);
+  }
+
+  /**
+   * Ends a socket node:http has let go of (an upgrade or CONNECT it handed over): reads on to the
+   * client's FIN, discarding, so it closes; a client that never sends one is cut off after a while,
+   * as on the fast path (node:http's own timeouts no longer watch this socket).
+   */
+  private endReleasedSocket(socket: net.Socket, last?: Buffer): void {
+    if (last === undefined) socket.end();
+    else socket.end(last);
+    socket.resume();
+    socket.setTimeout(Math.min(5_000, this.ctx.timeouts.keepAlive), () => socket.destroy());
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {

@@ -106,6 +106,17 @@ export class RequestParser {
     return this.parser!.execute(chunk);
   }
 
+  /**
+   * Starts llhttp afresh between two messages; never from inside execute(). After a request that
+   * asked to upgrade, Node's binding resumes llhttp but leaves its upgrade flag set until another
+   * head completes, and while it is set the binding reports no parse error (execute() returns
+   * a byte count instead): the next request must not be parsed in that state.
+   */
+  restart(): void {
+    const Parser = loadHttpParser()!;
+    this.parser!.initialize(Parser.REQUEST, this, MAX_REQUEST_HEAD_BYTES, Parser.kLenientNone);
+  }
+
   /** Gives llhttp back to the worker's pool (or frees it); never from inside execute(). */
   close(): void {
     if (this.parser === null) return;

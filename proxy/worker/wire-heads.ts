@@ -59,7 +59,8 @@ export function translateRequest(raw: readonly string[], clientAddress: string |
           expect = value.toLowerCase();
           break;
         case 'upgrade':
-          upgrade = value;
+          // Repeated lines are one list (as node:http joins them): all of it decides a tunnel.
+          upgrade = upgrade === undefined ? value : `${upgrade}, ${value}`;
           break;
         case 'referer':
           referer = value;
