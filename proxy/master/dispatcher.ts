@@ -114,7 +114,8 @@ export class Dispatcher {
   /** The worker's channel closed: what it had not acknowledged goes to the others. */
   workerGone(link: WorkerLink, announce: boolean): void {
     const orphans = link.takeOrphans();
-    if (announce) this.log.warn(`worker ${link.pid} left with ${orphans.length} unacknowledged connection(s); re-sending them`);
+    // With none (an old generation leaving after a reload, as asked), there is nothing to say.
+    if (announce && orphans.length > 0) this.log.warn(`worker ${link.pid} left with ${orphans.length} unacknowledged connection(s); re-sending them`);
     for (const handoff of orphans) this.redispatch(handoff, `worker ${link.pid} left`);
   }
 

@@ -69,6 +69,9 @@ describe('reload (SIGHUP)', () => {
     for (const w of oldWorkers) await waitFor(`old worker ${w} to exit`, () => !isAlive(w));
     const fresh = await request(`${proxy.url}/`);
     assert.equal(fresh.headers['x-backend-id'], 'gen-b', 'the new config is in force');
+    // The old generation left as asked, with nothing unacknowledged: no warning about it.
+    await new Promise((r) => setTimeout(r, 200)); // their channels' close reaches the master
+    assert.doesNotMatch(proxy.stderr(), /\[warn\].*left with 0 unacknowledged/);
   });
 
   it('a bad config keeps the old config and the old workers', async () => {
