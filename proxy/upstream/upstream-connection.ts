@@ -220,6 +220,12 @@ export class UpstreamConnection {
       raw = this.headers;
       this.headers = [];
     }
+    if (status < 100) {
+      // llhttp takes any three digits; no status below 100 exists (nginx: "upstream sent no valid HTTP/1.0 header").
+      this.responded = true;
+      this.fail(Object.assign(new Error(`upstream sent an invalid status ${status}`), { code: 'EPROTO' }));
+      return 0;
+    }
     if (status < 200 && status !== 101) return 0; // interim (100, 103): dropped, the final one follows
     this.responded = true;
     this.keepAlive = keepAlive;

@@ -40,6 +40,8 @@ export function sendErrorPage(res: http.ServerResponse, status: number, closeCon
     Server: 'handoff',
   };
   if (closeConnection) headers.Connection = 'close';
-  res.writeHead(status, headers);
+  // Its own reason phrase, always: writeHead without one reuses res.statusMessage, which a failed
+  // writeHead of the upstream's head may have left set to bytes node:http refuses (a second throw).
+  res.writeHead(status, http.STATUS_CODES[status] ?? '', headers);
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }

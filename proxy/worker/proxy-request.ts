@@ -9,6 +9,7 @@
 //    client sees a truncated response (never one that looks complete);
 //  - the client goes away: the upstream request is destroyed and its socket leaves the pool.
 import http from 'node:http';
+import type net from 'node:net';
 import type { TimeoutsConfig } from '../config/types';
 import type { Logger } from '../observability/logger';
 import { failureKind, mayTryNextServer, UpstreamTimeout, type FailureKind } from '../upstream/upstream-failure';
@@ -106,6 +107,16 @@ export function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse
       if (connectTimer) clearTimeout(connectTimer);
       server.markHealthy();
       forwardResponse(upstreamRes, res, server, ctx);
+    });
+
+    // A 101 to a request that did not ask to upgrade (its Upgrade is never forwarded): node:http
+    // would drop the socket and emit nothing, and the client would wait forever.
+    upstreamReq.on('upgrade', (_upstreamRes: http.IncomingMessage, socket: net.Socket) => {
+      responded = true; // no other server is asked: this one answered, wrongly (as the fast engine)
+      if (connectTimer) clearTimeout(connectTimer);
+      socket.destroy();
+      ctx.log.error(`upstream switched protocols on a request without Upgrade, upstream: "http://${server.label}${req.url}"`);
+      fail(502);
     });
 
     upstreamReq.on('error', (err: NodeJS.ErrnoException) => {
