@@ -38,8 +38,6 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
   /** No more requests are taken: the connection ends after what is being answered. */
   private done = false;
   private upgradeRequest: ParsedRequest | null = null;
-  /** A request that asked to upgrade is being served as a plain one: llhttp starts afresh after it. */
-  private restartParser = false;
   /** clientSend (nginx's send_timeout), for the exchange's response and for its tail. */
   readonly sendWatch: ClientSendWatch;
   /** When the connection last became idle (opened, or its last response ended): closeIdle's grace. */
@@ -69,35 +67,22 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
 
   onData(chunk: Buffer): void {
     if (this.done) return; // closing: whatever else the client sends is not read
-    let offset = 0;
-    for (;;) {
-      let ret: ParseResult;
-      try {
-        ret = this.parser.execute(offset === 0 ? chunk : chunk.subarray(offset));
-      } catch (err) {
-        this.front.ctx.log.error(`request handling failed: ${(err as Error).stack ?? err}`);
-        this.destroy();
-        return;
-      }
-      if (typeof ret !== 'number') {
-        const status = ret.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-        this.clientError(`${ret.code ?? ret.message}`, status);
-        return;
-      }
-      if (ret < 0 || offset + ret > chunk.length) return this.clientError('HPE_INTERNAL', 400); // never from a sane llhttp
-      const upgrade = this.upgradeRequest;
-      // A copy: the read buffer may be the worker's, reused by the next read of any client.
-      if (upgrade !== null) return this.startUpgrade(upgrade, Buffer.from(chunk.subarray(offset + ret)));
-      offset += ret;
-      // llhttp stops after any request that asks to upgrade. One served as a plain request
-      // (onRequest) has no body, so it stopped right after its head: what follows is HTTP again,
-      // for a fresh llhttp (restart() says why).
-      if (this.restartParser) {
-        this.restartParser = false;
-        this.parser.restart();
-      }
-      if (offset >= chunk.length || ret === 0 || this.done) return;
+    let ret: ParseResult;
+    try {
+      ret = this.parser.execute(chunk);
+    } catch (err) {
+      this.front.ctx.log.error(`request handling failed: ${(err as Error).stack ?? err}`);
+      this.destroy();
+      return;
     }
+    if (typeof ret !== 'number') {
+      const status = ret.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      this.clientError(`${ret.code ?? ret.message}`, status);
+      return;
+    }
+    const upgrade = this.upgradeRequest;
+    // A copy: the read buffer may be the worker's, reused by the next read of any client.
+    if (upgrade !== null) this.startUpgrade(upgrade, Buffer.from(chunk.subarray(ret)));
   }
 
   onHeadBegin(): void {
@@ -106,28 +91,25 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     this.deadline = Date.now() + this.front.ctx.timeouts.clientHeader;
   }
 
-  onRequest(req: ParsedRequest, upgrade: boolean): void {
+  onRequest(req: ParsedRequest, upgrade: boolean): boolean {
     this.headPending = false;
-    if (this.done) return;
+    if (this.done) return false;
     if (upgrade && (req.method === 'CONNECT' || tunnelsUpgrade(req.t.upgrade, this.front.ctx.upgrades))) {
       this.upgradeRequest = req; // llhttp stops after this head; onData hands the socket over
       this.wait = Wait.None;
       this.deadline = 0;
-      return;
+      return true;
     }
-    if (upgrade) {
-      // Served as a plain request. With a body, llhttp would parse it with its upgrade flag set,
-      // which hides parse errors (restart()): refused instead; upgrades with bodies are rare.
-      if (req.hasBody) {
-        // Behind requests in flight: they keep their answers, then the connection closes.
-        if (this.current !== null || this.queue.length > 0) this.done = true;
-        else {
-          this.front.requestsServed++;
-          this.answerLocally(req, 400, true);
-        }
-        return;
+    // Served as a plain request. With a body, llhttp would parse it with its upgrade flag set,
+    // which hides parse errors (request-parser.ts restart()): refused; upgrades with bodies are rare.
+    if (upgrade && req.hasBody) {
+      // Behind requests in flight: they keep their answers, then the connection closes.
+      if (this.current !== null || this.queue.length > 0) this.done = true;
+      else {
+        this.front.requestsServed++;
+        this.answerLocally(req, 400, true);
       }
-      this.restartParser = true;
+      return false;
     }
     this.reading = req;
     this.wait = req.hasBody ? Wait.Body : Wait.None;
@@ -141,6 +123,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
       this.wait = Wait.None;
       this.deadline = 0;
     }
+    return false;
   }
 
   onBody(chunk: Buffer): void {

@@ -10,8 +10,12 @@ import { translateRequest } from './wire-heads';
 export interface RequestListener {
   /** The first byte of a request head. */
   onHeadBegin(): void;
-  /** A complete head. `upgrade`: llhttp stops after it, and execute() says where the rest starts. */
-  onRequest(req: ParsedRequest, upgrade: boolean): void;
+  /**
+   * A complete head. `upgrade`: it asks to switch protocols. Return true to take the connection
+   * over (a tunnel): execute() then stops after this head and says where the rest starts. False
+   * serves it as a plain request, and parsing goes on after it as HTTP.
+   */
+  onRequest(req: ParsedRequest, upgrade: boolean): boolean;
   /** Body bytes of the request last given to onRequest: a copy (llhttp makes one), the listener's to keep. */
   onBody(chunk: Buffer): void;
   onRequestEnd(): void;
@@ -90,6 +94,8 @@ function releaseParser(parser: PooledParser): void {
 
 export class RequestParser {
   private parser: PooledParser | null;
+  /** A request that asked to upgrade is served as a plain one: llhttp starts afresh after it. */
+  private restartPending = false;
   private headers: string[] = [];
   private url = '';
 
@@ -101,9 +107,25 @@ export class RequestParser {
     this.parser = acquireParser(this);
   }
 
-  /** Parses one read; nothing of `chunk` is kept after it returns (llhttp copies what it keeps). */
+  /**
+   * Parses one read; nothing of `chunk` is kept after it returns (llhttp copies what it keeps).
+   * The bytes parsed: all of them, or up to the end of a head whose listener took the connection.
+   */
   execute(chunk: Buffer): ParseResult {
-    return this.parser!.execute(chunk);
+    let offset = 0;
+    for (;;) {
+      const ret = this.parser!.execute(offset === 0 ? chunk : chunk.subarray(offset));
+      if (typeof ret !== 'number') return ret;
+      // Never from a sane llhttp; but see restart() for when the binding stops reporting errors.
+      if (ret < 0 || offset + ret > chunk.length) return Object.assign(new Error('llhttp returned an impossible count'), { code: 'HPE_INTERNAL' });
+      offset += ret;
+      if (!this.restartPending) return offset;
+      // llhttp stopped after a request that asked to upgrade and is served as a plain one. It has
+      // no body (the listener refuses those), so what follows is the next request.
+      this.restartPending = false;
+      this.restart();
+      if (offset >= chunk.length || ret === 0) return offset;
+    }
   }
 
   /**
@@ -112,7 +134,7 @@ export class RequestParser {
    * head completes, and while it is set the binding reports no parse error (execute() returns
    * a byte count instead): the next request must not be parsed in that state.
    */
-  restart(): void {
+  private restart(): void {
     const Parser = loadHttpParser()!;
     this.parser!.initialize(Parser.REQUEST, this, MAX_REQUEST_HEAD_BYTES, Parser.kLenientNone);
   }
@@ -159,7 +181,7 @@ export class RequestParser {
       target = absolute[1];
       raw = withHost(raw, absolute[0]);
     }
-    this.listener.onRequest(
+    const tunnel = this.listener.onRequest(
       {
         method: LLHTTP_METHODS[method] ?? 'GET',
         url: target,
@@ -176,5 +198,6 @@ export class RequestParser {
       },
       upgrade,
     );
+    if (upgrade && !tunnel) this.restartPending = true;
   }
 }

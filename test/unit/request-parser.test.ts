@@ -7,14 +7,17 @@ import type { ParsedRequest } from '../../proxy/worker/parsed-request';
 import { RequestParser, type RequestListener } from '../../proxy/worker/request-parser';
 
 class Recorder implements RequestListener {
+  /** What onRequest answers for an upgrade: take the connection (a tunnel) or serve it plain. */
+  constructor(private readonly tunnels = true) {}
   readonly events: string[] = [];
   readonly requests: ParsedRequest[] = [];
   onHeadBegin(): void {
     this.events.push('begin');
   }
-  onRequest(req: ParsedRequest): void {
+  onRequest(req: ParsedRequest, upgrade: boolean): boolean {
     this.requests.push(req);
-    this.events.push(`request ${req.method} ${req.url}`);
+    this.events.push(`request ${req.method} ${req.url}${upgrade ? ' (upgrade)' : ''}`);
+    return this.tunnels;
   }
   onBody(chunk: Buffer): void {
     this.events.push(`body ${chunk.toString()}`);
@@ -80,5 +83,39 @@ describe('a reused llhttp parser starts clean', () => {
     assert.deepEqual(r1.requests[0].rawHeaders, ['Host', 'a.test']);
     p1.close();
     p2.close();
+  });
+});
+
+// llhttp stops after any head that asks to upgrade. A listener that serves one as a plain request
+// gets parsing going on after it as HTTP, with errors reported: Node's binding reports none while
+// llhttp's upgrade flag is still set, so the parser must start afresh after such a request.
+describe('a request that asks to upgrade', () => {
+  const H2C = 'GET /h2c HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n';
+
+  it('taken over (a tunnel): execute() stops at the end of its head', () => {
+    const r = new Recorder(true);
+    const p = new RequestParser(r, () => undefined);
+    assert.equal(p.execute(Buffer.from(`${H2C}\x00\x01binary`)), H2C.length);
+    assert.deepEqual(r.events, ['begin', 'request GET /h2c (upgrade)', 'end']);
+    p.close();
+  });
+
+  it('served plain: the request pipelined behind it in the same read is parsed', () => {
+    const r = new Recorder(false);
+    const p = new RequestParser(r, () => undefined);
+    const next = 'GET /next HTTP/1.1\r\nHost: a\r\n\r\n';
+    assert.equal(p.execute(Buffer.from(H2C + next)), H2C.length + next.length);
+    assert.deepEqual(r.events, ['begin', 'request GET /h2c (upgrade)', 'end', 'begin', 'request GET /next', 'end']);
+    p.close();
+  });
+
+  it('served plain: a malformed request after it, in a later read, is an error', () => {
+    const r = new Recorder(false);
+    const p = new RequestParser(r, () => undefined);
+    assert.equal(p.execute(Buffer.from(H2C)), H2C.length);
+    const ret = p.execute(Buffer.from('XXXX / HTTP/1.1\r\nHost: a\r\n\r\n'));
+    assert.ok(typeof ret !== 'number', `an error, not the count ${String(ret)}`);
+    assert.match(String(ret.code), /^HPE_/);
+    p.close();
   });
 });
