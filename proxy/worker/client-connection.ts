@@ -17,6 +17,7 @@ import type { FastFront } from './fast-front';
 import { tunnelsUpgrade } from './headers';
 import type { ParsedRequest } from './parsed-request';
 import { ClientPause, ProxyExchange } from './proxy-exchange';
+import { closeLingerMs } from './proxy-request';
 import { proxyUpgrade } from './proxy-upgrade';
 import { admit } from './request-admission';
 import { RequestParser, type ParseResult, type RequestListener } from './request-parser';
@@ -344,7 +345,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     socket.end();
     // The client is expected to close its side now; one that does not is cut off after a while.
     this.wait = Wait.KeepAlive;
-    this.deadline = Date.now() + Math.min(5_000, this.front.ctx.timeouts.keepAlive);
+    this.deadline = Date.now() + closeLingerMs(this.front.ctx);
   }
 
   destroy(): void {

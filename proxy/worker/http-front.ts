@@ -8,7 +8,7 @@ import { AccessLog } from '../observability/access-log';
 import type { Logger } from '../observability/logger';
 import { rawErrorResponse, sendErrorPage } from './error-pages';
 import { tunnelsUpgrade } from './headers';
-import { proxyRequest, type ProxyContext } from './proxy-request';
+import { closeLingerMs, proxyRequest, type ProxyContext } from './proxy-request';
 import { route, type Admission } from './request-admission';
 import { splitAbsoluteForm, withHost } from './request-target';
 import { MAX_REQUEST_HEAD_BYTES } from './request-parser';
@@ -122,7 +122,7 @@ export class HttpFront {
     if (last === undefined) socket.end();
     else socket.end(last);
     socket.resume();
-    socket.setTimeout(Math.min(5_000, this.ctx.timeouts.keepAlive), () => socket.destroy());
+    socket.setTimeout(closeLingerMs(this.ctx), () => socket.destroy());
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {

@@ -28,6 +28,14 @@ export interface ProxyContext {
   readonly log: Logger;
 }
 
+/**
+ * How long a client that had its connection's last answer may take to close its side before the
+ * proxy cuts it off (both engines; at most timeouts.keepAlive): a lingering close, as nginx's.
+ */
+export function closeLingerMs(ctx: ProxyContext): number {
+  return Math.min(5_000, ctx.timeouts.keepAlive);
+}
+
 /** Why an attempt failed; decides the status and whether another server may be tried. */
 type Failure = { kind: FailureKind; message: string };
 

@@ -76,10 +76,15 @@ function acquireParser(owner: RequestParser): PooledParser {
     parser[Parser.kOnBody] = onBody;
     parser[Parser.kOnMessageComplete] = onMessageComplete;
   }
-  // initialize() resets llhttp completely (llhttp_init, limits, a new async id).
-  parser.initialize(Parser.REQUEST, owner, MAX_REQUEST_HEAD_BYTES, Parser.kLenientNone);
+  startRequestMode(parser, owner);
   parser.owner = owner;
   return parser;
+}
+
+/** Resets llhttp completely (llhttp_init, limits, a new async id): strict request parsing. */
+function startRequestMode(parser: HttpParser, owner: RequestParser): void {
+  const Parser = loadHttpParser()!;
+  parser.initialize(Parser.REQUEST, owner, MAX_REQUEST_HEAD_BYTES, Parser.kLenientNone);
 }
 
 function releaseParser(parser: PooledParser): void {
@@ -135,8 +140,7 @@ export class RequestParser {
    * a byte count instead): the next request must not be parsed in that state.
    */
   private restart(): void {
-    const Parser = loadHttpParser()!;
-    this.parser!.initialize(Parser.REQUEST, this, MAX_REQUEST_HEAD_BYTES, Parser.kLenientNone);
+    startRequestMode(this.parser!, this);
   }
 
   /** Gives llhttp back to the worker's pool (or frees it); never from inside execute(). */
