@@ -39,6 +39,8 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
   /** No more requests are taken: the connection ends after what is being answered. */
   private done = false;
   private upgradeRequest: ParsedRequest | null = null;
+  /** The last response is still leaving; the next request waits for it (exchangeDone). */
+  private flushing = false;
   /** clientSend (nginx's send_timeout), for the exchange's response and for its tail. */
   readonly sendWatch: ClientSendWatch;
   /** When the connection last became idle (opened, or its last response ended): closeIdle's grace. */
@@ -63,7 +65,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
 
   /** Between requests, with nothing half-received: safe to close for a graceful shutdown. */
   get idle(): boolean {
-    return this.current === null && this.queue.length === 0 && !this.headPending && this.upgradeRequest === null;
+    return this.current === null && !this.flushing && this.queue.length === 0 && !this.headPending && this.upgradeRequest === null;
   }
 
   onData(chunk: Buffer): void {
@@ -88,6 +90,10 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
 
   onHeadBegin(): void {
     this.headPending = true;
+    // A head that begins behind a request being answered waits its turn, and the client may not
+    // be read meanwhile: its clientHeader starts when it gets its turn (takeNext), as nginx's
+    // client_header_timeout starts for a pipelined request only when it gets to it.
+    if (this.current !== null || this.flushing) return;
     this.wait = Wait.Header;
     this.deadline = Date.now() + this.front.ctx.timeouts.clientHeader;
   }
@@ -115,7 +121,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     this.reading = req;
     this.wait = req.hasBody ? Wait.Body : Wait.None;
     this.deadline = req.hasBody ? Date.now() + this.front.ctx.timeouts.clientBody : 0;
-    if (this.current === null && this.queue.length === 0) {
+    if (this.current === null && !this.flushing && this.queue.length === 0) {
       this.startRequest(req);
     } else {
       // Pipelined: it waits its turn, and the client is not read meanwhile (so no timeout runs).
@@ -208,6 +214,32 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     // request already on its way would meet a reset. The front closes the connection once it has
     // been idle a moment (closeIdle), and a request that comes first is answered with close.
     if (!keep || this.done || bodyUnread) return this.finish(!req.keepAlive);
+    if (this.socket.queuedBytes > 0) {
+      // The next request starts once this response has left, as nginx's: a client that sends
+      // requests and takes no answers must not have them all proxied meanwhile, each on an
+      // upstream connection of its own (one whose buffer a response still holds is not reused).
+      // The client is not read meanwhile, and clientSend runs on what it has not taken.
+      this.flushing = true;
+      this.pauseReading(ClientPause.Flush);
+      this.sendWatch.start();
+      this.wait = Wait.KeepAlive; // onDeadline: stillSending()
+      this.deadline = Date.now() + this.front.ctx.timeouts.clientSend;
+      this.socket.whenFlushed(this.afterFlush);
+      return;
+    }
+    this.takeNext();
+  }
+
+  private readonly afterFlush = (): void => {
+    this.flushing = false;
+    if (this.done || this.socket.closed) return;
+    this.sendWatch.stop();
+    this.resumeReading(ClientPause.Flush);
+    this.takeNext();
+  };
+
+  /** A response has left: the next pipelined request, or the keep-alive wait. */
+  private takeNext(): void {
     const next = this.queue.shift();
     if (next !== undefined) {
       if (this.queue.length === 0) this.resumeReading(ClientPause.Pipeline);
@@ -222,7 +254,10 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     if (this.clientEnded) return this.finish();
     const now = Date.now();
     this.idleSince = now;
-    if (!this.headPending) {
+    if (this.headPending) {
+      this.wait = Wait.Header; // a head begun behind the last request: its turn now
+      this.deadline = now + this.front.ctx.timeouts.clientHeader;
+    } else {
       this.wait = Wait.KeepAlive;
       this.deadline = now + this.front.ctx.timeouts.keepAlive;
     }

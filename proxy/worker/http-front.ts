@@ -17,6 +17,9 @@ import { proxyUpgrade } from './proxy-upgrade';
 
 export class HttpFront {
   private readonly server: http.Server;
+  /** Per client connection, the requests waiting behind the one being answered (onRequest). */
+  private readonly pipelines = new WeakMap<net.Socket, Array<() => void>>();
+  private readonly pausedForPipeline = new WeakSet<net.Socket>();
   private readonly router: Router;
   private readonly ctx: ProxyContext;
   private readonly accessLog: AccessLog | null;
@@ -125,7 +128,37 @@ export class HttpFront {
     socket.setTimeout(closeLingerMs(this.ctx), () => socket.destroy());
   }
 
+  /**
+   * One request per connection at a time, as nginx and the fast engine: node:http emits every
+   * pipelined head of a read at once, and each would get an upstream connection of its own (one
+   * client could open thousands). The others wait their turn, and the client is not read meanwhile.
+   */
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const socket = req.socket;
+    const waiting = this.pipelines.get(socket);
+    if (waiting !== undefined) {
+      waiting.push(() => this.serveRequest(req, res));
+      if (!socket.isPaused()) {
+        socket.pause();
+        this.pausedForPipeline.add(socket);
+      }
+      return;
+    }
+    this.pipelines.set(socket, []);
+    this.serveRequest(req, res);
+  }
+
+  /** A response is done with (sent, or cut short): the connection's next request gets its turn. */
+  private nextInPipeline(socket: net.Socket): void {
+    const next = this.pipelines.get(socket)?.shift();
+    if (next !== undefined) return next();
+    this.pipelines.delete(socket);
+    // Not when node:http paused it for its own reasons (a client slow to take its answers).
+    if (this.pausedForPipeline.delete(socket) && !(socket as net.Socket & { _paused?: boolean })._paused) socket.resume();
+  }
+
+  private serveRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    res.once('close', () => this.nextInPipeline(req.socket));
     this.requestsServed++;
     // Draining (reload, graceful stop): answer, then close, so the client's next request opens a
     // new connection — to a new worker — instead of racing our close of an idle one.

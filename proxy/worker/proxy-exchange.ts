@@ -284,4 +284,6 @@ export class ProxyExchange implements UpstreamListener {
 export const enum ClientPause {
   Pipeline = 1,
   Upstream = 2,
+  /** A response is still leaving: the next request waits for it (ClientConnection.exchangeDone). */
+  Flush = 4,
 }

@@ -189,6 +189,7 @@ function forwardResponse(upstreamRes: http.IncomingMessage, res: http.ServerResp
     return;
   }
   upstreamRes.pipe(res);
+  upstreamRes.once('end', () => watchResponseTail(res, ctx, server));
   // The upstream died (or timed out) mid-body: end the client's connection abruptly, so a
   // Content-Length or chunked client sees the truncation instead of a complete-looking body.
   upstreamRes.on('error', () => {});
@@ -199,6 +200,30 @@ function forwardResponse(upstreamRes: http.IncomingMessage, res: http.ServerResp
       res.destroy();
     }
   });
+}
+
+/**
+ * send_timeout for what the client has still to take once the upstream has sent everything (the
+ * exchange's own watch ends with the upstream): a client that takes no byte for clientSend is cut
+ * off after one to two periods, as on the fast engine. Without it, a client that stops reading
+ * would hold its connection, and every request pipelined behind it, for as long as it liked.
+ */
+function watchResponseTail(res: http.ServerResponse, ctx: ProxyContext, server: UpstreamServer): void {
+  const socket = res.socket;
+  if (socket === null || res.writableFinished || res.destroyed) return;
+  let mark = socket.writableLength;
+  const timer = setInterval(() => {
+    if (res.writableFinished || res.destroyed) return clearInterval(timer);
+    const queued = socket.writableLength;
+    if (queued < mark) {
+      mark = queued;
+      return;
+    }
+    clearInterval(timer);
+    ctx.log.error(`client timed out while sending response to client, client: ${socket.remoteAddress}, upstream: "http://${server.label}${res.req.url}"`);
+    res.destroy();
+  }, ctx.timeouts.clientSend);
+  res.once('close', () => clearInterval(timer));
 }
 
 /**
