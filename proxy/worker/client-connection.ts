@@ -127,8 +127,12 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
       // Pipelined: it waits its turn, and the client is not read meanwhile (so no timeout runs).
       this.queue.push(req);
       this.pauseReading(ClientPause.Pipeline);
-      this.wait = Wait.None;
-      this.deadline = 0;
+      if (this.flushing) {
+        this.armFlushDeadline(); // the wait is on the client taking the last answer
+      } else {
+        this.wait = Wait.None;
+        this.deadline = 0;
+      }
     }
     return false;
   }
@@ -142,6 +146,8 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     if (limit > 0 && req.received > limit) {
       // client_max_body_size, counted as a chunked body streams: cut it here.
       if (req.exchange !== null) req.exchange.refuse(413);
+      // Queued behind an answer still going out: that answer completes, then the connection closes.
+      else if (this.current !== null || this.flushing) this.done = true;
       else this.destroy();
       return;
     }
@@ -222,12 +228,17 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
       this.flushing = true;
       this.pauseReading(ClientPause.Flush);
       this.sendWatch.start();
-      this.wait = Wait.KeepAlive; // onDeadline: stillSending()
-      this.deadline = Date.now() + this.front.ctx.timeouts.clientSend;
+      this.armFlushDeadline();
       this.socket.whenFlushed(this.afterFlush);
       return;
     }
     this.takeNext();
+  }
+
+  /** clientSend on the tail of the last answer (onDeadline: stillSending()). */
+  private armFlushDeadline(): void {
+    this.wait = Wait.KeepAlive;
+    this.deadline = Date.now() + this.front.ctx.timeouts.clientSend;
   }
 
   private readonly afterFlush = (): void => {
@@ -243,6 +254,8 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     const next = this.queue.shift();
     if (next !== undefined) {
       if (this.queue.length === 0) this.resumeReading(ClientPause.Pipeline);
+      this.wait = Wait.None; // the flush's clientSend is over
+      this.deadline = 0;
       if (!next.complete) {
         this.wait = Wait.Body;
         this.deadline = Date.now() + this.front.ctx.timeouts.clientBody;

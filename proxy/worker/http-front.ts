@@ -8,7 +8,7 @@ import { AccessLog } from '../observability/access-log';
 import type { Logger } from '../observability/logger';
 import { rawErrorResponse, sendErrorPage } from './error-pages';
 import { tunnelsUpgrade } from './headers';
-import { closeLingerMs, proxyRequest, type ProxyContext } from './proxy-request';
+import { closeLingerMs, proxyRequest, watchResponseTail, type ProxyContext } from './proxy-request';
 import { route, type Admission } from './request-admission';
 import { splitAbsoluteForm, withHost } from './request-target';
 import { MAX_REQUEST_HEAD_BYTES } from './request-parser';
@@ -168,6 +168,7 @@ export class HttpFront {
     const routed = this.route(req);
     if (routed.status !== 0) {
       sendErrorPage(res, routed.status, routed.close);
+      watchResponseTail(res, this.ctx, 'an error page');
       return;
     }
     proxyRequest(req, res, routed.group, this.ctx);

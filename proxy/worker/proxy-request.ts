@@ -161,6 +161,7 @@ export function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse
     }
     // Any unread request body makes the connection unusable for the next request.
     sendErrorPage(res, status, hasBody && !req.complete);
+    watchResponseTail(res, ctx, 'an error page');
   };
 
   attempt();
@@ -189,7 +190,7 @@ function forwardResponse(upstreamRes: http.IncomingMessage, res: http.ServerResp
     return;
   }
   upstreamRes.pipe(res);
-  upstreamRes.once('end', () => watchResponseTail(res, ctx, server));
+  upstreamRes.once('end', () => watchResponseTail(res, ctx, `upstream: "http://${server.label}${res.req.url}"`));
   // The upstream died (or timed out) mid-body: end the client's connection abruptly, so a
   // Content-Length or chunked client sees the truncation instead of a complete-looking body.
   upstreamRes.on('error', () => {});
@@ -208,7 +209,7 @@ function forwardResponse(upstreamRes: http.IncomingMessage, res: http.ServerResp
  * off after one to two periods, as on the fast engine. Without it, a client that stops reading
  * would hold its connection, and every request pipelined behind it, for as long as it liked.
  */
-function watchResponseTail(res: http.ServerResponse, ctx: ProxyContext, server: UpstreamServer): void {
+export function watchResponseTail(res: http.ServerResponse, ctx: ProxyContext, detail: string): void {
   const socket = res.socket;
   if (socket === null || res.writableFinished || res.destroyed) return;
   let mark = socket.writableLength;
@@ -220,7 +221,7 @@ function watchResponseTail(res: http.ServerResponse, ctx: ProxyContext, server: 
       return;
     }
     clearInterval(timer);
-    ctx.log.error(`client timed out while sending response to client, client: ${socket.remoteAddress}, upstream: "http://${server.label}${res.req.url}"`);
+    ctx.log.error(`client timed out while sending response to client, client: ${socket.remoteAddress}, request: "${res.req.method} ${res.req.url}", ${detail}`);
     res.destroy();
   }, ctx.timeouts.clientSend);
   res.once('close', () => clearInterval(timer));

@@ -11,6 +11,8 @@ import { startRawUpstream, type RawUpstream } from '../helpers/raw-upstream';
 
 /** Less than one upstream read: each answer arrives whole, and is finished before the client takes it. */
 const MID = 32 * 1024;
+/** More than the buffers between proxy and client take at once: its answer has to be flushed. */
+const LARGE = 4 * 1024 * 1024;
 
 describe('pipelined requests', () => {
   let upstream: RawUpstream;
@@ -20,13 +22,17 @@ describe('pipelined requests', () => {
 
   before(async () => {
     upstream = await startRawUpstream((req, socket) => {
+      if (req.path === '/large') {
+        socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${LARGE}\r\n\r\n`), Buffer.alloc(LARGE, 'l')]));
+        return;
+      }
       if (req.path === '/mid') {
         socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${MID}\r\n\r\n`), Buffer.alloc(MID, 'm')]));
         return;
       }
       inFlight++;
       mostInFlight = Math.max(mostInFlight, inFlight);
-      const delay = req.path === '/slow' ? 800 : 20;
+      const delay = req.path === '/slow' ? 800 : req.path === '/slower' ? 1_600 : 20;
       setTimeout(() => {
         inFlight--;
         socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${req.path.length}\r\n\r\n${req.path}`);
@@ -35,7 +41,10 @@ describe('pipelined requests', () => {
     proxy = await startProxy({
       workers: 1,
       upstreams: { raw: { servers: [`127.0.0.1:${upstream.port}`], keepalive: 4 } },
+      // Host a only: any other gets the proxy's own 404.
+      routes: [{ host: 'a', pathPrefix: '/', upstream: 'raw' }],
       timeouts: { clientHeader: '1s', clientSend: '1s' },
+      limits: { maxBodySize: '1k' },
     });
   });
   after(async () => {
@@ -104,5 +113,47 @@ describe('pipelined requests', () => {
     await closed;
     const bodies = [...raw.matchAll(/\r\n\r\n(\/slow|\/last)/g)].map((m) => m[1]);
     assert.deepEqual(bodies, ['/slow', '/slow', '/slow', '/last']);
+  });
+
+  it('behind an answer that had to be flushed, a request the upstream is slow to answer is still answered', async () => {
+    // The flush ran under clientSend (1 s); the next request's wait is the upstream's (1.6 s here).
+    const socket = net.connect(proxy.port, '127.0.0.1');
+    let raw = '';
+    socket.on('data', (d) => (raw += d.toString('latin1')));
+    const closed = new Promise<void>((r) => socket.on('close', () => r()));
+    socket.on('error', () => {});
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    socket.write('GET /large HTTP/1.1\r\nHost: a\r\n\r\nGET /slower HTTP/1.1\r\nHost: a\r\n\r\n');
+    for (let i = 0; i < 400 && !raw.endsWith('/slower') && !socket.destroyed; i++) await new Promise((r) => setTimeout(r, 10));
+    socket.end();
+    await closed;
+    assert.ok(raw.length > LARGE, `the large answer came (${raw.length} bytes)`);
+    assert.ok(raw.endsWith('\r\n\r\n/slower'), `then the slow one: ${JSON.stringify(raw.slice(-80))}`);
+  });
+
+  it("from a client that never reads, answers the proxy gives itself (404) do not hold the connection either", async () => {
+    await rawConversation(proxy.port, async (s) => void s.write('GET / HTTP/1.1\r\nHost: nowhere\r\nConnection: close\r\n\r\n'), 3_000);
+    const baseline = proxy.fdCounts();
+    const client = net.connect(proxy.port, '127.0.0.1');
+    client.on('error', () => {});
+    await new Promise<void>((r) => client.once('connect', () => r()));
+    client.pause();
+    for (let round = 0; round < 10; round++) {
+      client.write('GET / HTTP/1.1\r\nHost: nowhere\r\n\r\n'.repeat(2_000));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    try {
+      await expectFdsAtBaseline(proxy, baseline, 4_000);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('a request queued behind another whose body goes over maxBodySize does not cost that other its answer', async () => {
+    const chunked = `${(2048).toString(16)}\r\n${'x'.repeat(2048)}\r\n0\r\n\r\n`;
+    const raw = await rawConversation(proxy.port, async (s) => {
+      s.write(`GET /slow HTTP/1.1\r\nHost: a\r\n\r\nPOST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${chunked}`);
+    }, 4_000);
+    assert.match(raw, /^HTTP\/1\.1 200 [^]*?\r\n\r\n\/slow/, 'the request before it got its answer');
   });
 });
