@@ -14,6 +14,11 @@ const MID = 32 * 1024;
 /** More than the buffers between proxy and client take at once: its answer has to be flushed. */
 const LARGE = 4 * 1024 * 1024;
 
+/** Polls `done` every 10 ms, for at most 4 s. */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 400 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+}
+
 describe('pipelined requests', () => {
   let upstream: RawUpstream;
   let proxy: RunningProxy;
@@ -58,7 +63,7 @@ describe('pipelined requests', () => {
     const paths = Array.from({ length: 20 }, (_, i) => `/r${i}`);
     const raw = await rawConversation(proxy.port, async (s, received) => {
       s.write(paths.map((p) => `GET ${p} HTTP/1.1\r\nHost: a\r\n\r\n`).join(''));
-      for (let i = 0; i < 300 && !received().includes('/r19'); i++) await new Promise((r) => setTimeout(r, 10));
+      await until(() => received().includes('/r19'));
       s.end();
     }, 5_000);
     const bodies = [...raw.matchAll(/\r\n\r\n(\/r\d+)/g)].map((m) => m[1]);
@@ -95,38 +100,28 @@ describe('pipelined requests', () => {
     // Three requests the upstream answers after 0.8 s each, then half a head; the rest of it follows
     // at once, but the client is not read again until the third request starts (after 1.6 s), past
     // clientHeader (1 s) and at least one deadline sweep (every 250 ms here).
-    const socket = net.connect(proxy.port, '127.0.0.1');
-    let raw = '';
-    socket.on('data', (d) => (raw += d.toString('latin1')));
-    const closed = new Promise<void>((r) => socket.on('close', () => r()));
-    socket.on('error', () => {});
-    await new Promise<void>((r) => socket.once('connect', () => r()));
-    // First one answered request, so that the worker reads the next write as it comes, in one read
-    // (a cold worker may read both writes at once, and then no head is left half-received).
-    socket.write('GET /warm HTTP/1.1\r\nHost: a\r\n\r\n');
-    for (let i = 0; i < 300 && !raw.includes('/warm'); i++) await new Promise((r) => setTimeout(r, 10));
-    socket.write('GET /slow HTTP/1.1\r\nHost: a\r\n\r\n'.repeat(3) + 'GET /last HTTP/1.1\r\nHo');
-    await new Promise((r) => setTimeout(r, 100));
-    socket.write('st: a\r\n\r\n');
-    for (let i = 0; i < 300 && !raw.includes('/last') && !socket.destroyed; i++) await new Promise((r) => setTimeout(r, 10));
-    socket.end();
-    await closed;
+    const raw = await rawConversation(proxy.port, async (s, received) => {
+      // First one answered request, so that the worker reads the next write as it comes, in one read
+      // (a cold worker may read both writes at once, and then no head is left half-received).
+      s.write('GET /warm HTTP/1.1\r\nHost: a\r\n\r\n');
+      await until(() => received().includes('/warm'));
+      s.write('GET /slow HTTP/1.1\r\nHost: a\r\n\r\n'.repeat(3) + 'GET /last HTTP/1.1\r\nHo');
+      await new Promise((r) => setTimeout(r, 100));
+      s.write('st: a\r\n\r\n');
+      await until(() => received().includes('/last') || s.destroyed);
+      s.end();
+    }, 6_000);
     const bodies = [...raw.matchAll(/\r\n\r\n(\/slow|\/last)/g)].map((m) => m[1]);
     assert.deepEqual(bodies, ['/slow', '/slow', '/slow', '/last']);
   });
 
   it('behind an answer that had to be flushed, a request the upstream is slow to answer is still answered', async () => {
     // The flush ran under clientSend (1 s); the next request's wait is the upstream's (1.6 s here).
-    const socket = net.connect(proxy.port, '127.0.0.1');
-    let raw = '';
-    socket.on('data', (d) => (raw += d.toString('latin1')));
-    const closed = new Promise<void>((r) => socket.on('close', () => r()));
-    socket.on('error', () => {});
-    await new Promise<void>((r) => socket.once('connect', () => r()));
-    socket.write('GET /large HTTP/1.1\r\nHost: a\r\n\r\nGET /slower HTTP/1.1\r\nHost: a\r\n\r\n');
-    for (let i = 0; i < 400 && !raw.endsWith('/slower') && !socket.destroyed; i++) await new Promise((r) => setTimeout(r, 10));
-    socket.end();
-    await closed;
+    const raw = await rawConversation(proxy.port, async (s, received) => {
+      s.write('GET /large HTTP/1.1\r\nHost: a\r\n\r\nGET /slower HTTP/1.1\r\nHost: a\r\n\r\n');
+      await until(() => received().endsWith('/slower') || s.destroyed);
+      s.end();
+    }, 6_000);
     assert.ok(raw.length > LARGE, `the large answer came (${raw.length} bytes)`);
     assert.ok(raw.endsWith('\r\n\r\n/slower'), `then the slow one: ${JSON.stringify(raw.slice(-80))}`);
   });
