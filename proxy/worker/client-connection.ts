@@ -94,8 +94,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     // be read meanwhile: its clientHeader starts when it gets its turn (takeNext), as nginx's
     // client_header_timeout starts for a pipelined request only when it gets to it.
     if (this.current !== null || this.flushing) return;
-    this.wait = Wait.Header;
-    this.deadline = Date.now() + this.front.ctx.timeouts.clientHeader;
+    this.setWait(Wait.Header, this.front.ctx.timeouts.clientHeader);
   }
 
   onRequest(req: ParsedRequest, upgrade: boolean): boolean {
@@ -103,8 +102,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     if (this.done) return false;
     if (upgrade && (req.method === 'CONNECT' || tunnelsUpgrade(req.t.upgrade, this.front.ctx.upgrades))) {
       this.upgradeRequest = req; // llhttp stops after this head; onData hands the socket over
-      this.wait = Wait.None;
-      this.deadline = 0;
+      this.setWait(Wait.None, 0);
       return true;
     }
     // Served as a plain request. With a body, llhttp would parse it with its upgrade flag set,
@@ -119,8 +117,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
       return false;
     }
     this.reading = req;
-    this.wait = req.hasBody ? Wait.Body : Wait.None;
-    this.deadline = req.hasBody ? Date.now() + this.front.ctx.timeouts.clientBody : 0;
+    this.setWait(req.hasBody ? Wait.Body : Wait.None, req.hasBody ? this.front.ctx.timeouts.clientBody : 0);
     if (this.current === null && !this.flushing && this.queue.length === 0) {
       this.startRequest(req);
     } else {
@@ -130,8 +127,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
       if (this.flushing) {
         this.armFlushDeadline(); // the wait is on the client taking the last answer
       } else {
-        this.wait = Wait.None;
-        this.deadline = 0;
+        this.setWait(Wait.None, 0);
       }
     }
     return false;
@@ -158,10 +154,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
   onRequestEnd(): void {
     const req = this.reading;
     this.reading = null;
-    if (this.wait === Wait.Body) {
-      this.wait = Wait.None;
-      this.deadline = 0;
-    }
+    if (this.wait === Wait.Body) this.setWait(Wait.None, 0);
     if (req === null) return;
     req.complete = true;
     req.exchange?.onRequestEnd();
@@ -237,8 +230,13 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
 
   /** clientSend on the tail of the last answer (onDeadline: stillSending()). */
   private armFlushDeadline(): void {
-    this.wait = Wait.KeepAlive;
-    this.deadline = Date.now() + this.front.ctx.timeouts.clientSend;
+    this.setWait(Wait.KeepAlive, this.front.ctx.timeouts.clientSend);
+  }
+
+  /** What the connection waits for now, and for how long (0: no deadline). */
+  private setWait(wait: Wait, ms: number): void {
+    this.wait = wait;
+    this.deadline = ms === 0 ? 0 : Date.now() + ms;
   }
 
   private readonly afterFlush = (): void => {
@@ -254,26 +252,17 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     const next = this.queue.shift();
     if (next !== undefined) {
       if (this.queue.length === 0) this.resumeReading(ClientPause.Pipeline);
-      this.wait = Wait.None; // the flush's clientSend is over
-      this.deadline = 0;
-      if (!next.complete) {
-        this.wait = Wait.Body;
-        this.deadline = Date.now() + this.front.ctx.timeouts.clientBody;
-      }
+      // The flush's clientSend is over; a body still to come has clientBody.
+      this.setWait(next.complete ? Wait.None : Wait.Body, next.complete ? 0 : this.front.ctx.timeouts.clientBody);
       this.startRequest(next);
       return;
     }
     this.resumeReading(ClientPause.Pipeline);
     if (this.clientEnded) return this.finish();
-    const now = Date.now();
-    this.idleSince = now;
-    if (this.headPending) {
-      this.wait = Wait.Header; // a head begun behind the last request: its turn now
-      this.deadline = now + this.front.ctx.timeouts.clientHeader;
-    } else {
-      this.wait = Wait.KeepAlive;
-      this.deadline = now + this.front.ctx.timeouts.keepAlive;
-    }
+    this.idleSince = Date.now();
+    // A head begun behind the last request has its turn now; else the keep-alive wait.
+    if (this.headPending) this.setWait(Wait.Header, this.front.ctx.timeouts.clientHeader);
+    else this.setWait(Wait.KeepAlive, this.front.ctx.timeouts.keepAlive);
   }
 
   /**
@@ -302,8 +291,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
 
   private onDeadline(): void {
     const wait = this.wait;
-    this.deadline = 0;
-    this.wait = Wait.None;
+    this.setWait(Wait.None, 0);
     if (wait === Wait.Header) this.clientError('ERR_HTTP_REQUEST_TIMEOUT', 408);
     else if (wait === Wait.Body && this.current !== null) this.current.refuse(408);
     else if (wait === Wait.KeepAlive && this.stillSending()) return;
@@ -322,8 +310,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
       this.sendWatch.timedOut('');
       return false;
     }
-    this.wait = Wait.KeepAlive;
-    this.deadline = Date.now() + this.front.ctx.timeouts.clientSend;
+    this.setWait(Wait.KeepAlive, this.front.ctx.timeouts.clientSend);
     return true;
   }
 
@@ -392,8 +379,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     }
     socket.end();
     // The client is expected to close its side now; one that does not is cut off after a while.
-    this.wait = Wait.KeepAlive;
-    this.deadline = Date.now() + closeLingerMs(this.front.ctx);
+    this.setWait(Wait.KeepAlive, closeLingerMs(this.front.ctx));
   }
 
   destroy(): void {
