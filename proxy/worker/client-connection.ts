@@ -125,7 +125,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
       this.queue.push(req);
       this.pauseReading(ClientPause.Pipeline);
       if (this.flushing) {
-        this.armFlushDeadline(); // the wait is on the client taking the last answer
+        this.armSendDeadline(); // the wait is on the client taking the last answer
       } else {
         this.setWait(Wait.None, 0);
       }
@@ -221,15 +221,15 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
       this.flushing = true;
       this.pauseReading(ClientPause.Flush);
       this.sendWatch.start();
-      this.armFlushDeadline();
+      this.armSendDeadline();
       this.socket.whenFlushed(this.afterFlush);
       return;
     }
     this.takeNext();
   }
 
-  /** clientSend on the tail of the last answer (onDeadline: stillSending()). */
-  private armFlushDeadline(): void {
+  /** clientSend on the tail of the last answer: onDeadline then asks stillSending(). */
+  private armSendDeadline(): void {
     this.setWait(Wait.KeepAlive, this.front.ctx.timeouts.clientSend);
   }
 
@@ -310,7 +310,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
       this.sendWatch.timedOut('');
       return false;
     }
-    this.setWait(Wait.KeepAlive, this.front.ctx.timeouts.clientSend);
+    this.armSendDeadline();
     return true;
   }
 

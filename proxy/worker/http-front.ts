@@ -8,7 +8,7 @@ import { AccessLog } from '../observability/access-log';
 import type { Logger } from '../observability/logger';
 import { rawErrorResponse, sendErrorPage } from './error-pages';
 import { tunnelsUpgrade } from './headers';
-import { closeLingerMs, proxyRequest, watchResponseTail, type ProxyContext } from './proxy-request';
+import { closeLingerMs, proxyRequest, requestHasBody, watchResponseTail, type ProxyContext } from './proxy-request';
 import { route, type Admission } from './request-admission';
 import { splitAbsoluteForm, withHost } from './request-target';
 import { MAX_REQUEST_HEAD_BYTES } from './request-parser';
@@ -98,8 +98,7 @@ export class HttpFront {
     }
     if (socket.destroyed) return;
     socket.on('error', () => socket.destroy());
-    const length = req.headers['content-length'];
-    if (req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) !== 0)) {
+    if (requestHasBody(req)) {
       this.requestsServed++;
       return this.endReleasedSocket(socket, rawErrorResponse(400));
     }

@@ -194,8 +194,8 @@ export class ProxyExchange implements UpstreamListener {
       this.abortClient();
       return;
     }
-    const timeout = err instanceof UpstreamTimeout;
     const kind = failureKind(err, connecting);
+    const timeout = kind === 'timeout';
     // A reused keep-alive socket that the upstream had just closed is a race, not a sick server.
     const stale = kind === 'reset' && upstream !== null && upstream.exchanges > 1;
     if (!stale) server.markFailed(Date.now());
