@@ -213,6 +213,10 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     // request already on its way would meet a reset. The front closes the connection once it has
     // been idle a moment (closeIdle), and a request that comes first is answered with close.
     if (!keep || this.done || bodyUnread) return this.finish(!req.keepAlive);
+    // The answer is whole: what the exchange corked around its upstream read goes out now, so
+    // that only what the kernel did not take counts as unsent. (Counting corked bytes too paused
+    // and resumed reading on every request: two epoll_ctl calls each.)
+    this.socket.flush();
     if (this.socket.queuedBytes > 0) {
       // The next request starts once this response has left, as nginx's: a client that sends
       // requests and takes no answers must not have them all proxied meanwhile, each on an

@@ -1,0 +1,78 @@
+// A keep-alive client whose answers leave at once is read without a pause between requests. A
+// pause costs two epoll_ctl calls (libuv stops and restarts the fd's watcher), and one slipped in
+// on every request once the end of an exchange counted its own corked answer as "not yet sent"
+// and waited for it to flush (5-10% of a worker's CPU on small keep-alive responses).
+// The fast path runs here in-process on real sockets, so the test can count the socket's pauses.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { validateConfig } from '../../proxy/config/validate';
+import { Logger } from '../../proxy/observability/logger';
+import { FastFront } from '../../proxy/worker/fast-front';
+import { rawConversation } from '../helpers/http-client';
+import { startRawUpstream, type RawUpstream } from '../helpers/raw-upstream';
+
+const REQUESTS = 20;
+
+describe('a keep-alive connection', () => {
+  let upstream: RawUpstream;
+  let front: FastFront;
+  let server: net.Server;
+  let pauses = 0;
+
+  before(async () => {
+    upstream = await startRawUpstream((req, socket) => {
+      const body = Buffer.from(req.path);
+      socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`), body]));
+    });
+    const config = validateConfig({
+      workers: 1,
+      listeners: ['127.0.0.1:8080'],
+      upstreams: { raw: { servers: [`127.0.0.1:${upstream.port}`], keepalive: 4 } },
+      routes: [{ host: '*', pathPrefix: '/', upstream: 'raw' }],
+    }, null);
+    front = new FastFront(config, new Logger('test', 'crit'));
+    server = net.createServer((socket) => {
+      const pause = socket.pause.bind(socket);
+      socket.pause = () => {
+        pauses++;
+        return pause();
+      };
+      front.serve(socket);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  });
+  after(async () => {
+    front?.closeAllConnections();
+    front?.closeUpstreams();
+    await new Promise((resolve) => server?.close(resolve));
+    await upstream?.close();
+  });
+
+  const port = (): number => (server.address() as net.AddressInfo).port;
+
+  it(`is not paused between ${REQUESTS} requests whose answers leave at once`, async () => {
+    pauses = 0;
+    const answers = await rawConversation(port(), async (socket, received) => {
+      for (let i = 0; i < REQUESTS; i++) {
+        const before = received().length;
+        socket.write(`GET /r${i} HTTP/1.1\r\nHost: a\r\n\r\n`);
+        for (let t = 0; t < 300 && !received().slice(before).endsWith(`/r${i}`); t++) await new Promise((r) => setTimeout(r, 10));
+      }
+      socket.end();
+    });
+    assert.equal(answers.match(/HTTP\/1\.1 200 OK/g)?.length, REQUESTS);
+    assert.equal(pauses, 0, 'reading was paused between requests');
+  });
+
+  it('is paused while a pipelined request waits its turn (the count above is live)', async () => {
+    pauses = 0;
+    const answers = await rawConversation(port(), async (socket, received) => {
+      socket.write('GET /first HTTP/1.1\r\nHost: a\r\n\r\nGET /second HTTP/1.1\r\nHost: a\r\n\r\n');
+      for (let t = 0; t < 300 && !received().endsWith('/second'); t++) await new Promise((r) => setTimeout(r, 10));
+      socket.end();
+    });
+    assert.equal(answers.match(/HTTP\/1\.1 200 OK/g)?.length, 2);
+    assert.ok(pauses > 0, 'reading pauses while a pipelined request waits');
+  });
+});
