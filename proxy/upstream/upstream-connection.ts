@@ -126,6 +126,15 @@ export class UpstreamConnection {
     return this.socket.write(data, 'latin1');
   }
 
+  /** Writes until uncork() leave in one writev. */
+  cork(): void {
+    this.socket.cork();
+  }
+
+  uncork(): void {
+    this.socket.uncork();
+  }
+
   /**
    * The exchange is over. A connection whose response was complete and that the upstream keeps
    * alive may serve another (`onIdle` hands it back to the pool); anything else is closed here, so

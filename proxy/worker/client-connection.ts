@@ -41,6 +41,10 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
   private upgradeRequest: ParsedRequest | null = null;
   /** The last response is still leaving; the next request waits for it (exchangeDone). */
   private flushing = false;
+  /** Inside parser.execute() of a client read. */
+  private parsing = false;
+  /** What runs when that read is done with (atReadEnd). */
+  private readEnds: Array<() => void> | null = null;
   /** clientSend (nginx's send_timeout), for the exchange's response and for its tail. */
   readonly sendWatch: ClientSendWatch;
   /** When the connection last became idle (opened, or its last response ended): closeIdle's grace. */
@@ -63,6 +67,22 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     front.track(this);
   }
 
+  /**
+   * Runs `end` once the read being parsed is done with, and says so; false outside a read. (The
+   * exchange uncorks its upstream there: a read's request body leaves in one write.)
+   */
+  atReadEnd(end: () => void): boolean {
+    if (!this.parsing) return false;
+    (this.readEnds ??= []).push(end);
+    return true;
+  }
+
+  private endRead(): void {
+    const ends = this.readEnds!;
+    this.readEnds = null;
+    for (const end of ends) end();
+  }
+
   /** Between requests, with nothing half-received: safe to close for a graceful shutdown. */
   get idle(): boolean {
     return this.current === null && !this.flushing && this.queue.length === 0 && !this.headPending && this.upgradeRequest === null;
@@ -71,12 +91,16 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
   onData(chunk: Buffer): void {
     if (this.done) return; // closing: whatever else the client sends is not read
     let ret: ParseResult;
+    this.parsing = true;
     try {
       ret = this.parser.execute(chunk);
     } catch (err) {
       this.front.ctx.log.error(`request handling failed: ${(err as Error).stack ?? err}`);
       this.destroy();
       return;
+    } finally {
+      this.parsing = false;
+      if (this.readEnds !== null) this.endRead();
     }
     if (typeof ret !== 'number') {
       const status = ret.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;

@@ -16,6 +16,7 @@ import { failureKind, mayTryNextServer, UpstreamTimeout, type FailureKind } from
 import type { UpstreamGroup } from '../upstream/upstream-group';
 import type { UpstreamServer } from '../upstream/upstream-server';
 import { sendErrorPage } from './error-pages';
+import { forwardBody } from './forward-body';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers';
 import { watchUpstreamTimeouts } from './upstream-timers';
 
@@ -150,7 +151,7 @@ export function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse
       fail(failure.kind === 'timeout' ? 504 : 502);
     });
 
-    if (hasBody) req.pipe(upstreamReq);
+    if (hasBody) forwardBody(req, upstreamReq);
     else upstreamReq.end();
   };
 

@@ -6,6 +6,13 @@ export function fdCount(pid: number): number {
   return fs.readdirSync(`/proc/${pid}/fd`).length;
 }
 
+/** write(2) and writev(2) calls the process has made so far (/proc/PID/io's syscw). */
+export function writeSyscalls(pid: number): number {
+  const m = /^syscw:\s*(\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/io`, 'utf8'));
+  if (m === null) throw new Error(`no syscw in /proc/${pid}/io`);
+  return Number(m[1]);
+}
+
 /** Inodes of every socket the process has open. */
 export function socketInodes(pid: number): Set<number> {
   const inodes = new Set<number>();

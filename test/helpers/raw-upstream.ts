@@ -1,6 +1,6 @@
 // A hand-written HTTP/1.1 upstream on a raw TCP server, for the responses a real framework would
 // never send: close-delimited bodies, interim 1xx, a keep-alive connection dropped under a request.
-// It reads request heads (and Content-Length bodies) in order and hands each to `handler`.
+// It reads request heads (and Content-Length or chunked bodies) in order and hands each to `handler`.
 import net from 'node:net';
 
 export interface RawRequest {
@@ -24,6 +24,21 @@ export interface RawUpstream {
   close(): Promise<void>;
 }
 
+/** A chunked body that starts at `start` (no trailers), or null until all of it has arrived. */
+function dechunk(buffer: Buffer, start: number): { body: Buffer; end: number } | null {
+  const parts: Buffer[] = [];
+  let at = start;
+  for (;;) {
+    const eol = buffer.indexOf('\r\n', at);
+    if (eol === -1) return null;
+    const size = parseInt(buffer.subarray(at, eol).toString('latin1'), 16);
+    if (size === 0) return buffer.length < eol + 4 ? null : { body: Buffer.concat(parts), end: eol + 4 };
+    if (buffer.length < eol + 2 + size + 2) return null;
+    parts.push(buffer.subarray(eol + 2, eol + 2 + size));
+    at = eol + 2 + size + 2;
+  }
+}
+
 export async function startRawUpstream(handler: (req: RawRequest, socket: net.Socket) => void): Promise<RawUpstream> {
   let accepted = 0;
   const requests: RawRequest[] = [];
@@ -41,10 +56,18 @@ export async function startRawUpstream(handler: (req: RawRequest, socket: net.So
         const end = buffer.indexOf('\r\n\r\n');
         if (end === -1) return;
         const head = buffer.subarray(0, end).toString('latin1');
-        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-        if (buffer.length < end + 4 + length) return;
-        const body = buffer.subarray(end + 4, end + 4 + length);
-        buffer = buffer.subarray(end + 4 + length);
+        let body: Buffer;
+        if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
+          const chunked = dechunk(buffer, end + 4);
+          if (chunked === null) return;
+          body = chunked.body;
+          buffer = buffer.subarray(chunked.end);
+        } else {
+          const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+          if (buffer.length < end + 4 + length) return;
+          body = buffer.subarray(end + 4, end + 4 + length);
+          buffer = buffer.subarray(end + 4 + length);
+        }
         const [method, path] = head.split(' ');
         const req = { method, path, head: head.toLowerCase(), body, nth: ++nth, conn };
         requests.push(req);
