@@ -6,7 +6,7 @@
 //  - timeouts (one shared sweep, see deadline-sweeper.ts): client_header_timeout from the first
 //    byte of a head (or from the connection), client_body_timeout between body reads,
 //    keepalive_timeout between requests;
-//  - malformed input: 400 (431 for a head too large, 408 for a head too slow), then close;
+//  - malformed input: 400 (414 or 431 for a head too large, 408 for a head too slow), then close;
 //  - Upgrade: the socket leaves this class for proxyUpgrade's tunnel.
 // This class owns the client socket: only it ends or destroys it (the tunnel, once handed over).
 import { ClientSendWatch } from './client-send-watch';
@@ -103,7 +103,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
       if (this.readEnds !== null) this.endRead();
     }
     if (typeof ret !== 'number') {
-      const status = ret.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const status = ret.code === 'HPE_HEADER_OVERFLOW' ? this.parser.overflowStatus() : 400;
       this.clientError(`${ret.code ?? ret.message}`, status);
       return;
     }

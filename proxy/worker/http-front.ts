@@ -8,6 +8,7 @@ import { AccessLog } from '../observability/access-log';
 import type { Logger } from '../observability/logger';
 import { rawErrorResponse, sendErrorPage } from './error-pages';
 import { tunnelsUpgrade } from './headers';
+import { headOverflowStatus, openLineIsRequestLine } from './head-overflow';
 import { closeLingerMs, proxyRequest, requestHasBody, watchResponseTail, type ProxyContext } from './proxy-request';
 import { route, type Admission } from './request-admission';
 import { splitAbsoluteForm, withHost } from './request-target';
@@ -199,7 +200,7 @@ export class HttpFront {
     return routed;
   }
 
-  /** Malformed input from one client: answer it (400, 408, 431) and close that connection only. */
+  /** Malformed input from one client: answer it (400, 408, 414, 431) and close that connection only. */
   private onClientError(err: NodeJS.ErrnoException, socket: net.Socket, log: Logger): void {
     // A response already under way (the bad bytes came in the body of the request it answers):
     // an error page now would land inside that body. Close instead, as the truncation it is.
@@ -218,7 +219,7 @@ export class HttpFront {
       return;
     }
     const status =
-      err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? overflowStatus(err) : 400;
     log.info(`client ${socket.remoteAddress} sent an invalid request (${err.code ?? err.message}): ${status}`);
     socket.end(rawErrorResponse(status));
     socket.destroySoon();
@@ -249,4 +250,15 @@ export class HttpFront {
   closeUpstreams(): void {
     this.router.closeUpstreams();
   }
+}
+
+/**
+ * 414 or 431 for a head over the limit (head-overflow.ts), from the read node:http was parsing.
+ * Unlike the fast engine's parser, nothing here remembers earlier reads of the head: a line that
+ * began in one of those is judged by how this read begins.
+ */
+function overflowStatus(err: NodeJS.ErrnoException & { rawPacket?: Buffer; bytesParsed?: number }): number {
+  const raw = err.rawPacket;
+  if (!Buffer.isBuffer(raw)) return headOverflowStatus(false);
+  return headOverflowStatus(openLineIsRequestLine(raw, Math.min(raw.length, err.bytesParsed ?? raw.length)));
 }

@@ -4,6 +4,7 @@
 // fields and the URL in pieces then) and reads the head's framing in one pass (wire-heads.ts).
 import { LLHTTP_METHODS, loadHttpParser, type HttpParser } from './llhttp';
 import type { ParsedRequest } from './parsed-request';
+import { headOverflowStatus, openLineIsRequestLine } from './head-overflow';
 import { splitAbsoluteForm, withHost } from './request-target';
 import { translateRequest } from './wire-heads';
 
@@ -27,7 +28,7 @@ export type ParseResult = ReturnType<HttpParser['execute']>;
 /**
  * The most a request head (request line and headers) may take: nginx's large_client_header_buffers
  * (4 × 8k) lets cookie-heavy heads of up to 32 KiB through; Node's own default, 16 KiB, would
- * refuse some that work behind nginx. Over it: 431.
+ * refuse some that work behind nginx. Over it: 414 in the request line, else 431 (head-overflow.ts).
  */
 export const MAX_REQUEST_HEAD_BYTES = 32 * 1024;
 
@@ -103,6 +104,10 @@ export class RequestParser {
   private restartPending = false;
   private headers: string[] = [];
   private url = '';
+  /** Between the first byte of a head and its end. */
+  private headOpen = false;
+  /** The head's bytes so far end inside its request line (head-overflow.ts). */
+  private inRequestLine = true;
 
   constructor(
     readonly listener: RequestListener,
@@ -120,10 +125,14 @@ export class RequestParser {
     let offset = 0;
     for (;;) {
       const ret = this.parser!.execute(offset === 0 ? chunk : chunk.subarray(offset));
-      if (typeof ret !== 'number') return ret;
+      if (typeof ret !== 'number') {
+        if (ret.code === 'HPE_HEADER_OVERFLOW') this.noteOpenLine(chunk, Math.min(chunk.length, offset + (ret.bytesParsed ?? chunk.length)));
+        return ret;
+      }
       // Never from a sane llhttp; but see restart() for when the binding stops reporting errors.
       if (ret < 0 || offset + ret > chunk.length) return Object.assign(new Error('llhttp returned an impossible count'), { code: 'HPE_INTERNAL' });
       offset += ret;
+      if (this.headOpen) this.noteOpenLine(chunk, offset); // a head goes on in the next read
       if (!this.restartPending) return offset;
       // llhttp stopped after a request that asked to upgrade and is served as a plain one. It has
       // no body (the listener refuses those), so what follows is the next request.
@@ -143,6 +152,15 @@ export class RequestParser {
     startRequestMode(this.parser!, this);
   }
 
+  /** The answer to a head over MAX_REQUEST_HEAD_BYTES (HPE_HEADER_OVERFLOW): 414 or 431. */
+  overflowStatus(): number {
+    return headOverflowStatus(this.inRequestLine);
+  }
+
+  private noteOpenLine(chunk: Buffer, end: number): void {
+    this.inRequestLine = openLineIsRequestLine(chunk, end, this.inRequestLine);
+  }
+
   /** Gives llhttp back to the worker's pool (or frees it); never from inside execute(). */
   close(): void {
     if (this.parser === null) return;
@@ -156,6 +174,8 @@ export class RequestParser {
     // after its head was taken: dropped here (as nginx does), or the next head split over
     // reads would start with them.
     this.forgetHead();
+    this.headOpen = true;
+    this.inRequestLine = true;
     this.listener.onHeadBegin();
   }
 
@@ -172,6 +192,7 @@ export class RequestParser {
 
   /** llhttp: a complete head. */
   headersComplete(major: number, minor: number, headers: string[] | undefined, method: number, url: string | undefined, upgrade: boolean, keepAlive: boolean): void {
+    this.headOpen = false;
     let raw = headers ?? this.headers;
     let target = url ?? this.url;
     this.headers = [];

@@ -201,6 +201,28 @@ describe('fast path edge cases', () => {
     assert.match(big, /^HTTP\/1\.1 200 /);
     const huge = await rawExchange(proxy.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(40_000)}\r\n\r\n`);
     assert.match(huge, /^HTTP\/1\.1 431 /);
+    const many = Array.from({ length: 400 }, (_, i) => `X-H${i}: ${'b'.repeat(90)}\r\n`).join('');
+    assert.match(await rawExchange(proxy.port, `GET / HTTP/1.1\r\nHost: x\r\n${many}\r\n`), /^HTTP\/1\.1 431 /);
+  });
+
+  // nginx: 414 when the request line is what does not fit (a URI too long), not the headers.
+  it('answers 414 to a request line over 32 KiB, in one read, split over two, or after a kept-alive request', async () => {
+    const uri = `/${'u'.repeat(40_000)}`;
+    assert.match(await rawExchange(proxy.port, `GET ${uri} HTTP/1.1\r\nHost: x\r\n\r\n`), /^HTTP\/1\.1 414 /);
+    const split = await rawConversation(proxy.port, async (socket) => {
+      socket.write(`GET ${uri.slice(0, 20_000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+      socket.write(`${uri.slice(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    });
+    // node:http's engine sees only the read it fails in, which begins mid-URI: 431 there.
+    assert.match(split, process.env.HANDOFF_ENGINE === 'node' ? /^HTTP\/1\.1 431 / : /^HTTP\/1\.1 414 /);
+    // On a kept-alive connection, after a request whose head had a line of its own.
+    const second = await rawConversation(proxy.port, async (socket, received) => {
+      socket.write('GET /echo-path/first HTTP/1.1\r\nHost: x\r\n\r\n');
+      for (let i = 0; i < 200 && !received().endsWith('/echo-path/first'); i++) await new Promise((r) => setTimeout(r, 10));
+      socket.write(`GET ${uri} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    });
+    assert.match(second, /^HTTP\/1\.1 200 [^]*\/echo-path\/firstHTTP\/1\.1 414 /);
   });
   // Upstream reads land in one buffer per connection, reused for the next read: bytes of it that a
   // slow client has not taken yet must be written before the upstream is read again.
