@@ -131,8 +131,11 @@ export class UpstreamConnection {
     this.socket.cork();
   }
 
-  uncork(): void {
-    this.socket.uncork();
+  /** Sends what was corked; false, as write()'s, when the upstream is not keeping up (wait for onUpstreamDrain). */
+  uncork(): boolean {
+    const socket = this.socket;
+    socket.uncork();
+    return socket.writableLength < socket.writableHighWaterMark;
   }
 
   /**

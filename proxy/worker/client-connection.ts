@@ -80,7 +80,17 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
   private endRead(): void {
     const ends = this.readEnds!;
     this.readEnds = null;
-    for (const end of ends) end();
+    try {
+      for (const end of ends) end();
+    } catch (err) {
+      this.handlingFailed(err);
+    }
+  }
+
+  /** A bug of ours met this connection: it is closed, the worker and its other clients go on. */
+  private handlingFailed(err: unknown): void {
+    this.front.ctx.log.error(`request handling failed: ${(err as Error).stack ?? err}`);
+    this.destroy();
   }
 
   /** Between requests, with nothing half-received: safe to close for a graceful shutdown. */
@@ -90,18 +100,16 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
 
   onData(chunk: Buffer): void {
     if (this.done) return; // closing: whatever else the client sends is not read
-    let ret: ParseResult;
+    let ret: ParseResult | null = null;
     this.parsing = true;
     try {
       ret = this.parser.execute(chunk);
     } catch (err) {
-      this.front.ctx.log.error(`request handling failed: ${(err as Error).stack ?? err}`);
-      this.destroy();
-      return;
-    } finally {
-      this.parsing = false;
-      if (this.readEnds !== null) this.endRead();
+      this.handlingFailed(err);
     }
+    this.parsing = false;
+    if (this.readEnds !== null) this.endRead();
+    if (ret === null || this.socket.closed) return;
     if (typeof ret !== 'number') {
       const status = ret.code === 'HPE_HEADER_OVERFLOW' ? this.parser.overflowStatus() : 400;
       this.clientError(`${ret.code ?? ret.message}`, status);
@@ -277,6 +285,8 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
 
   /** A response has left: the next pipelined request, or the keep-alive wait. */
   private takeNext(): void {
+    // The answer's write found the client gone (a reset): what it queued is not started.
+    if (this.socket.closed) return;
     const next = this.queue.shift();
     if (next !== undefined) {
       if (this.queue.length === 0) this.resumeReading(ClientPause.Pipeline);

@@ -150,6 +150,12 @@ export class HttpFront {
 
   /** A response is done with (sent, or cut short): the connection's next request gets its turn. */
   private nextInPipeline(socket: net.Socket): void {
+    if (socket.destroyed) {
+      // The client is gone (a reset the answer's write found): what it queued is not started.
+      this.pipelines.delete(socket);
+      this.pausedForPipeline.delete(socket);
+      return;
+    }
     const next = this.pipelines.get(socket)?.shift();
     if (next !== undefined) return next();
     this.pipelines.delete(socket);

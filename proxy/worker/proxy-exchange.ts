@@ -93,20 +93,22 @@ export class ProxyExchange implements UpstreamListener {
   onRequestBody(chunk: Buffer): void {
     const upstream = this.upstream;
     if (upstream === null || this.finished) return;
-    let ok: boolean;
+    let keepingUp: boolean;
     if (this.req.t.chunked) {
       // A chunk is three writes: corked, so that the chunks of one client read leave in one
       // writev (a client sending 1-byte chunks cost three upstream syscalls per chunk before).
+      // Corked bytes count as unsent, so whether the upstream keeps up is asked once they have
+      // gone: here, or at the end of the read (uncorkBody).
       const held = this.corkForRead(upstream);
       upstream.write(`${chunk.length.toString(16)}\r\n`);
       upstream.write(chunk);
-      ok = upstream.write('\r\n');
-      if (!held) upstream.uncork();
+      upstream.write('\r\n');
+      keepingUp = held || upstream.uncork();
     } else {
-      ok = upstream.write(chunk);
+      keepingUp = upstream.write(chunk);
     }
     if (!upstream.isConnecting && !this.headSent) this.arm(Phase.Send);
-    if (!ok) this.conn.pauseReading(ClientPause.Upstream);
+    if (!keepingUp) this.conn.pauseReading(ClientPause.Upstream);
   }
 
   /**
@@ -124,8 +126,9 @@ export class ProxyExchange implements UpstreamListener {
 
   private readonly uncorkBody = (): void => {
     const corked = this.bodyCorked;
+    if (corked === null) return;
     this.bodyCorked = null;
-    corked?.uncork();
+    if (!corked.uncork() && corked === this.upstream && !this.finished) this.conn.pauseReading(ClientPause.Upstream);
   };
 
   onRequestEnd(): void {

@@ -96,6 +96,21 @@ describe('pipelined requests', () => {
     }
   });
 
+  it('behind an answer the client reset before it came, are never sent upstream', async () => {
+    // Two upstream connections idle in the pool, so that a request started after the answer would
+    // reach the upstream at once, before the worker hears of the reset.
+    await Promise.all(['/w1', '/w2'].map((p) => rawConversation(proxy.port, async (s) => void s.write(`GET ${p} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`))));
+    const seen = upstream.requests.length;
+    const client = net.connect(proxy.port, '127.0.0.1');
+    client.on('error', () => {});
+    await new Promise<void>((r) => client.once('connect', () => r()));
+    client.write('GET /slow HTTP/1.1\r\nHost: a\r\n\r\nPOST /create HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello');
+    await until(() => upstream.requests.length > seen);
+    client.resetAndDestroy(); // the worker learns of it when /slow's answer is written
+    await new Promise((r) => setTimeout(r, 1_200)); // /slow is answered after 0.8 s
+    assert.deepEqual(upstream.requests.slice(seen).map((r) => `${r.method} ${r.path}`), ['GET /slow']);
+  });
+
   it('a head that arrives in parts behind slow requests is answered, not timed out while it waits its turn', async () => {
     // Three requests the upstream answers after 0.8 s each, then half a head; the rest of it follows
     // at once, but the client is not read again until the third request starts (after 1.6 s), past
