@@ -3,22 +3,29 @@
 // Header Or Cookie Too Large", for which RFC 6585 has had 431 since. llhttp reports both as one
 // error (HPE_HEADER_OVERFLOW, counted over the whole head), so the bytes say which: the head was
 // cut in its request line when the line it was cut in begins with a method and a space. A header
-// line cannot: it begins with a field name, and a name has no space in it.
+// line cannot: it begins with a field name and a colon.
+// Where a head's bytes are not known to start (it began in the same read as the end of a body),
+// the line may look like neither: then 431, node:http's own answer, as before this distinction.
+import { LLHTTP_METHODS } from './llhttp';
 
-/** A method (an HTTP token) and the space after it. */
-const REQUEST_LINE_START = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ /;
+/** A method llhttp knows and the space after it (the names are letters, '-' and '_'). */
+const REQUEST_LINE_START = new RegExp(`^(?:${LLHTTP_METHODS.join('|')}) `);
+/** Enough of a line to hold the longest method and its space. */
+const LINE_START_CHARS = 24;
 
 /**
- * Whether the line that is open at `end` in `buf` (the bytes after its last LF) is a request
- * line. When `buf` has no LF before `end`, the line began at its start or in an earlier read:
- * `carried` says which it is then, if the caller knows; else `buf`'s first bytes are judged.
+ * The first characters of the line that is open at `end` in `buf` (the bytes after its last LF).
+ * When `buf` has no LF before `end`, the line began earlier: `carried` is its start as it was
+ * at the end of the previous read ('' when not known).
  */
-export function openLineIsRequestLine(buf: Buffer, end: number, carried?: boolean): boolean {
+export function openLineStart(buf: Buffer, end: number, carried: string): string {
   const lf = end > 0 ? buf.lastIndexOf(10, end - 1) : -1;
-  if (lf === -1 && carried !== undefined) return carried;
-  return REQUEST_LINE_START.test(buf.toString('latin1', lf + 1, Math.min(end, lf + 1 + 64)));
+  if (lf !== -1) return buf.toString('latin1', lf + 1, Math.min(end, lf + 1 + LINE_START_CHARS));
+  if (carried.length >= LINE_START_CHARS) return carried;
+  return carried + buf.toString('latin1', 0, Math.min(end, LINE_START_CHARS - carried.length));
 }
 
-export function headOverflowStatus(inRequestLine: boolean): 414 | 431 {
-  return inRequestLine ? 414 : 431;
+/** 414 when the head was cut in its request line (a line that starts `lineStart`), else 431. */
+export function headOverflowStatus(lineStart: string): 414 | 431 {
+  return REQUEST_LINE_START.test(lineStart) ? 414 : 431;
 }

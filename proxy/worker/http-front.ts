@@ -8,7 +8,7 @@ import { AccessLog } from '../observability/access-log';
 import type { Logger } from '../observability/logger';
 import { rawErrorResponse, sendErrorPage } from './error-pages';
 import { tunnelsUpgrade } from './headers';
-import { headOverflowStatus, openLineIsRequestLine } from './head-overflow';
+import { headOverflowStatus, openLineStart } from './head-overflow';
 import { closeLingerMs, proxyRequest, requestHasBody, watchResponseTail, type ProxyContext } from './proxy-request';
 import { route, type Admission } from './request-admission';
 import { splitAbsoluteForm, withHost } from './request-target';
@@ -265,6 +265,6 @@ export class HttpFront {
  */
 function overflowStatus(err: NodeJS.ErrnoException & { rawPacket?: Buffer; bytesParsed?: number }): number {
   const raw = err.rawPacket;
-  if (!Buffer.isBuffer(raw)) return headOverflowStatus(false);
-  return headOverflowStatus(openLineIsRequestLine(raw, Math.min(raw.length, err.bytesParsed ?? raw.length)));
+  if (!Buffer.isBuffer(raw)) return 431;
+  return headOverflowStatus(openLineStart(raw, Math.min(raw.length, err.bytesParsed ?? raw.length), ''));
 }

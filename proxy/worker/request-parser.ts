@@ -4,7 +4,7 @@
 // fields and the URL in pieces then) and reads the head's framing in one pass (wire-heads.ts).
 import { LLHTTP_METHODS, loadHttpParser, type HttpParser } from './llhttp';
 import type { ParsedRequest } from './parsed-request';
-import { headOverflowStatus, openLineIsRequestLine } from './head-overflow';
+import { headOverflowStatus, openLineStart } from './head-overflow';
 import { splitAbsoluteForm, withHost } from './request-target';
 import { translateRequest } from './wire-heads';
 
@@ -106,8 +106,8 @@ export class RequestParser {
   private url = '';
   /** Between the first byte of a head and its end. */
   private headOpen = false;
-  /** The head's bytes so far end inside its request line (head-overflow.ts). */
-  private inRequestLine = true;
+  /** The start of the line the head's bytes so far end in (head-overflow.ts). */
+  private lineStart = '';
 
   constructor(
     readonly listener: RequestListener,
@@ -154,11 +154,11 @@ export class RequestParser {
 
   /** The answer to a head over MAX_REQUEST_HEAD_BYTES (HPE_HEADER_OVERFLOW): 414 or 431. */
   overflowStatus(): number {
-    return headOverflowStatus(this.inRequestLine);
+    return headOverflowStatus(this.lineStart);
   }
 
   private noteOpenLine(chunk: Buffer, end: number): void {
-    this.inRequestLine = openLineIsRequestLine(chunk, end, this.inRequestLine);
+    this.lineStart = openLineStart(chunk, end, this.lineStart);
   }
 
   /** Gives llhttp back to the worker's pool (or frees it); never from inside execute(). */
@@ -175,7 +175,7 @@ export class RequestParser {
     // reads would start with them.
     this.forgetHead();
     this.headOpen = true;
-    this.inRequestLine = true;
+    this.lineStart = '';
     this.listener.onHeadBegin();
   }
 
@@ -193,6 +193,7 @@ export class RequestParser {
   /** llhttp: a complete head. */
   headersComplete(major: number, minor: number, headers: string[] | undefined, method: number, url: string | undefined, upgrade: boolean, keepAlive: boolean): void {
     this.headOpen = false;
+    this.lineStart = ''; // a trailer's line is the next to be judged
     let raw = headers ?? this.headers;
     let target = url ?? this.url;
     this.headers = [];

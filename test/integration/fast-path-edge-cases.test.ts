@@ -203,6 +203,16 @@ describe('fast path edge cases', () => {
     assert.match(huge, /^HTTP\/1\.1 431 /);
     const many = Array.from({ length: 400 }, (_, i) => `X-H${i}: ${'b'.repeat(90)}\r\n`).join('');
     assert.match(await rawExchange(proxy.port, `GET / HTTP/1.1\r\nHost: x\r\n${many}\r\n`), /^HTTP\/1\.1 431 /);
+    // Split where the next read looks like a request line ("Bearer x" is not one), or in a
+    // chunked body's trailers: still the headers' fault.
+    const twoReads = (first: string, second: string): Promise<string> =>
+      rawConversation(proxy.port, async (socket) => {
+        socket.write(first);
+        await new Promise((r) => setTimeout(r, 100));
+        socket.write(second);
+      });
+    assert.match(await twoReads('GET / HTTP/1.1\r\nHost: x\r\nAuthorization: ', `Bearer ${'t'.repeat(40_000)}\r\n\r\n`), /^HTTP\/1\.1 431 /);
+    assert.match(await twoReads('POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX-Trailer: ', `${'t'.repeat(40_000)}\r\n\r\n`), /^HTTP\/1\.1 431 /);
   });
 
   // nginx: 414 when the request line is what does not fit (a URI too long), not the headers.
@@ -216,6 +226,12 @@ describe('fast path edge cases', () => {
     });
     // node:http's engine sees only the read it fails in, which begins mid-URI: 431 there.
     assert.match(split, process.env.HANDOFF_ENGINE === 'node' ? /^HTTP\/1\.1 431 / : /^HTTP\/1\.1 414 /);
+    const inMethod = await rawConversation(proxy.port, async (socket) => {
+      socket.write('GE');
+      await new Promise((r) => setTimeout(r, 100));
+      socket.write(`T ${uri} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    });
+    assert.match(inMethod, process.env.HANDOFF_ENGINE === 'node' ? /^HTTP\/1\.1 431 / : /^HTTP\/1\.1 414 /);
     // On a kept-alive connection, after a request whose head had a line of its own.
     const second = await rawConversation(proxy.port, async (socket, received) => {
       socket.write('GET /echo-path/first HTTP/1.1\r\nHost: x\r\n\r\n');
