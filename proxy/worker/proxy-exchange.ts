@@ -114,10 +114,10 @@ export class ProxyExchange implements UpstreamListener {
   /**
    * Corks `upstream` until the end of the client read being parsed, and says so; false when no
    * read is (bytes buffered before this exchange): then it is corked for the caller to uncork.
+   * (An exchange with a body never changes its upstream connection: such requests are not retried.)
    */
   private corkForRead(upstream: UpstreamConnection): boolean {
     if (this.bodyCorked === upstream) return true;
-    this.uncorkBody(); // a connection given up for another within the read
     upstream.cork();
     if (!this.conn.atReadEnd(this.uncorkBody)) return false;
     this.bodyCorked = upstream;
