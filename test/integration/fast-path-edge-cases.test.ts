@@ -235,7 +235,7 @@ describe('fast path edge cases', () => {
     // On a kept-alive connection, after a request whose head had a line of its own.
     const second = await rawConversation(proxy.port, async (socket, received) => {
       socket.write('GET /echo-path/first HTTP/1.1\r\nHost: x\r\n\r\n');
-      for (let i = 0; i < 200 && !received().endsWith('/echo-path/first'); i++) await new Promise((r) => setTimeout(r, 10));
+      await waitFor('the first answer', () => received().endsWith('/echo-path/first'), 2_000);
       socket.write(`GET ${uri} HTTP/1.1\r\nHost: x\r\n\r\n`);
     });
     assert.match(second, /^HTTP\/1\.1 200 [^]*\/echo-path\/firstHTTP\/1\.1 414 /);

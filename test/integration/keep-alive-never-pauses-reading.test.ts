@@ -11,6 +11,7 @@ import { validateConfig } from '../../proxy/config/validate';
 import { Logger } from '../../proxy/observability/logger';
 import { FastFront } from '../../proxy/worker/fast-front';
 import { rawConversation } from '../helpers/http-client';
+import { waitFor } from '../helpers/procfs';
 import { startRawUpstream, type RawUpstream } from '../helpers/raw-upstream';
 
 const REQUESTS = 20;
@@ -58,7 +59,7 @@ describe('a keep-alive connection', () => {
       for (let i = 0; i < REQUESTS; i++) {
         const before = received().length;
         socket.write(`GET /r${i} HTTP/1.1\r\nHost: a\r\n\r\n`);
-        for (let t = 0; t < 300 && !received().slice(before).endsWith(`/r${i}`); t++) await new Promise((r) => setTimeout(r, 10));
+        await waitFor(`the answer to /r${i}`, () => received().slice(before).endsWith(`/r${i}`), 2_500);
       }
       socket.end();
     });
@@ -73,7 +74,7 @@ describe('a keep-alive connection', () => {
     const chunks = Array.from({ length: 16 }, () => `4000\r\n${'c'.repeat(0x4000)}\r\n`).join('');
     const answer = await rawConversation(port(), async (socket, received) => {
       socket.write(`POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}0\r\n\r\n`);
-      for (let t = 0; t < 300 && !received().endsWith('got 262144'); t++) await new Promise((r) => setTimeout(r, 10));
+      await waitFor('the upload\'s answer', () => received().endsWith('got 262144'), 2_500);
       socket.end();
     });
     assert.match(answer, /got 262144$/);
@@ -84,7 +85,7 @@ describe('a keep-alive connection', () => {
     pauses = 0;
     const answers = await rawConversation(port(), async (socket, received) => {
       socket.write('GET /first HTTP/1.1\r\nHost: a\r\n\r\nGET /second HTTP/1.1\r\nHost: a\r\n\r\n');
-      for (let t = 0; t < 300 && !received().endsWith('/second'); t++) await new Promise((r) => setTimeout(r, 10));
+      await waitFor('the second answer', () => received().endsWith('/second'), 2_500);
       socket.end();
     });
     assert.equal(answers.match(/HTTP\/1\.1 200 OK/g)?.length, 2);

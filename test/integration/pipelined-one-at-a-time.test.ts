@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { rawConversation } from '../helpers/http-client';
+import { waitFor } from '../helpers/procfs';
 import { expectFdsAtBaseline, startProxy, type RunningProxy } from '../helpers/proxy';
 import { startRawUpstream, type RawUpstream } from '../helpers/raw-upstream';
 
@@ -14,10 +15,8 @@ const MID = 32 * 1024;
 /** More than the buffers between proxy and client take at once: its answer has to be flushed. */
 const LARGE = 4 * 1024 * 1024;
 
-/** Polls `done` every 10 ms, for at most 4 s. */
-async function until(done: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
-}
+/** Polls `done` for at most 4 s (waitFor's, failing with `what` if it never comes true). */
+const until = (what: string, done: () => boolean): Promise<void> => waitFor(what, done, 4_000);
 
 describe('pipelined requests', () => {
   let upstream: RawUpstream;
@@ -63,7 +62,7 @@ describe('pipelined requests', () => {
     const paths = Array.from({ length: 20 }, (_, i) => `/r${i}`);
     const raw = await rawConversation(proxy.port, async (s, received) => {
       s.write(paths.map((p) => `GET ${p} HTTP/1.1\r\nHost: a\r\n\r\n`).join(''));
-      await until(() => received().includes('/r19'));
+      await until('the last answer', () => received().includes('/r19'));
       s.end();
     }, 5_000);
     const bodies = [...raw.matchAll(/\r\n\r\n(\/r\d+)/g)].map((m) => m[1]);
@@ -105,7 +104,7 @@ describe('pipelined requests', () => {
     client.on('error', () => {});
     await new Promise<void>((r) => client.once('connect', () => r()));
     client.write('GET /slow HTTP/1.1\r\nHost: a\r\n\r\nPOST /create HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello');
-    await until(() => upstream.requests.length > seen);
+    await until('/slow at the upstream', () => upstream.requests.length > seen);
     client.resetAndDestroy(); // the worker learns of it when /slow's answer is written
     await new Promise((r) => setTimeout(r, 1_200)); // /slow is answered after 0.8 s
     assert.deepEqual(upstream.requests.slice(seen).map((r) => `${r.method} ${r.path}`), ['GET /slow']);
@@ -119,11 +118,11 @@ describe('pipelined requests', () => {
       // First one answered request, so that the worker reads the next write as it comes, in one read
       // (a cold worker may read both writes at once, and then no head is left half-received).
       s.write('GET /warm HTTP/1.1\r\nHost: a\r\n\r\n');
-      await until(() => received().includes('/warm'));
+      await until('the warm-up answer', () => received().includes('/warm'));
       s.write('GET /slow HTTP/1.1\r\nHost: a\r\n\r\n'.repeat(3) + 'GET /last HTTP/1.1\r\nHo');
       await new Promise((r) => setTimeout(r, 100));
       s.write('st: a\r\n\r\n');
-      await until(() => received().includes('/last') || s.destroyed);
+      await until('the last answer', () => received().includes('/last') || s.destroyed);
       s.end();
     }, 6_000);
     const bodies = [...raw.matchAll(/\r\n\r\n(\/slow|\/last)/g)].map((m) => m[1]);
@@ -134,7 +133,7 @@ describe('pipelined requests', () => {
     // The flush ran under clientSend (1 s); the next request's wait is the upstream's (1.6 s here).
     const raw = await rawConversation(proxy.port, async (s, received) => {
       s.write('GET /large HTTP/1.1\r\nHost: a\r\n\r\nGET /slower HTTP/1.1\r\nHost: a\r\n\r\n');
-      await until(() => received().endsWith('/slower') || s.destroyed);
+      await until('the slower answer', () => received().endsWith('/slower') || s.destroyed);
       s.end();
     }, 6_000);
     assert.ok(raw.length > LARGE, `the large answer came (${raw.length} bytes)`);

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { patternBody, rawConversation } from '../helpers/http-client';
+import { waitFor } from '../helpers/procfs';
 import { expectFdsAtBaseline, startProxy, type RunningProxy } from '../helpers/proxy';
 import { startRawUpstream, type RawUpstream } from '../helpers/raw-upstream';
 
@@ -135,7 +136,7 @@ describe('upgrade edge cases', () => {
   it('a malformed request after a plain-served h2c request gets its 400', async () => {
     const raw = await rawConversation(proxy.port, async (s, received) => {
       s.write(`GET /h2c HTTP/1.1\r\nHost: x\r\n${H2C}\r\n`);
-      for (let i = 0; i < 100 && !received().includes('plain'); i++) await new Promise((r) => setTimeout(r, 10));
+      await waitFor('the plain answer', () => received().includes('plain'), 1_000);
       // llhttp leaves its upgrade flag set after such a request, and Node's binding reports no
       // parse error while it is: this bad request went unanswered until clientHeader (60 s).
       if (!s.destroyed) s.write('XXXX / HTTP/1.1\r\nHost: x\r\n\r\n');
