@@ -53,9 +53,11 @@ export async function startUpstreams(dir: string, nginxWorkers: number, log: (s:
 }
 
 /** Starts one candidate; throws (with its output) if it does not come up within `timeoutMs`. */
-export async function startCandidate(name: CandidateName, dir: string, up: Upstreams, workers: number, timeoutMs = 20_000): Promise<Running> {
+export async function startCandidate(
+  name: CandidateName, dir: string, up: Upstreams, workers: number, workerNice: number | null, timeoutMs = 20_000,
+): Promise<Running> {
   const site: Site = {
-    dir, workers, port: await freePort(), upstreamPort: up.nginx.port,
+    dir, workers, workerNice, port: await freePort(), upstreamPort: up.nginx.port,
     // An unused port when the backend is missing: only the "backend" workload would reach it.
     backendPort: up.backend?.port ?? (await freePort()),
   };
@@ -81,6 +83,7 @@ export async function startCandidate(name: CandidateName, dir: string, up: Upstr
   } else {
     proc = start(name, process.execPath, [
       path.join(DIST, 'bench', 'node-http-proxy.js'), String(site.port), String(site.upstreamPort), String(site.backendPort), String(workers),
+      String(workerNice ?? ''),
     ]);
     ready = (p) => p.output().includes('ready');
   }

@@ -1,6 +1,9 @@
 // Config text for the processes under test, generated into the run's temp dir. Each choice that
 // departs from a distribution default is here so that every proxy does the same job: stream
 // bodies, keep upstream connections alive, add X-Forwarded-For, never touch the disk.
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import { AUTO_PRIORITY_STEP } from '../proxy/worker/process-priority';
 
 /** Paths and ports one generated config needs. */
 export interface Site {
@@ -10,6 +13,21 @@ export interface Site {
   /** The sample backend, reached with `Host: backend.bench` (the sanity workload). */
   readonly backendPort: number;
   readonly workers: number;
+  /** The workers' nice value (matchedWorkerNice), or null to leave them at the harness's. */
+  readonly workerNice: number | null;
+}
+
+/**
+ * The nice value Handoff's workers take here with workerPriority "auto" (5 below the master's),
+ * or null when this user may not lower one (then Handoff's workers stay where they start, too).
+ * nginx (worker_priority) and node-http-proxy's cluster workers get the same, so every design
+ * with a master and workers runs its workers at the same priority.
+ */
+export function matchedWorkerNice(): number | null {
+  const nice = Math.max(-20, os.getPriority() - AUTO_PRIORITY_STEP);
+  // Asked of a throwaway process: the harness's own priority must not change.
+  const probe = spawnSync(process.execPath, ['-e', `require('os').setPriority(${nice})`], { stdio: 'ignore' });
+  return probe.status === 0 ? nice : null;
 }
 
 export const BACKEND_HOST = 'backend.bench';
@@ -78,8 +96,9 @@ export function nginxProxyConf(s: Site): string {
       proxy_set_header X-Forwarded-Proto $scheme;
       proxy_request_buffering off;
       proxy_max_temp_file_size 0;`;
+  const priority = s.workerNice === null ? '' : `worker_priority ${s.workerNice};\n`;
   return `${nginxCommon(s.dir, 'nginx')}worker_processes ${s.workers};
-events { worker_connections 10000; }
+${priority}events { worker_connections 10000; }
 http {
   access_log off;
 ${nginxTemps(s.dir, 'nginx')}

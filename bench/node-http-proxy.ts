@@ -1,13 +1,16 @@
 // The "usual Node proxy" candidate: node-http-proxy in `cluster` workers with a keep-alive agent,
 // configured as its README suggests. Run by the harness as
-//   node dist/bench/node-http-proxy.js PORT UPSTREAM_PORT BACKEND_PORT WORKERS
-// and prints "ready" once every worker listens.
+//   node dist/bench/node-http-proxy.js PORT UPSTREAM_PORT BACKEND_PORT WORKERS [WORKER_NICE]
+// and prints "ready" once every worker listens. WORKER_NICE: the nice value Handoff's workers
+// run at in the same run (configs.ts, matchedWorkerNice), given to the cluster workers too.
 import cluster from 'node:cluster';
 import http from 'node:http';
+import os from 'node:os';
 import httpProxy from 'http-proxy';
 import { BACKEND_HOST } from './configs';
 
-const [port, upstreamPort, backendPort, workers] = process.argv.slice(2).map(Number);
+const [port, upstreamPort, backendPort, workers] = process.argv.slice(2, 6).map(Number);
+const workerNice = process.argv[6] ? Number(process.argv[6]) : null;
 
 if (cluster.isPrimary) {
   let listening = 0;
@@ -22,6 +25,7 @@ if (cluster.isPrimary) {
     process.exit(0);
   });
 } else {
+  if (workerNice !== null) os.setPriority(workerNice);
   // maxFreeSockets as nginx's `keepalive 64`: idle connections kept per upstream.
   const agent = new http.Agent({ keepAlive: true, maxFreeSockets: 64 });
   const proxy = httpProxy.createProxyServer({ agent, xfwd: true });

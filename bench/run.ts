@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startCandidate, startUpstreams, type CandidateName, type Running } from './candidates';
+import { matchedWorkerNice } from './configs';
 import { measure, type Ctx } from './measure';
 import { parseOptions, USAGE, UsageError, type Options } from './options';
 import { killAllSync, sleep, stopAll } from './procs';
@@ -89,12 +90,13 @@ async function main(opts: Options): Promise<void> {
   const upstreamRoots: number[] = [up.nginx.proc.pid, ...(up.backend ? [up.backend.proc.pid] : [])];
   const runnable = wls.filter((w) => w.name !== 'backend' || up.backend !== null);
 
+  const workerNice = matchedWorkerNice();
   const running = new Map<CandidateName, Running>();
   const unavailable: Record<string, string> = {};
   const exits: Record<string, string[]> = {};
   for (const name of opts.candidates) {
     try {
-      running.set(name, await startCandidate(name, dir, up, opts.workers));
+      running.set(name, await startCandidate(name, dir, up, opts.workers, workerNice));
       log(`started ${name}`);
     } catch (err) {
       unavailable[name] = (err as Error).message;
@@ -120,6 +122,7 @@ async function main(opts: Options): Promise<void> {
       machine: { ...machine, loadavgAtEnd: os.loadavg().map((l) => l.toFixed(2)).join(' ') },
       settings: {
         rounds: opts.rounds, warmupS: opts.warmup, durationS: opts.duration, workers: opts.workers,
+        workerNice: workerNice ?? 'unchanged',
         upstream: `nginx ${opts.upstreamWorkers} worker(s)`, loadgen: 'wrk -t2', seed: opts.seed, runs: done, skipped,
       },
       unavailable,
@@ -147,7 +150,7 @@ async function main(opts: Options): Promise<void> {
       return null;
     }
     try {
-      const again = await startCandidate(name, dir, up, opts.workers);
+      const again = await startCandidate(name, dir, up, opts.workers, workerNice);
       running.set(name, again);
       log(`restarted ${name}`);
       return again;

@@ -23,7 +23,7 @@ export const DEFAULT_TIMEOUTS: TimeoutsConfig = Object.freeze({
 
 /** Every key the validator accepts, per object kind; names match the `$defs` of handoff.schema.json. */
 export const KNOWN_KEYS = deepFreeze({
-  root: ['$schema', 'workers', 'handoff', 'listeners', 'upstreams', 'routes', 'timeouts', 'limits', 'accessLog', 'status', 'upgrades'],
+  root: ['$schema', 'workers', 'workerPriority', 'handoff', 'listeners', 'upstreams', 'routes', 'timeouts', 'limits', 'accessLog', 'status', 'upgrades'],
   handoff: ['dir', 'transport', 'policy', 'maxInFlightPerWorker'],
   listener: ['host', 'port', 'backlog'],
   upstream: ['servers', 'keepalive'],

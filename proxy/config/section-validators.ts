@@ -8,7 +8,7 @@ import { type PlacedAddress, comparableHost, describeOverlap, firstBindConflict,
 import { Checker, closestMatch, describeValue } from './errors';
 import { ACCESS_LOG_TARGETS, DEFAULT_TIMEOUTS, DEFAULT_UPGRADES, KNOWN_KEYS, MAX_WORKERS, POLICIES, TRANSPORTS } from './schema';
 import type {
-  AccessLogTarget, Config, HandoffConfig, LimitsConfig, ListenerConfig, RouteConfig, TimeoutsConfig, UpstreamConfig,
+  AccessLogTarget, Config, HandoffConfig, WorkerPriority, LimitsConfig, ListenerConfig, RouteConfig, TimeoutsConfig, UpstreamConfig,
   UpstreamServerConfig,
 } from './types';
 import {
@@ -27,6 +27,21 @@ export function validateWorkers(check: Checker, value: unknown): number {
     return 1;
   }
   return check.integer(value, 'workers', 1, MAX_WORKERS, 1);
+}
+
+/**
+ * `workerPriority`: a nice value as nginx's worker_priority, or "auto" (the default): 5 below the
+ * nice each worker starts with. The master hands every new connection to a worker; when the CPU
+ * is short, workers that outrank it let connections gather in the backlog and the master takes
+ * them in batches, rather than waking for each one and pre-empting the workers (bench/README.md).
+ */
+export function validateWorkerPriority(check: Checker, value: unknown): WorkerPriority {
+  if (value === undefined || value === 'auto') return 'auto';
+  if (typeof value === 'string') {
+    check.report('workerPriority', `expected a nice value from -20 to 19 or "auto", got ${describeValue(value)}`);
+    return 'auto';
+  }
+  return check.integer(value, 'workerPriority', -20, 19, 0);
 }
 
 // sun_path holds 108 bytes including the NUL; leave room for "/" plus a socket file name of up

@@ -71,6 +71,12 @@ export interface LimitsConfig {
   readonly maxBodySize: number;
 }
 
+/**
+ * The workers' nice value (nginx worker_priority): a number from -20 to 19, or 'auto', which puts
+ * each worker 5 below the nice it started with (a spawned worker: 5 below the master's).
+ */
+export type WorkerPriority = number | 'auto';
+
 /** Where workers write one line per request (nginx's combined format); 'off' writes none. */
 export type AccessLogTarget = 'off' | 'stdout';
 
@@ -78,6 +84,7 @@ export interface Config {
   /** Absolute path of the file this came from, or null when built in memory. */
   readonly file: string | null;
   readonly workers: number;
+  readonly workerPriority: WorkerPriority;
   readonly handoff: HandoffConfig;
   readonly listeners: readonly ListenerConfig[];
   readonly upstreams: Readonly<Record<string, UpstreamConfig>>;

@@ -11,7 +11,7 @@ import { Checker, ConfigError } from './errors';
 import { KNOWN_KEYS } from './schema';
 import {
   validateAccessLog, validateHandoff, validateLimits, validateListeners, validateRoutes, validateStatus, validateTimeouts,
-  validateUpgrades, validateUpstreams, validateWorkers,
+  validateUpgrades, validateUpstreams, validateWorkerPriority, validateWorkers,
 } from './section-validators';
 import type { Config } from './types';
 
@@ -36,6 +36,7 @@ export function validateConfig(raw: unknown, file: string | null): Config {
   const config: Config = {
     file: absoluteFile,
     workers,
+    workerPriority: validateWorkerPriority(check, root.workerPriority),
     handoff,
     listeners,
     upstreams: upstreams.byName,

@@ -10,6 +10,7 @@ import type { Config } from '../config/types';
 import type { Logger } from '../observability/logger';
 import { effectiveConnectionLimit } from './connection-limit';
 import { createFront, type Front } from './front';
+import { applyWorkerPriority } from './process-priority';
 
 const GRACEFUL_SHUTDOWN_MS = 30_000;
 const IDLE_GRACE_MS = 500;
@@ -63,6 +64,7 @@ export class Worker {
       }
     }
     this.config = readPublishedConfig(this.handoffDir);
+    applyWorkerPriority(this.config.workerPriority, this.log);
     const { limit, fdLimit } = effectiveConnectionLimit(this.config.limits.maxConnectionsPerWorker);
     this.connectionLimit = limit;
     if (limit < this.config.limits.maxConnectionsPerWorker) {

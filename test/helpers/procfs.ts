@@ -13,6 +13,13 @@ export function writeSyscalls(pid: number): number {
   return Number(m[1]);
 }
 
+/** The nice value of the process's main thread (/proc/PID/stat, field 19). */
+export function niceOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
+
 /** Inodes of every socket the process has open. */
 export function socketInodes(pid: number): Set<number> {
   const inodes = new Set<number>();

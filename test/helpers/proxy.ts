@@ -35,6 +35,8 @@ export interface ProxyOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Any other top-level config keys. */
   readonly extra?: Record<string, unknown>;
+  /** Run the proxy as this user (the test runs as root): its files are handed over to it. */
+  readonly runAs?: { readonly uid: number; readonly gid: number };
 }
 
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
@@ -54,8 +56,12 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       ...opts.extra,
     }),
   );
+  if (opts.runAs) {
+    for (const p of [root, configFile]) fs.chownSync(p, opts.runAs.uid, opts.runAs.gid);
+  }
   const child = spawn(process.execPath, [CLI, '-c', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.runAs ? { uid: opts.runAs.uid, gid: opts.runAs.gid } : {}),
     env: { ...process.env, HANDOFF_LOG_LEVEL: 'info', ...opts.env },
   });
   let stdout = '';

@@ -83,6 +83,7 @@ describe('validateConfig', () => {
     assert.deepEqual(config, {
       file: null,
       workers: 1,
+      workerPriority: 'auto',
       accessLog: 'off',
       status: null,
       upgrades: ['websocket'],
@@ -124,6 +125,15 @@ describe('validateConfig', () => {
     assert.equal(auto, Math.min(MAX_WORKERS, os.availableParallelism()));
     assert.match(problemAt(minimal({ workers: 257 }), 'workers'), /from 1 to 256/);
     assert.match(problemAt(minimal({ workers: 2.5 }), 'workers'), /from 1 to 256/);
+  });
+
+  test('workerPriority is "auto" by default, or a nice value from -20 to 19', () => {
+    assert.equal(validateConfig(minimal(), null).workerPriority, 'auto');
+    assert.equal(validateConfig(minimal({ workerPriority: -20 }), null).workerPriority, -20);
+    assert.equal(validateConfig(minimal({ workerPriority: 19 }), null).workerPriority, 19);
+    assert.match(problemAt(minimal({ workerPriority: 20 }), 'workerPriority'), /from -20 to 19/);
+    assert.match(problemAt(minimal({ workerPriority: -1.5 }), 'workerPriority'), /from -20 to 19/);
+    assert.equal(problemAt(minimal({ workerPriority: 'high' }), 'workerPriority'), 'expected a nice value from -20 to 19 or "auto", got "high"');
   });
 
   test('listener and server shorthands parse, with IPv6 in brackets', () => {
