@@ -3,7 +3,7 @@
 // bodies, keep upstream connections alive, add X-Forwarded-For, never touch the disk.
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
-import { AUTO_PRIORITY_STEP } from '../proxy/worker/process-priority';
+import { wantedNice } from '../proxy/worker/process-priority';
 
 /** Paths and ports one generated config needs. */
 export interface Site {
@@ -19,12 +19,15 @@ export interface Site {
 
 /**
  * The nice value Handoff's workers take here with workerPriority "auto" (5 below the master's),
- * or null when this user may not lower one (then Handoff's workers stay where they start, too).
- * nginx (worker_priority) and node-http-proxy's cluster workers get the same, so every design
- * with a master and workers runs its workers at the same priority.
+ * given to nginx's (worker_priority) and node-http-proxy's cluster workers too, so that every
+ * design with a master and workers runs its workers at the same priority. Null when it cannot be
+ * matched: this user may not lower a nice value, or it would be 0, which nginx's worker_priority
+ * ignores (a harness run at nice 5); then every candidate's workers stay at the harness's nice,
+ * Handoff's by an explicit workerPriority (handoffConf).
  */
 export function matchedWorkerNice(): number | null {
-  const nice = Math.max(-20, os.getPriority() - AUTO_PRIORITY_STEP);
+  const nice = wantedNice('auto', 'seqpacket', os.getPriority());
+  if (nice === 0) return null;
   // Asked of a throwaway process: the harness's own priority must not change.
   const probe = spawnSync(process.execPath, ['-e', `require('os').setPriority(${nice})`], { stdio: 'ignore' });
   return probe.status === 0 ? nice : null;
@@ -152,6 +155,7 @@ backend b
 export function handoffConf(s: Site, name: string, transport: string): string {
   return JSON.stringify({
     workers: s.workers,
+    ...(s.workerNice === null ? { workerPriority: os.getPriority() } : {}),
     listeners: [`127.0.0.1:${s.port}`],
     handoff: { dir: `${s.dir}/${name}`, transport },
     upstreams: {

@@ -54,6 +54,14 @@ function cmdOutput(cmd: string, args: string[]): string {
   }
 }
 
+function readTrimmed(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    return 'n/a';
+  }
+}
+
 function machineInfo(): Record<string, string> {
   const nginx = execFileSync('sh', ['-c', 'nginx -v 2>&1 || true'], { encoding: 'utf8' }).trim();
   return {
@@ -64,6 +72,8 @@ function machineInfo(): Record<string, string> {
     nginx: nginx.replace(/^nginx version: /, ''),
     haproxy: cmdOutput('haproxy', ['-v']).replace(/ - https.*$/, ''),
     wrk: execFileSync('sh', ['-c', 'wrk -v 2>&1 | head -1 || true'], { encoding: 'utf8' }).trim().replace(/ Copyright.*$/, ''),
+    // 1: nice values weigh only within a session (bench/README.md, worker priority).
+    autogroup: readTrimmed('/proc/sys/kernel/sched_autogroup_enabled'),
     loadavgAtStart: os.loadavg().map((l) => l.toFixed(2)).join(' '),
   };
 }

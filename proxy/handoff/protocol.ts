@@ -44,7 +44,8 @@ export enum MessageType {
   /**
    * worker → master: "I now serve a connections and have served b requests" — sent after
    * connections close (coalesced per event-loop turn), so least-conn stays true and a full worker
-   * that frees up gets work again, and once a second while requests are being served.
+   * that frees up gets work again, and once a second when either count changed. With reuseport
+   * the master picks no worker, and only the once-a-second report is sent.
    */
   STATUS = 6,
 }

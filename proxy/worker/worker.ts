@@ -34,6 +34,7 @@ export class Worker {
   /** The latest connection served and not yet acknowledged (ACKs are cumulative); -1: none. */
   private pendingAck = -1;
   private lastReported = 0;
+  private lastReportedClients = 0;
   /** limits.maxConnectionsPerWorker, or less when the open-files limit leaves room for fewer. */
   private connectionLimit = 0;
   /** reuseport: the listening sockets this worker accepts on itself. */
@@ -64,7 +65,7 @@ export class Worker {
       }
     }
     this.config = readPublishedConfig(this.handoffDir);
-    applyWorkerPriority(this.config.workerPriority, this.log);
+    applyWorkerPriority(this.config.workerPriority, this.config.handoff.transport, this.log);
     const { limit, fdLimit } = effectiveConnectionLimit(this.config.limits.maxConnectionsPerWorker);
     this.connectionLimit = limit;
     if (limit < this.config.limits.maxConnectionsPerWorker) {
@@ -146,6 +147,7 @@ export class Worker {
     if (seq === -1) return;
     this.pendingAck = -1;
     this.lastReported = this.requests();
+    this.lastReportedClients = this.clients;
     this.channel!.send(encode(MessageType.ACK, seq, this.clients, this.lastReported));
   };
 
@@ -168,12 +170,19 @@ export class Worker {
     else if (statusDue && !this.quitting) this.sendStatus();
   };
 
-  /** Every client connection, however it arrived, is counted in `clients` until this runs. */
+  /**
+   * Every client connection, however it arrived, is counted in `clients` until this runs. With
+   * reuseport the kernel, not the master, picks the worker: the master's count is only for
+   * /metrics and the dashboard, and the report once a second keeps it current without a message
+   * (and a master wakeup) per event-loop turn.
+   */
   private readonly onClientClosed = (): void => {
     this.clients--;
     if (this.quitting) return;
-    this.statusDue = true;
-    this.scheduleReport();
+    if (this.config!.handoff.transport !== 'reuseport') {
+      this.statusDue = true;
+      this.scheduleReport();
+    }
     if (this.acceptPaused && this.clients < this.connectionLimit) this.setAccepting(true);
   };
 
@@ -229,6 +238,7 @@ export class Worker {
 
   private sendStatus(): void {
     this.lastReported = this.requests();
+    this.lastReportedClients = this.clients;
     this.channel!.send(encode(MessageType.STATUS, 0, this.clients, this.lastReported));
   }
 
@@ -237,10 +247,13 @@ export class Worker {
     return (this.front?.requestsServed ?? 0) >>> 0;
   }
 
-  /** Keep-alive traffic opens and closes nothing; report its requests once a second anyway. */
+  /**
+   * Keep-alive traffic opens and closes nothing, and reuseport connections are not reported as
+   * they close: once a second, report whatever changed.
+   */
   private reportPeriodically(): void {
     const timer = setInterval(() => {
-      if (!this.quitting && this.requests() !== this.lastReported) this.sendStatus();
+      if (!this.quitting && (this.requests() !== this.lastReported || this.clients !== this.lastReportedClients)) this.sendStatus();
     }, STATUS_INTERVAL_MS);
     timer.unref();
   }

@@ -15,9 +15,33 @@ export function writeSyscalls(pid: number): number {
 
 /** The nice value of the process's main thread (/proc/PID/stat, field 19). */
 export function niceOf(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return niceIn(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+
+/** The nice values of the process's threads other than the main one (a nice value is per thread on Linux). */
+export function helperThreadNices(pid: number): number[] {
+  const nices: number[] = [];
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    if (tid === String(pid)) continue;
+    try {
+      nices.push(niceIn(fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return nices;
+}
+
+function niceIn(stat: string): number {
   // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
+
+/** Times the process's main thread (the event loop) has gone to sleep: its wakeups, near enough. */
+export function voluntarySwitches(pid: number): number {
+  const m = /^voluntary_ctxt_switches:\s*(\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (m === null) throw new Error(`no voluntary_ctxt_switches in /proc/${pid}/status`);
+  return Number(m[1]);
 }
 
 /** Inodes of every socket the process has open. */

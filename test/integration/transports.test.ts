@@ -5,8 +5,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startBackend, type RunningBackend } from '../helpers/backend';
-import { request } from '../helpers/http-client';
-import { socketInodes, TCP_ESTABLISHED, TCP_LISTEN, tcpSockets } from '../helpers/procfs';
+import { deadPort, request } from '../helpers/http-client';
+import { socketInodes, TCP_ESTABLISHED, TCP_LISTEN, tcpSockets, voluntarySwitches, waitFor } from '../helpers/procfs';
 import { startProxy } from '../helpers/proxy';
 
 describe('handoff transports', () => {
@@ -43,6 +43,44 @@ describe('handoff transports', () => {
       }
     });
   }
+
+  it('reuseport: the master\'s per-worker connection counts follow opens and closes (the report once a second)', async () => {
+    const statusPort = await deadPort();
+    const proxy = await startProxy({
+      workers: 2, handoff: { transport: 'reuseport' }, extra: { status: `127.0.0.1:${statusPort}` },
+      upstreams: { app: { servers: [`127.0.0.1:${backend.port}`] } },
+    });
+    const reported = async (): Promise<number> => {
+      const metrics = (await request(`http://127.0.0.1:${statusPort}/metrics`)).body.toString();
+      return [...metrics.matchAll(/^handoff_worker_connections\{pid="\d+"\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    };
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 6 });
+    try {
+      await Promise.all(Array.from({ length: 6 }, () => request(`${proxy.url}/delay?ms=50`, { agent })));
+      await waitFor('6 open connections in /metrics', async () => (await reported()) === 6, 3_000);
+      agent.destroy(); // closes the 6 idle keep-alive connections: no request is served after this
+      await waitFor('0 open connections in /metrics', async () => (await reported()) === 0, 3_000);
+    } finally {
+      agent.destroy();
+      await proxy.stop();
+    }
+  });
+
+  it('reuseport: connections that close do not wake the master for each one', async () => {
+    const proxy = await startProxy({ workers: 2, handoff: { transport: 'reuseport' }, upstreams: { app: { servers: [`127.0.0.1:${backend.port}`] } } });
+    try {
+      const before = voluntarySwitches(proxy.pid);
+      const started = Date.now();
+      // One at a time, a new connection each: every close ends in an event-loop turn of its own.
+      for (let i = 0; i < 200; i++) assert.equal((await request(`${proxy.url}/`, { headers: { connection: 'close' } })).status, 200);
+      const wakeups = voluntarySwitches(proxy.pid) - before;
+      const seconds = (Date.now() - started) / 1000;
+      // The once-a-second report from each worker, and the master's own timers: a few per second.
+      assert.ok(wakeups < 10 + 10 * seconds, `the master woke ${wakeups} times in ${seconds.toFixed(1)} s for 200 connections`);
+    } finally {
+      await proxy.stop();
+    }
+  });
 
   it('reuseport: a worker at its connection limit leaves the next client in the backlog until one closes', async () => {
     const proxy = await startProxy({
