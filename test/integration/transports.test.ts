@@ -57,9 +57,9 @@ describe('handoff transports', () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 6 });
     try {
       await Promise.all(Array.from({ length: 6 }, () => request(`${proxy.url}/delay?ms=50`, { agent })));
-      await waitFor('6 open connections in /metrics', async () => (await reported()) === 6, 3_000);
+      await waitFor('6 open connections in /metrics', async () => (await reported()) === 6);
       agent.destroy(); // closes the 6 idle keep-alive connections: no request is served after this
-      await waitFor('0 open connections in /metrics', async () => (await reported()) === 0, 3_000);
+      await waitFor('0 open connections in /metrics', async () => (await reported()) === 0);
     } finally {
       agent.destroy();
       await proxy.stop();
