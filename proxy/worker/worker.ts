@@ -1,6 +1,7 @@
 // A worker: joins a master through the socket in the handoff directory, receives client fds
 // over it, acknowledges each, and serves them with its HTTP front.
 //   TERM, INT  exit now     QUIT (signal or channel message), or the master gone: finish, then exit
+//   HUP        ignored (the master reloads)
 import net from 'node:net';
 import { ChannelWriter } from '../handoff/channel-writer';
 import { masterSocketPath, readPublishedConfig } from '../handoff/handoff-dir';
@@ -87,6 +88,10 @@ export class Worker {
     process.on('SIGTERM', () => this.exitNow());
     process.on('SIGINT', () => this.exitNow());
     process.on('SIGQUIT', () => void this.quit('SIGQUIT'));
+    // A HUP for the whole process group (a closed terminal, `kill -HUP -PGID`) reaches the workers
+    // too. Node's default would end them; as nginx's, they ignore it: the master reloads, and a
+    // reload replaces workers rather than reloading them.
+    process.on('SIGHUP', () => this.log.info('SIGHUP ignored: the master reloads, and replaces its workers'));
   }
 
   private onMessage(header: Buffer, fd: number, truncated: boolean): void {

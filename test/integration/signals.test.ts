@@ -1,5 +1,5 @@
 // nginx's signals: QUIT lets in-flight requests finish, TERM exits at once; both clean up the
-// handoff directory and leave no worker behind.
+// handoff directory and leave no worker behind. A worker ignores HUP, as nginx's do.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -45,6 +45,20 @@ describe('signals', () => {
     assert.ok((await slow) instanceof Error, 'the in-flight request was cut');
     for (const w of workers) await waitFor(`worker ${w} to exit`, () => !isAlive(w));
     await proxy.stop();
+  });
+
+  it('HUP to a worker (a whole process group hung up): the worker ignores it and serves on', async () => {
+    const proxy = await startProxy({ workers: 1, upstreams: { app: { servers: [`127.0.0.1:${backend.port}`] } } });
+    try {
+      const [worker] = proxy.workerPids();
+      process.kill(worker!, 'SIGHUP');
+      await waitFor('the worker to log the HUP', () => /SIGHUP ignored/.test(proxy.stderr()));
+      assert.ok(isAlive(worker!), 'the worker is still there');
+      assert.deepEqual(proxy.workerPids(), [worker], 'and not replaced');
+      assert.equal((await request(`${proxy.url}/`)).status, 200);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('refuses to start on a port that is taken, naming the address', async () => {
