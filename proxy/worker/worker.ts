@@ -112,11 +112,11 @@ export class Worker {
       if (fd >= 0) native.closeFd(fd);
       if (truncated) this.log.warn(`connection ${msg.seq} arrived without its fd (MSG_CTRUNC: out of fds?)`);
       else if (atLimit && !this.quitting) this.log.info(`at the connection limit (${this.connectionLimit}): connection ${msg.seq} goes back to the master`);
-      this.channel!.send(encode(MessageType.REJECT, msg.seq, this.clients, this.requests()));
+      this.sendCounts(MessageType.REJECT, msg.seq);
       return;
     }
     if (this.serveFd(fd, `connection ${msg.seq}`, true)) this.acknowledge(msg.seq);
-    else this.channel!.send(encode(MessageType.REJECT, msg.seq, this.clients, this.requests()));
+    else this.sendCounts(MessageType.REJECT, msg.seq);
   }
 
   /**
@@ -151,9 +151,7 @@ export class Worker {
     const seq = this.pendingAck;
     if (seq === -1) return;
     this.pendingAck = -1;
-    this.lastReported = this.requests();
-    this.lastReportedClients = this.clients;
-    this.channel!.send(encode(MessageType.ACK, seq, this.clients, this.lastReported));
+    this.sendCounts(MessageType.ACK, seq);
   };
 
   private scheduleReport(): void {
@@ -242,9 +240,17 @@ export class Worker {
   }
 
   private sendStatus(): void {
+    this.sendCounts(MessageType.STATUS, 0);
+  }
+
+  /**
+   * ACK, REJECT and STATUS all carry this worker's open connections and requests served; each
+   * goes through here, so the once-a-second report knows what the master last heard.
+   */
+  private sendCounts(type: MessageType.ACK | MessageType.REJECT | MessageType.STATUS, seq: number): void {
     this.lastReported = this.requests();
     this.lastReportedClients = this.clients;
-    this.channel!.send(encode(MessageType.STATUS, 0, this.clients, this.lastReported));
+    this.channel!.send(encode(type, seq, this.clients, this.lastReported));
   }
 
   /** u32 on the wire: the count wraps, as Prometheus counters may. */
