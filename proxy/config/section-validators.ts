@@ -8,8 +8,8 @@ import { type PlacedAddress, comparableHost, describeOverlap, firstBindConflict,
 import { Checker, closestMatch, describeValue } from './errors';
 import { ACCESS_LOG_TARGETS, DEFAULT_TIMEOUTS, DEFAULT_UPGRADES, KNOWN_KEYS, MAX_WORKERS, POLICIES, TRANSPORTS } from './schema';
 import type {
-  AccessLogTarget, Config, HandoffConfig, WorkerPriority, LimitsConfig, ListenerConfig, RouteConfig, TimeoutsConfig, UpstreamConfig,
-  UpstreamServerConfig,
+  AccessLogTarget, Config, HandoffConfig, LimitsConfig, ListenerConfig, RouteConfig, TimeoutsConfig, UpstreamConfig,
+  UpstreamServerConfig, WorkerPriority,
 } from './types';
 import {
   NO_ADDRESS, parseDuration, parseHost, parseListenAddress, parsePathPrefix, parseRouteHost, parseServerAddress, parseSize,

@@ -170,7 +170,7 @@ export class Worker {
     const statusDue = this.statusDue;
     this.statusDue = false;
     if (this.pendingAck !== -1) this.flushAcks();
-    else if (statusDue && !this.quitting) this.sendStatus();
+    else if (statusDue && !this.quitting) this.sendCounts(MessageType.STATUS, 0);
   };
 
   /**
@@ -239,10 +239,6 @@ export class Worker {
     }
   }
 
-  private sendStatus(): void {
-    this.sendCounts(MessageType.STATUS, 0);
-  }
-
   /**
    * ACK, REJECT and STATUS all carry this worker's open connections and requests served; each
    * goes through here, so the once-a-second report knows what the master last heard.
@@ -264,7 +260,8 @@ export class Worker {
    */
   private reportPeriodically(): void {
     const timer = setInterval(() => {
-      if (!this.quitting && (this.requests() !== this.lastReported || this.clients !== this.lastReportedClients)) this.sendStatus();
+      const changed = this.requests() !== this.lastReported || this.clients !== this.lastReportedClients;
+      if (changed && !this.quitting) this.sendCounts(MessageType.STATUS, 0);
     }, STATUS_INTERVAL_MS);
     timer.unref();
   }
