@@ -31,16 +31,15 @@ export function wantedNice(setting: WorkerPriority, transport: HandoffTransport,
 }
 
 /**
- * Sets this process's nice value as configured and returns the one it runs at. Lowering a nice
- * value needs CAP_SYS_NICE (root in a container usually lacks it) or an RLIMIT_NICE that allows
- * the value asked for. Otherwise the worker runs on as it is: "auto" says so at info level (the
- * usual case for an unprivileged user), a number the user asked for is a warning, as nginx's
- * setpriority() alert.
+ * Sets this process's nice value as configured. Lowering a nice value needs CAP_SYS_NICE (root
+ * in a container usually lacks it) or an RLIMIT_NICE that allows the value asked for. Otherwise
+ * the worker runs on as it is: "auto" says so at info level (the usual case for an unprivileged
+ * user), a number the user asked for is a warning, as nginx's setpriority() alert.
  */
-export function applyWorkerPriority(setting: WorkerPriority, transport: HandoffTransport, log: Logger): number {
+export function applyWorkerPriority(setting: WorkerPriority, transport: HandoffTransport, log: Logger): void {
   const current = os.getPriority();
   const wanted = wantedNice(setting, transport, current);
-  if (wanted === current) return current;
+  if (wanted === current) return;
   try {
     // pid 0: on Linux a nice value belongs to a thread, and this moves only the calling one, the
     // event loop's. V8's garbage-collection and compiler threads, started before this runs, stay
@@ -48,7 +47,6 @@ export function applyWorkerPriority(setting: WorkerPriority, transport: HandoffT
     // thread (each id in /proc/self/task) cost ~7% of the new connections per second (3
     // interleaved shell runs, 10.6k/11.8k/11.8k against 12.0k/12.5k/12.8k).
     os.setPriority(wanted);
-    return wanted;
   } catch (err) {
     // os.setPriority throws a SystemError: its errno name (EACCES) is in `info`.
     const e = err as NodeJS.ErrnoException & { info?: { code?: string } };
@@ -56,6 +54,5 @@ export function applyWorkerPriority(setting: WorkerPriority, transport: HandoffT
     const asked = setting === 'auto' ? `"auto" (nice ${wanted})` : `${wanted}`;
     log.log(setting === 'auto' ? 'info' : 'warn',
       `workerPriority ${asked} not applied (${code}: lowering a nice value needs CAP_SYS_NICE or RLIMIT_NICE); running at nice ${current}`);
-    return current;
   }
 }

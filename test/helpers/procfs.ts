@@ -6,11 +6,16 @@ export function fdCount(pid: number): number {
   return fs.readdirSync(`/proc/${pid}/fd`).length;
 }
 
+/** The number after `key:` in a /proc file of `key: value` lines (io, status). */
+function procNumber(file: string, key: string): number {
+  const m = new RegExp(`^${key}:\\s*(\\d+)$`, 'm').exec(fs.readFileSync(file, 'utf8'));
+  if (m === null) throw new Error(`no ${key} in ${file}`);
+  return Number(m[1]);
+}
+
 /** write(2) and writev(2) calls the process has made so far (/proc/PID/io's syscw). */
 export function writeSyscalls(pid: number): number {
-  const m = /^syscw:\s*(\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/io`, 'utf8'));
-  if (m === null) throw new Error(`no syscw in /proc/${pid}/io`);
-  return Number(m[1]);
+  return procNumber(`/proc/${pid}/io`, 'syscw');
 }
 
 /** The nice value of the process's main thread (/proc/PID/stat, field 19). */
@@ -39,9 +44,7 @@ function niceIn(stat: string): number {
 
 /** Times the process's main thread (the event loop) has gone to sleep: its wakeups, near enough. */
 export function voluntarySwitches(pid: number): number {
-  const m = /^voluntary_ctxt_switches:\s*(\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (m === null) throw new Error(`no voluntary_ctxt_switches in /proc/${pid}/status`);
-  return Number(m[1]);
+  return procNumber(`/proc/${pid}/status`, 'voluntary_ctxt_switches');
 }
 
 /** Inodes of every socket the process has open. */
