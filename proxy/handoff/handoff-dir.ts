@@ -4,6 +4,7 @@
 //
 //   <dir>/master.sock    SOCK_SEQPACKET, mode 0600: workers connect here
 //   <dir>/config.json    the master's validated config, mode 0600, replaced atomically
+//   <dir>/master.json    the master's pid, hostname and network namespace (host-identity.ts)
 //   <dir>/master.lock    flock(2)ed by the master while it runs, holding its pid: one master per
 //                        directory (two would fight over master.sock). Never removed: unlinking a
 //                        lock file someone may have just opened would let two masters both lock.
@@ -11,10 +12,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_TIMEOUTS } from '../config/schema';
 import type { Config } from '../config/types';
+import type { MasterIdentity } from './host-identity';
 import { native } from './native';
 import { MASTER_SOCKET_NAME } from './protocol';
 
 const CONFIG_NAME = 'config.json';
+const IDENTITY_NAME = 'master.json';
 const LOCK_NAME = 'master.lock';
 
 export function masterSocketPath(dir: string): string {
@@ -51,10 +54,31 @@ export function lockHandoffDir(dir: string): number {
 
 /** Publishes the config for workers: write a temporary file, then rename over the old one. */
 export function publishConfig(dir: string, config: Config): void {
-  const target = path.join(dir, CONFIG_NAME);
+  writeAtomically(path.join(dir, CONFIG_NAME), JSON.stringify(config));
+}
+
+/** A reader sees the old file or the new one, never half of one. */
+function writeAtomically(target: string, text: string): void {
   const temp = `${target}.${process.pid}.tmp`;
-  fs.writeFileSync(temp, JSON.stringify(config), { mode: 0o600 });
+  fs.writeFileSync(temp, text, { mode: 0o600 });
   fs.renameSync(temp, target);
+}
+
+/** Publishes who the master is, so a joining worker can tell whether it can serve (unfitness). */
+export function publishMasterIdentity(dir: string, identity: MasterIdentity): void {
+  writeAtomically(path.join(dir, IDENTITY_NAME), JSON.stringify(identity));
+}
+
+/** What the master published about itself, or null (a master older than this worker publishes nothing). */
+export function readMasterIdentity(dir: string): MasterIdentity | null {
+  try {
+    const parsed = JSON.parse(fs.readFileSync(path.join(dir, IDENTITY_NAME), 'utf8')) as Partial<MasterIdentity>;
+    return typeof parsed.netns === 'number' && typeof parsed.pid === 'number'
+      ? { pid: parsed.pid, host: String(parsed.host ?? ''), netns: parsed.netns }
+      : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -69,7 +93,7 @@ export function readPublishedConfig(dir: string): Config {
 
 /** Removes what the master created (not the directory: it may be a mounted volume). */
 export function cleanHandoffDir(dir: string): void {
-  for (const name of [MASTER_SOCKET_NAME, CONFIG_NAME]) {
+  for (const name of [MASTER_SOCKET_NAME, CONFIG_NAME, IDENTITY_NAME]) {
     try {
       fs.unlinkSync(path.join(dir, name));
     } catch {

@@ -1,5 +1,5 @@
-// The one fixed message on a handoff channel, as nginx's ngx_channel_t: every message is the
-// same 16 bytes (four little-endian u32), optionally carrying one fd via SCM_RIGHTS.
+// The messages on a handoff channel, as nginx's ngx_channel_t: every message starts with the same
+// 16 bytes (four little-endian u32), optionally carrying one fd via SCM_RIGHTS.
 //
 //   offset 0  type      MessageType
 //   offset 4  seq       handoff sequence number (CONNECTION, ACK, REJECT);
@@ -8,16 +8,24 @@
 //                       ACK, REJECT, STATUS: the worker's open client connections (least-conn)
 //   offset 12 b         REGISTER: protocol version;  ACK, REJECT, STATUS: requests served so far
 //
-// SOCK_SEQPACKET keeps message boundaries, so one recvmsg is always exactly one message.
+// Only REGISTER (protocol 3) carries more: a trailer with the worker's identity (see Register).
+// Every other message is exactly 16 bytes. SOCK_SEQPACKET keeps message boundaries, so one
+// recvmsg is always exactly one message, and the addon reads up to MAX_MESSAGE_SIZE bytes of it.
 
 export const MESSAGE_SIZE = 16;
-/** 2: an ACK covers every earlier connection on its channel (1 acknowledged one at a time). */
-export const PROTOCOL_VERSION = 2;
+/** What the addon's Channel sends and receives whole (proxy/handoff/native/channel.c, MAX_MESSAGE). */
+export const MAX_MESSAGE_SIZE = 64;
 /**
- * A version-1 worker's ACKs (one per connection, in order) are valid cumulative ACKs, so this
- * master takes it: workers in other containers may be upgraded after the master. Not the other
- * way round: a version-1 master would keep the fds a cumulative ACK covers. Upgrade (restart)
- * the master first.
+ * 2: an ACK covers every earlier connection on its channel (1 acknowledged one at a time).
+ * 3: REGISTER carries the worker's identity after the 16 bytes.
+ */
+export const PROTOCOL_VERSION = 3;
+/**
+ * A version-1 worker's ACKs (one per connection, in order) are valid cumulative ACKs, and a
+ * version-2 worker's REGISTER is a plain 16-byte one (it gets an identity from its pid alone), so
+ * this master takes both: workers in other containers may be upgraded after the master. Not the
+ * other way round: a version-1 master would keep the fds a cumulative ACK covers, and a version-2
+ * master refuses a REGISTER longer than 16 bytes. Upgrade (restart) the master first.
  */
 export const OLDEST_WORKER_PROTOCOL = 1;
 
@@ -50,14 +58,73 @@ export enum MessageType {
   STATUS = 6,
 }
 
-export interface Message {
-  readonly type: MessageType;
+/** Every message but REGISTER: the 16 bytes as they are. */
+export interface FixedMessage {
+  readonly type: Exclude<MessageType, MessageType.REGISTER>;
   readonly seq: number;
   readonly a: number;
   readonly b: number;
 }
 
-export function encode(type: MessageType, seq = 0, a = 0, b = 0): Buffer {
+/**
+ * Why a worker that joined cannot serve under this master's transport, in its own words:
+ *   ipc-not-spawned        Node passes ipc handles only over a child's IPC channel: a worker
+ *                          the master did not spawn has none
+ *   reuseport-other-netns  the worker binds the ports in its own network namespace, which is
+ *                          not the master's: the proxy's address gets none of its traffic
+ */
+export type Unfitness = 'ipc-not-spawned' | 'reuseport-other-netns';
+const UNFITNESS: readonly (Unfitness | null)[] = [null, 'ipc-not-spawned', 'reuseport-other-netns'];
+
+/**
+ * REGISTER's trailer (protocol 3), after the 16 bytes:
+ *   offset 16  u32  spawnKey: the key the master gave its own children (HANDOFF_SPAWN_KEY), 0 if none
+ *   offset 20  u8   unfit: 0, or the index of an Unfitness
+ *   offset 21  ...  host: the worker's hostname (the container id in Docker), ASCII, the rest of
+ *                   the message (at most MAX_HOST_BYTES: the addon reads 64 bytes)
+ */
+export interface WorkerSelf {
+  readonly spawnKey: number;
+  readonly unfit: Unfitness | null;
+  readonly host: string;
+}
+const TRAILER_HOST_OFFSET = 21;
+export const MAX_HOST_BYTES = MAX_MESSAGE_SIZE - TRAILER_HOST_OFFSET;
+
+export interface Register {
+  readonly type: MessageType.REGISTER;
+  readonly pid: number;
+  readonly version: number;
+  /** The most connections the worker will take (0: no limit of its own). */
+  readonly maxConnections: number;
+  /** null for a worker older than protocol 3 (a 16-byte REGISTER). */
+  readonly self: WorkerSelf | null;
+}
+
+export type Message = FixedMessage | Register;
+
+/**
+ * A hostname as it may appear in a log line, a JSON document or a Prometheus label: the kernel
+ * takes any bytes for one, and a peer's must not forge a log line or break a label. Letters,
+ * digits, '.', '-' and '_' (RFC 1123 and Docker's ids) stay; anything else becomes '_'.
+ */
+export function safeHostname(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, MAX_HOST_BYTES);
+}
+
+export function encode(type: Exclude<MessageType, MessageType.REGISTER>, seq = 0, a = 0, b = 0): Buffer {
+  return header(type, seq, a, b);
+}
+
+export function encodeRegister(pid: number, maxConnections: number, self: WorkerSelf): Buffer {
+  const host = Buffer.from(safeHostname(self.host), 'latin1');
+  const trailer = Buffer.alloc(TRAILER_HOST_OFFSET - MESSAGE_SIZE);
+  trailer.writeUInt32LE(self.spawnKey >>> 0, 0);
+  trailer.writeUInt8(UNFITNESS.indexOf(self.unfit), 4);
+  return Buffer.concat([header(MessageType.REGISTER, maxConnections, pid, PROTOCOL_VERSION), trailer, host]);
+}
+
+function header(type: MessageType, seq: number, a: number, b: number): Buffer {
   const buf = Buffer.allocUnsafe(MESSAGE_SIZE);
   buf.writeUInt32LE(type, 0);
   buf.writeUInt32LE(seq >>> 0, 4);
@@ -66,12 +133,27 @@ export function encode(type: MessageType, seq = 0, a = 0, b = 0): Buffer {
   return buf;
 }
 
-/** Returns null for a message of the wrong size or an unknown type: the peer is not speaking our protocol. */
+/**
+ * Returns null for a message of the wrong size, an unknown type or a bad trailer: the peer is not
+ * speaking our protocol. A REGISTER of exactly 16 bytes is an older worker's (self: null).
+ */
 export function decode(buf: Buffer): Message | null {
-  if (buf.length !== MESSAGE_SIZE) return null;
+  if (buf.length < MESSAGE_SIZE) return null;
   const type = buf.readUInt32LE(0);
   if (!(type in MessageType)) return null;
-  return { type, seq: buf.readUInt32LE(4), a: buf.readUInt32LE(8), b: buf.readUInt32LE(12) };
+  const seq = buf.readUInt32LE(4);
+  const a = buf.readUInt32LE(8);
+  const b = buf.readUInt32LE(12);
+  if (type !== MessageType.REGISTER) {
+    return buf.length === MESSAGE_SIZE ? { type: type as FixedMessage['type'], seq, a, b } : null;
+  }
+  const register = { type: MessageType.REGISTER, pid: a, version: b, maxConnections: seq } as const;
+  if (buf.length === MESSAGE_SIZE) return { ...register, self: null };
+  if (buf.length < TRAILER_HOST_OFFSET) return null;
+  const unfit = UNFITNESS[buf.readUInt8(20)];
+  if (unfit === undefined) return null;
+  const host = safeHostname(buf.subarray(TRAILER_HOST_OFFSET).toString('latin1'));
+  return { ...register, self: { spawnKey: buf.readUInt32LE(16), unfit, host } };
 }
 
 /** The socket in the handoff directory that workers connect to. */

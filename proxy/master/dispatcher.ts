@@ -59,7 +59,7 @@ export class Dispatcher {
       return;
     }
     this.seq = (this.seq + 1) >>> 0;
-    link.hand(this.seq, handoff, (lost) => this.redispatch(lost, `the IPC send to worker ${link.pid} failed`));
+    link.hand(this.seq, handoff, (lost) => this.redispatch(lost, `the IPC send to ${link.name} failed`));
     if (handoff.socket !== null) this.counters.handedOff++; // ipc: Node acknowledges internally
   }
 
@@ -108,15 +108,14 @@ export class Dispatcher {
       this.retryTimer = null;
       this.drainWaiting();
     }, REJECT_BACKOFF_MS);
-    if (handoff) this.redispatch(handoff, `worker ${link.pid} rejected it`);
+    if (handoff) this.redispatch(handoff, `${link.name} rejected it`);
   }
 
-  /** The worker's channel closed: what it had not acknowledged goes to the others. */
-  workerGone(link: WorkerLink, announce: boolean): void {
+  /** The worker's channel closed: what it had not acknowledged goes to the others. Returns how many. */
+  workerGone(link: WorkerLink): number {
     const orphans = link.takeOrphans();
-    // With none (an old generation leaving after a reload, as asked), there is nothing to say.
-    if (announce && orphans.length > 0) this.log.warn(`worker ${link.pid} left with ${orphans.length} unacknowledged connection(s); re-sending them`);
-    for (const handoff of orphans) this.redispatch(handoff, `worker ${link.pid} left`);
+    for (const handoff of orphans) this.redispatch(handoff, `${link.name} left`);
+    return orphans.length;
   }
 
   /** Shutdown, once the workers are gone: whatever is still ours is closed. */

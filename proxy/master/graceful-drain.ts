@@ -12,7 +12,7 @@ export async function drainThenQuit(dispatcher: Dispatcher, roster: WorkerRoster
   const owed = () => dispatcher.waitingCount > 0 || roster.registered().some((l) => l.inFlightCount > 0);
   // (Candidates, not the current generation's count: during a reload none of whose workers has
   // registered, the generation before is the one that can still take them.)
-  while (owed() && roster.candidates(false).length > 0 && Date.now() < deadline) {
+  while (owed() && roster.candidates().length > 0 && Date.now() < deadline) {
     dispatcher.drainWaiting();
     await new Promise((r) => setTimeout(r, 20));
   }

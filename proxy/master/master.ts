@@ -14,9 +14,12 @@
 //              accepts itself (no master in the path, as nginx's `listen ... reuseport`)
 import type { Config } from '../config/types';
 import { native, type Acceptor } from '../handoff/native';
-import { cleanHandoffDir, lockHandoffDir, masterSocketPath, prepareHandoffDir, publishConfig } from '../handoff/handoff-dir';
-import { decode, MessageType, OLDEST_WORKER_PROTOCOL, PROTOCOL_VERSION, type Message } from '../handoff/protocol';
+import { cleanHandoffDir, lockHandoffDir, masterSocketPath, prepareHandoffDir, publishConfig, publishMasterIdentity } from '../handoff/handoff-dir';
+import { describeUnfitness, newSpawnKey, ownIdentity } from '../handoff/host-identity';
+import { decode, MessageType, OLDEST_WORKER_PROTOCOL, PROTOCOL_VERSION, type FixedMessage, type Register } from '../handoff/protocol';
+import { EventTimeline } from '../observability/event-timeline';
 import type { Logger } from '../observability/logger';
+import { formatAddress } from '../config/addresses';
 import { ConfigError } from '../config/errors';
 import { IpcListenerSet } from './ipc-listener-set';
 import { checkReloadable } from './reload-check';
@@ -27,7 +30,9 @@ import { createPolicy, type SchedulingPolicy } from './scheduling-policy';
 import { Dispatcher } from './dispatcher';
 import { drainThenQuit } from './graceful-drain';
 import { ReloadGate } from './reload-gate';
-import { WorkerLink } from './worker-link';
+import { WorkerDepartures } from './worker-departures';
+import { describeWorker, WorkerIdentities } from './worker-identities';
+import { WorkerLink, type ExitStatus } from './worker-link';
 import { WorkerRoster } from './worker-roster';
 import { WorkerSpawner, type WorkerCommand } from './worker-spawner';
 
@@ -48,6 +53,12 @@ export class Master {
   private readonly counters = newCounters();
   private readonly dispatcher: Dispatcher;
   private readonly startedAt = Date.now();
+  private readonly identity = ownIdentity();
+  private readonly identities: WorkerIdentities;
+  private readonly timeline = new EventTimeline();
+  private readonly departures: WorkerDepartures;
+  /** 1 at start, one more per successful reload: the generation new workers join under. */
+  private generation = 1;
   private statusServer: StatusServer | null = null;
   private addresses: string[] = [];
   private handoffSocketFd = -1;
@@ -58,8 +69,7 @@ export class Master {
   private announcedReady = false;
   /** The listeners workers are told about (reuseport: with port 0 resolved). */
   private publishedListeners: Config['listeners'] = [];
-  private readonly handlers: Record<number, (link: WorkerLink, msg: Message) => void> = {
-    [MessageType.REGISTER]: (link, msg) => this.onRegister(link, msg),
+  private readonly handlers: Partial<Record<FixedMessage['type'], (link: WorkerLink, msg: FixedMessage) => void>> = {
     [MessageType.ACK]: (link, msg) => this.onAck(link, msg),
     [MessageType.REJECT]: (link, msg) => this.onReject(link, msg),
     [MessageType.STATUS]: (link, msg) => this.onStatus(link, msg),
@@ -74,10 +84,13 @@ export class Master {
   ) {
     this.listeners = config.handoff.transport === 'ipc' ? new IpcListenerSet(log) : new ListenerSet(log);
     this.policy = createPolicy(config.handoff.policy);
-    this.spawner = new WorkerSpawner(workerCommand, config.handoff.transport === 'ipc', log);
+    const spawnKey = newSpawnKey();
+    this.spawner = new WorkerSpawner(workerCommand, config.handoff.transport === 'ipc', spawnKey, (pid, exit) => this.onChildExit(pid, exit), log);
+    this.identities = new WorkerIdentities(spawnKey, (pid) => this.spawner.isChild(pid));
+    this.departures = new WorkerDepartures(log, this.timeline, () => this.stopping);
     this.reloads = new ReloadGate(() => this.raise('reload'), log);
     this.dispatcher = new Dispatcher(
-      () => ({ policy: this.policy, candidates: this.roster.candidates(this.config.handoff.transport === 'ipc') }),
+      () => ({ policy: this.policy, candidates: this.roster.candidates() }),
       this.listeners,
       this.counters,
       log,
@@ -106,6 +119,7 @@ export class Master {
     if (transport === 'reuseport') this.listeners.close();
     try {
       publishConfig(dir, published);
+      publishMasterIdentity(dir, this.identity);
       this.handoffSocketFd = native.seqpacketListen(masterSocketPath(dir), 128);
     } catch (err) {
       this.listeners.close();
@@ -164,6 +178,7 @@ export class Master {
     } catch (err) {
       const detail = err instanceof ConfigError ? err.message : String(err);
       this.log.error(`reload failed, the current configuration stays:\n${detail}`);
+      this.timeline.add({ kind: 'reload-refused', error: detail.split('\n').find((line) => line.trim() !== '')?.trim() ?? detail });
       return;
     }
     if (this.stopping) return;
@@ -179,6 +194,8 @@ export class Master {
     this.spawner.retire();
     this.spawner.start(next.workers);
     this.counters.reloads++;
+    this.generation++;
+    this.timeline.add({ kind: 'reload-done', generation: this.generation, starting: next.workers, retiring: retired });
     this.log.notice(`reloading: ${next.workers} new worker(s) starting, ${retired} old one(s) will finish their requests`);
   }
 
@@ -198,9 +215,10 @@ export class Master {
   private onWorkerMessage(link: WorkerLink, header: Buffer, passedFd: number): void {
     if (passedFd >= 0) native.closeFd(passedFd); // workers never send fds; do not leak one
     const msg = decode(header);
+    if (msg?.type === MessageType.REGISTER) return this.onRegister(link, msg);
     const handler = msg && this.handlers[msg.type];
     if (!msg || !handler) {
-      this.log.error(`worker ${link.pid ?? '(unregistered)'} sent a malformed message; dropping it`);
+      this.log.error(`${link.name} sent a malformed message; dropping it`);
       link.close();
       this.onWorkerGone(link);
       return;
@@ -208,28 +226,38 @@ export class Master {
     handler(link, msg);
   }
 
-  private onRegister(link: WorkerLink, msg: Message): void {
-    if (msg.b < OLDEST_WORKER_PROTOCOL || msg.b > PROTOCOL_VERSION) {
-      this.log.error(`worker ${msg.a} speaks handoff protocol ${msg.b}, this master ${OLDEST_WORKER_PROTOCOL} to ${PROTOCOL_VERSION}; refusing it`);
+  private onRegister(link: WorkerLink, msg: Register): void {
+    if (link.identity !== null) return; // a second REGISTER changes nothing
+    if (msg.version < OLDEST_WORKER_PROTOCOL || msg.version > PROTOCOL_VERSION) {
+      this.log.error(`worker ${msg.pid} speaks handoff protocol ${msg.version}, this master ${OLDEST_WORKER_PROTOCOL} to ${PROTOCOL_VERSION}; refusing it`);
       this.roster.remove(link);
       link.close();
       return;
     }
-    link.pid = msg.a;
-    if (this.spawner.isRetired(link.pid)) {
+    const worker = this.identities.identify(msg, this.generation);
+    link.identity = worker;
+    const own = worker.origin === 'spawned';
+    if (own && this.spawner.isRetired(worker.pid)) {
       // Spawned before a reload that has already replaced its generation: it only registers to quit.
-      this.log.notice(`worker ${link.pid} registered after a later reload replaced it; telling it to quit`);
+      this.log.notice(`${describeWorker(worker)} registered after a later reload replaced it; telling it to quit`);
       this.roster.registerRetired(link);
       return;
     }
-    link.limitConnections(msg.seq);
-    link.ipcChild = this.spawner.ipcChild(msg.a);
+    link.limitConnections(msg.maxConnections);
+    link.ipcChild = own ? this.spawner.ipcChild(worker.pid) : null;
+    // The worker's own word (it compared network namespaces), or, for a worker older than protocol
+    // 3 under ipc, ours: a worker that is not our child has no IPC channel for the sockets.
+    link.unfit = msg.self?.unfit ?? (this.config.handoff.transport === 'ipc' && link.ipcChild === null ? 'ipc-not-spawned' : null);
+    const idleReason = link.unfit && describeUnfitness(link.unfit);
+    this.timeline.add({ kind: 'worker-joined', worker, idleReason });
+    if (link.unfit) {
+      this.roster.registerIdle(link);
+      this.log.warn(`${describeWorker(worker)} joined under the ${this.config.handoff.transport} transport and stays idle: ${idleReason}`);
+      return;
+    }
     if (!this.roster.register(link, this.config.workers)) return;
-    const count = this.roster.registeredCount;
-    const own = this.spawner.pids.includes(link.pid);
-    // Pids are per container: a worker from another one may show any number, even ours.
-    this.log.notice(`worker ${link.pid}${own ? '' : ' (not spawned by this master)'} joined (${count} registered)`);
-    const ownRegistered = this.roster.registered().filter((l) => this.spawner.pids.includes(l.pid!)).length;
+    this.log.notice(`${describeWorker(worker)} joined (${this.roster.registeredCount} registered)`);
+    const ownRegistered = this.roster.registered().filter((l) => l.identity!.origin === 'spawned').length;
     if (!this.announcedReady && ownRegistered >= this.config.workers) {
       this.announcedReady = true;
       process.stdout.write(`handoff: ${ownRegistered} workers ready\n`);
@@ -237,17 +265,17 @@ export class Master {
     this.dispatcher.drainWaiting();
   }
 
-  private onAck(link: WorkerLink, msg: Message): void {
+  private onAck(link: WorkerLink, msg: FixedMessage): void {
     link.requestsServed = msg.b;
     this.dispatcher.acknowledged(link, msg.seq, msg.a);
   }
 
-  private onReject(link: WorkerLink, msg: Message): void {
+  private onReject(link: WorkerLink, msg: FixedMessage): void {
     link.requestsServed = msg.b;
     this.dispatcher.rejected(link, msg.seq, msg.a);
   }
 
-  private onStatus(link: WorkerLink, msg: Message): void {
+  private onStatus(link: WorkerLink, msg: FixedMessage): void {
     link.activeConnections = msg.a;
     link.requestsServed = msg.b;
     this.dispatcher.drainWaiting();
@@ -255,19 +283,35 @@ export class Master {
 
   /** The channel closed: the worker exited or crashed. Its unacknowledged connections go elsewhere. */
   private onWorkerGone(link: WorkerLink): void {
-    if (this.roster.remove(link)) this.dispatcher.workerGone(link, !this.stopping);
+    if (this.roster.remove(link)) this.departures.channelClosed(link, this.dispatcher.workerGone(link));
+  }
+
+  private onChildExit(pid: number, exit: ExitStatus): void {
+    const open = this.roster.registered().find((l) => l.identity!.origin === 'spawned' && l.identity!.pid === pid);
+    this.departures.processExited(pid, exit, open);
   }
 
   snapshot(): StatusSnapshot {
+    const { handoff, upstreams } = this.config;
     return {
-      pid: process.pid,
-      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
-      transport: this.config.handoff.transport,
-      listeners: this.addresses,
-      acceptPaused: this.listeners.isPaused,
-      waiting: this.dispatcher.waitingCount,
+      master: {
+        pid: process.pid,
+        host: this.identity.host,
+        transport: handoff.transport,
+        policy: handoff.policy,
+        generation: this.generation,
+        uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+        listeners: this.addresses,
+        acceptPaused: this.listeners.isPaused,
+        waiting: this.dispatcher.waitingCount,
+      },
       counters: { ...this.counters },
       workers: this.roster.snapshot(),
+      upstreams: Object.entries(upstreams).map(([name, u]) => ({
+        name,
+        servers: u.servers.map((server) => ({ address: formatAddress(server.host, server.port), weight: server.weight })),
+      })),
+      events: this.timeline.list(),
     };
   }
 

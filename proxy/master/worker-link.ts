@@ -4,7 +4,9 @@
 import type { ChildProcess } from 'node:child_process';
 import type net from 'node:net';
 import { ChannelWriter } from '../handoff/channel-writer';
-import { encode, MessageType } from '../handoff/protocol';
+import { encode, MessageType, type Unfitness } from '../handoff/protocol';
+import type { WorkerIdentity } from '../observability/master-metrics';
+import { describeWorker } from './worker-identities';
 
 /**
  * An accepted client connection on its way to a worker. The master owns it until the worker
@@ -20,11 +22,23 @@ export interface Handoff {
   attempts: number;
 }
 
+/** How one of the master's children ended. */
+export interface ExitStatus {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
 export class WorkerLink {
-  /** Set by the worker's REGISTER message; null until then (such a link gets no connections). */
-  pid: number | null = null;
+  /** Given when the worker's REGISTER arrives; null until then (such a link gets no connections). */
+  identity: WorkerIdentity | null = null;
+  /** Registered, but cannot serve under this transport (it gets no connections): why. */
+  unfit: Unfitness | null = null;
   /** ipc transport: the spawned child whose IPC channel carries the sockets (null: not ours). */
   ipcChild: ChildProcess | null = null;
+  /** A child of ours that has exited (its channel may close just before or after). */
+  exit: ExitStatus | null = null;
+  /** Connections handed to it, acknowledged or not. */
+  handoffsSent = 0;
   /** Open client connections, as the worker last reported (ACK, REJECT, STATUS). */
   activeConnections = 0;
   /** Requests the worker has served, as it last reported. */
@@ -47,6 +61,16 @@ export class WorkerLink {
     this.writer = new ChannelWriter(fd, (header, passedFd) => onMessage(this, header, passedFd), () => onClose(this));
   }
 
+  /** For log lines. */
+  get name(): string {
+    return this.identity ? describeWorker(this.identity) : 'an unregistered worker';
+  }
+
+  /** This master told it to QUIT: its leaving is expected. */
+  get quitRequested(): boolean {
+    return this.quitSent;
+  }
+
   get inFlightCount(): number {
     return this.inFlight.size;
   }
@@ -61,7 +85,7 @@ export class WorkerLink {
       if (Date.now() < this.refusingUntil) return false;
       this.refusingUntil = 0;
     }
-    return this.pid !== null && this.inFlight.size < this.maxInFlight && this.load < this.maxConnections;
+    return this.identity !== null && this.unfit === null && this.inFlight.size < this.maxInFlight && this.load < this.maxConnections;
   }
 
   /**
@@ -80,6 +104,7 @@ export class WorkerLink {
   /** `onLost` is for the ipc transport, whose failures arrive in a callback rather than as a channel close. */
   hand(seq: number, handoff: Handoff, onLost: (handoff: Handoff) => void): void {
     this.inFlight.set(seq, handoff);
+    this.handoffsSent++;
     if (handoff.socket === null) {
       this.writer.send(encode(MessageType.CONNECTION, seq, handoff.listener), handoff.fd);
       return;

@@ -5,7 +5,10 @@
 // may still hold unacknowledged connections, which a closed channel re-sends. Until the first
 // worker of a new generation registers, the old one keeps serving: a reload whose workers never
 // come up (they crash at start, or speak another protocol) leaves the proxy as it was, not empty.
-import type { WorkerSnapshot } from '../observability/master-metrics';
+// A worker that cannot serve under the transport (it says why when it registers) stands apart,
+// idle: it must neither take connections nor count as the next generation having arrived.
+import { describeUnfitness } from '../handoff/host-identity';
+import type { WorkerSnapshot, WorkerState } from '../observability/master-metrics';
 import type { WorkerLink } from './worker-link';
 
 export class WorkerRoster {
@@ -15,6 +18,8 @@ export class WorkerRoster {
   private retiring: WorkerLink[] = [];
   /** Told to QUIT: no connections, but a graceful shutdown still waits for their handoffs. */
   private readonly quitting = new Set<WorkerLink>();
+  /** Registered and unable to serve under this transport (WorkerLink.unfit). */
+  private readonly idle = new Set<WorkerLink>();
   private retireTimer: NodeJS.Timeout | null = null;
   /** The wait for a new generation ran out with none of it registered; the first to come ends it. */
   private successorLate = false;
@@ -31,6 +36,11 @@ export class WorkerRoster {
     return true;
   }
 
+  /** A worker that cannot serve under this transport: listed, told nothing, given nothing. */
+  registerIdle(link: WorkerLink): void {
+    if (this.unregistered.delete(link)) this.idle.add(link);
+  }
+
   /**
    * A worker of a generation already replaced (it registered after a later reload): it gets no
    * connections and is told to quit at once; it stays listed until its channel closes.
@@ -44,7 +54,7 @@ export class WorkerRoster {
   /** Drops a link, wherever it stands. True if it was registered (it may hold connections). */
   remove(link: WorkerLink): boolean {
     if (this.unregistered.delete(link)) return false;
-    if (this.quitting.delete(link)) return true;
+    if (this.quitting.delete(link) || this.idle.delete(link)) return true;
     for (const list of [this.current, this.retiring]) {
       const index = list.indexOf(link);
       if (index !== -1) {
@@ -61,11 +71,10 @@ export class WorkerRoster {
 
   /**
    * The links that may take a connection: the current generation, or the one before it while no
-   * worker of the current one has registered. With the ipc transport only our own children can.
+   * worker of the current one has registered.
    */
-  candidates(ipcOnly: boolean): readonly WorkerLink[] {
-    const links = this.current.length > 0 ? this.current : this.retiring;
-    return ipcOnly ? links.filter((l) => l.ipcChild !== null) : links;
+  candidates(): readonly WorkerLink[] {
+    return this.current.length > 0 ? this.current : this.retiring;
   }
 
   /**
@@ -105,7 +114,7 @@ export class WorkerRoster {
 
   /** Every registered link, whatever its generation: the workers that may hold connections. */
   registered(): WorkerLink[] {
-    return [...this.current, ...this.retiring, ...this.quitting];
+    return [...this.current, ...this.retiring, ...this.quitting, ...this.idle];
   }
 
   /** Every link, for shutdown. */
@@ -114,14 +123,18 @@ export class WorkerRoster {
     return [...this.registered(), ...this.unregistered];
   }
 
+  /** One row per registered worker, in registration order within each standing. */
   snapshot(): WorkerSnapshot[] {
-    const row = (generation: 'current' | 'retiring') => (l: WorkerLink): WorkerSnapshot => ({
-      pid: l.pid!,
-      generation,
+    const serving = new Set(this.candidates());
+    const state = (l: WorkerLink): WorkerState => (this.idle.has(l) ? 'idle' : serving.has(l) ? 'serving' : 'draining');
+    return this.registered().map((l) => ({
+      ...l.identity!,
+      state: state(l),
+      idleReason: l.unfit && describeUnfitness(l.unfit),
       activeConnections: l.activeConnections,
       inFlight: l.inFlightCount,
       requestsServed: l.requestsServed,
-    });
-    return [...this.current.map(row('current')), ...[...this.retiring, ...this.quitting].map(row('retiring'))];
+      handoffsSent: l.handoffsSent,
+    }));
   }
 }

@@ -2,7 +2,9 @@
 // with a growing delay when workers keep dying young (a crash loop must not spin the CPU).
 // Spawned workers join like any other: through the socket in the handoff directory.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { SPAWN_KEY_ENV } from '../handoff/host-identity';
 import type { Logger } from '../observability/logger';
+import type { ExitStatus } from './worker-link';
 
 const YOUNG_DEATH_MS = 2_000;
 const MAX_RESPAWN_DELAY_MS = 5_000;
@@ -35,6 +37,10 @@ export class WorkerSpawner {
     private readonly command: WorkerCommand,
     /** Give each child Node's IPC channel (the "ipc" transport passes sockets over it). */
     private readonly withIpc: boolean,
+    /** Repeated by each child in its REGISTER: "spawned by this master" (host-identity.ts). */
+    private readonly spawnKey: number,
+    /** Every child's exit, whatever its generation (the master says who left, and why). */
+    private readonly onExit: (pid: number, exit: ExitStatus) => void,
     private readonly log: Logger,
   ) {}
 
@@ -43,6 +49,11 @@ export class WorkerSpawner {
     if (!this.withIpc) return null;
     for (const child of this.children) if (child.pid === pid) return child;
     return null;
+  }
+
+  /** A child of ours with this pid, of any generation, not yet exited. */
+  isChild(pid: number): boolean {
+    return this.pids.includes(pid) || this.isRetired(pid);
   }
 
   get pids(): number[] {
@@ -64,13 +75,15 @@ export class WorkerSpawner {
     const startedAt = Date.now();
     const child = spawn(this.command.file, [...this.v8Flags(), ...this.command.args], {
       stdio: this.withIpc ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, [SPAWN_KEY_ENV]: String(this.spawnKey) },
     });
     this.children.add(child);
     child.on('error', (err) => this.log.error(`cannot spawn worker: ${err.message}`));
     child.on('exit', (code, signal) => {
       this.children.delete(child);
-      if (this.retired.delete(child) || this.stopping) return;
-      this.log.warn(`worker process ${child.pid} exited with ${signal ? `signal ${signal}` : `code ${code}`}`);
+      const retired = this.retired.delete(child);
+      if (child.pid !== undefined) this.onExit(child.pid, { code, signal });
+      if (retired || this.stopping) return;
       const diedYoung = Date.now() - startedAt < YOUNG_DEATH_MS;
       this.respawnDelay = diedYoung ? Math.min(Math.max(this.respawnDelay * 2, 100), MAX_RESPAWN_DELAY_MS) : 0;
       const timer = setTimeout(() => {

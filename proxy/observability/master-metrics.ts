@@ -1,25 +1,71 @@
 // What the master knows, as counters and a snapshot: the connections it accepted and where they
-// went, and each worker's load as the worker last reported it (ACK, REJECT and STATUS messages
-// carry its open connections and requests served).
+// went, each worker's identity and load as the worker last reported it (ACK, REJECT and STATUS
+// messages carry its open connections and requests served), what happened lately, and the
+// upstreams as configured. Every per-worker row and series is keyed by the worker's id, never its
+// pid: workers in other containers may share pids.
+import type { TimelineEntry } from './event-timeline';
 
-export interface WorkerSnapshot {
+export type WorkerOrigin = 'spawned' | 'joined';
+
+export interface WorkerIdentity {
+  /** "w1", "w2"…: given by the master at REGISTER, unique for its run and never reused. */
+  readonly id: string;
+  /** In the worker's own pid namespace: another container's worker may show the same number. */
   readonly pid: number;
-  /** 'current' takes new connections; 'retiring' is finishing its requests after a reload. */
-  readonly generation: 'current' | 'retiring';
+  /** The worker's hostname (the container id in Docker); null: a worker older than protocol 3. */
+  readonly host: string | null;
+  /** spawned: a child of this master; joined: started by hand or in another container. */
+  readonly origin: WorkerOrigin;
+  /** The configuration generation it joined under: 1 at start, one more per successful reload. */
+  readonly generation: number;
+}
+
+/**
+ * serving: may get connections (or, with reuseport, accepts them itself); idle: registered but
+ * cannot serve under this transport (idleReason says why); draining: an older generation, or told
+ * to quit, finishing its requests.
+ */
+export type WorkerState = 'serving' | 'idle' | 'draining';
+export const WORKER_STATES: readonly WorkerState[] = ['serving', 'idle', 'draining'];
+
+export interface WorkerSnapshot extends WorkerIdentity {
+  readonly state: WorkerState;
+  readonly idleReason: string | null;
   readonly activeConnections: number;
   readonly inFlight: number;
   readonly requestsServed: number;
+  /** Connections the master handed to it (acknowledged or not). */
+  readonly handoffsSent: number;
+}
+
+export interface MasterSnapshot {
+  readonly pid: number;
+  readonly host: string;
+  readonly transport: string;
+  readonly policy: string;
+  readonly generation: number;
+  readonly uptimeSeconds: number;
+  readonly listeners: readonly string[];
+  readonly acceptPaused: boolean;
+  /** Accepted connections waiting for a worker with room. */
+  readonly waiting: number;
+}
+
+/**
+ * The upstream servers as the config names them. How traffic and failures spread over them is
+ * known only inside each worker (its upstream groups); STATUS carries no such numbers yet.
+ */
+export interface UpstreamSnapshot {
+  readonly name: string;
+  readonly servers: readonly { readonly address: string; readonly weight: number }[];
 }
 
 export interface StatusSnapshot {
-  readonly pid: number;
-  readonly uptimeSeconds: number;
-  readonly transport: string;
-  readonly listeners: readonly string[];
-  readonly acceptPaused: boolean;
-  readonly waiting: number;
+  readonly master: MasterSnapshot;
   readonly counters: Readonly<MasterCounters>;
   readonly workers: readonly WorkerSnapshot[];
+  readonly upstreams: readonly UpstreamSnapshot[];
+  readonly events: readonly TimelineEntry[];
 }
 
 export interface MasterCounters {
@@ -41,12 +87,26 @@ export function newCounters(): MasterCounters {
   return { accepted: 0, handedOff: 0, resent: 0, dropped: 0, acceptPauses: 0, reloads: 0 };
 }
 
+/** A label value in the exposition format: backslash, double quote and newline escaped. */
+function labelValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function labels(pairs: Record<string, string | number>): string {
+  return `{${Object.entries(pairs).map(([k, v]) => `${k}="${labelValue(String(v))}"`).join(',')}}`;
+}
+
+/** The labels of every per-worker series: the id keeps them apart, the rest says who it is. */
+export function workerLabels(w: WorkerIdentity): Record<string, string | number> {
+  return { worker: w.id, pid: w.pid, host: w.host ?? '', origin: w.origin, generation: w.generation };
+}
+
 /** Prometheus text exposition format (version 0.0.4). */
 export function prometheusText(s: StatusSnapshot): string {
   const lines: string[] = [];
   const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [string, number][]) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
+    for (const [labelText, value] of samples) lines.push(`${name}${labelText} ${value}`);
   };
   const c = s.counters;
   metric('handoff_connections_accepted_total', 'counter', 'Client connections accepted by the master.', [['', c.accepted]]);
@@ -55,14 +115,16 @@ export function prometheusText(s: StatusSnapshot): string {
   metric('handoff_connections_dropped_total', 'counter', 'Connections no worker could take.', [['', c.dropped]]);
   metric('handoff_accept_pauses_total', 'counter', 'Times accepting paused because every worker was full.', [['', c.acceptPauses]]);
   metric('handoff_reloads_total', 'counter', 'Successful configuration reloads.', [['', c.reloads]]);
-  metric('handoff_connections_waiting', 'gauge', 'Accepted connections waiting for a worker with room.', [['', s.waiting]]);
-  metric('handoff_workers', 'gauge', 'Registered workers by generation.', [
-    ['{generation="current"}', s.workers.filter((w) => w.generation === 'current').length],
-    ['{generation="retiring"}', s.workers.filter((w) => w.generation === 'retiring').length],
-  ]);
-  const perWorker = (pick: (w: WorkerSnapshot) => number): [string, number][] => s.workers.map((w) => [`{pid="${w.pid}"}`, pick(w)]);
+  metric('handoff_generation', 'gauge', 'The configuration generation: 1 at start, one more per successful reload.', [['', s.master.generation]]);
+  metric('handoff_connections_waiting', 'gauge', 'Accepted connections waiting for a worker with room.', [['', s.master.waiting]]);
+  metric('handoff_workers', 'gauge', 'Registered workers by state.',
+    WORKER_STATES.map((state) => [labels({ state }), s.workers.filter((w) => w.state === state).length]));
+  const perWorker = (pick: (w: WorkerSnapshot) => number): [string, number][] => s.workers.map((w) => [labels(workerLabels(w)), pick(w)]);
   metric('handoff_worker_connections', 'gauge', 'Open client connections per worker, as last reported.', perWorker((w) => w.activeConnections));
   metric('handoff_worker_in_flight', 'gauge', 'Connections sent to a worker and not yet acknowledged.', perWorker((w) => w.inFlight));
   metric('handoff_worker_requests_total', 'counter', 'Requests served per worker, as last reported.', perWorker((w) => w.requestsServed));
+  metric('handoff_worker_handoffs_total', 'counter', 'Connections the master handed to each worker.', perWorker((w) => w.handoffsSent));
+  metric('handoff_worker_state', 'gauge', '1 for the state each worker is in, 0 for the others.',
+    s.workers.flatMap((w) => WORKER_STATES.map((state): [string, number] => [labels({ ...workerLabels(w), state }), w.state === state ? 1 : 0])));
   return `${lines.join('\n')}\n`;
 }

@@ -4,9 +4,10 @@
 //   HUP        ignored (the master reloads)
 import net from 'node:net';
 import { ChannelWriter } from '../handoff/channel-writer';
-import { masterSocketPath, readPublishedConfig } from '../handoff/handoff-dir';
+import { masterSocketPath, readMasterIdentity, readPublishedConfig } from '../handoff/handoff-dir';
+import { describeUnfitness, hostName, inheritedSpawnKey, unfitness } from '../handoff/host-identity';
 import { native, type Acceptor } from '../handoff/native';
-import { decode, encode, MessageType, PROTOCOL_VERSION, type Message } from '../handoff/protocol';
+import { decode, encode, encodeRegister, MessageType, type FixedMessage } from '../handoff/protocol';
 import type { Config } from '../config/types';
 import type { Logger } from '../observability/logger';
 import { effectiveConnectionLimit } from './connection-limit';
@@ -41,7 +42,7 @@ export class Worker {
   /** reuseport: the listening sockets this worker accepts on itself. */
   private readonly ownListeners: { readonly fd: number; readonly acceptor: Acceptor }[] = [];
   private acceptPaused = false;
-  private readonly handlers: Record<number, (msg: Message, fd: number, truncated: boolean) => void> = {
+  private readonly handlers: Record<number, (msg: FixedMessage, fd: number, truncated: boolean) => void> = {
     [MessageType.CONNECTION]: (msg, fd, truncated) => this.onConnection(msg, fd, truncated),
     [MessageType.QUIT]: () => void this.quit('the master asked'),
   };
@@ -80,11 +81,15 @@ export class Worker {
       (header, passedFd, truncated) => this.onMessage(header, passedFd, truncated),
       (code) => void this.quit(`the master's channel closed${code ? ` (${code})` : ''}`),
     );
-    // The limit goes with REGISTER so the master never offers more than this worker can hold.
-    this.channel.send(encode(MessageType.REGISTER, this.connectionLimit, process.pid, PROTOCOL_VERSION));
+    // The limit goes with REGISTER so the master never offers more than this worker can hold; who
+    // this worker is and whether it can serve under this transport go with it (host-identity.ts).
+    const { transport } = this.config.handoff;
+    const unfit = unfitness(transport, typeof process.send === 'function', readMasterIdentity(this.handoffDir));
+    if (unfit) this.log.warn(`joining under the ${transport} transport, which this worker cannot serve: ${describeUnfitness(unfit)}; it stays idle`);
+    this.channel.send(encodeRegister(process.pid, this.connectionLimit, { spawnKey: inheritedSpawnKey(), unfit, host: hostName() }));
     this.reportPeriodically();
-    if (this.config.handoff.transport === 'ipc') this.receiveOverIpc();
-    if (this.config.handoff.transport === 'reuseport') this.acceptOnReusedPorts();
+    if (transport === 'ipc') this.receiveOverIpc();
+    if (transport === 'reuseport' && !unfit) this.acceptOnReusedPorts();
     process.on('SIGTERM', () => this.exitNow());
     process.on('SIGINT', () => this.exitNow());
     process.on('SIGQUIT', () => void this.quit('SIGQUIT'));
@@ -96,8 +101,8 @@ export class Worker {
 
   private onMessage(header: Buffer, fd: number, truncated: boolean): void {
     const msg = decode(header);
-    const handler = msg && this.handlers[msg.type];
-    if (!msg || !handler) {
+    const handler = msg && msg.type !== MessageType.REGISTER ? this.handlers[msg.type] : undefined;
+    if (!msg || msg.type === MessageType.REGISTER || !handler) {
       if (fd >= 0) native.closeFd(fd);
       this.log.error('the master sent a malformed message; ignoring it');
       return;
@@ -105,7 +110,7 @@ export class Worker {
     handler(msg, fd, truncated);
   }
 
-  private onConnection(msg: Message, fd: number, truncated: boolean): void {
+  private onConnection(msg: FixedMessage, fd: number, truncated: boolean): void {
     const atLimit = this.clients >= this.connectionLimit;
     // MSG_CTRUNC: the kernel could not install the fd here (EMFILE); the master still has it.
     if (fd < 0 || truncated || this.quitting || atLimit) {

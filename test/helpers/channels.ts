@@ -2,7 +2,8 @@
 // master's bookkeeping over real SOCK_SEQPACKET sockets.
 import path from 'node:path';
 import { native } from '../../proxy/handoff/native';
-import { decode, type Message } from '../../proxy/handoff/protocol';
+import { decode, type FixedMessage } from '../../proxy/handoff/protocol';
+import type { WorkerIdentity } from '../../proxy/observability/master-metrics';
 import { WorkerLink } from '../../proxy/master/worker-link';
 
 /** Accepts exactly one connection on a listening fd through an Acceptor. */
@@ -34,25 +35,30 @@ export async function seqpacketPair(dir: string, name = 'pair.sock'): Promise<[n
 /** The master's WorkerLink for a registered worker, and what that worker's end of the channel received. */
 export interface LinkedWorker {
   readonly link: WorkerLink;
-  readonly received: Message[];
+  /** The master sends only fixed-size messages. */
+  readonly received: FixedMessage[];
   close(): void;
 }
 
-/** A WorkerLink over a real channel, registered as `pid`; the worker's end records each message (and closes passed fds). */
-export async function linkedWorker(dir: string, pid: number): Promise<LinkedWorker> {
-  const [masterFd, workerFd] = await seqpacketPair(dir, `link-${pid}.sock`);
-  const received: Message[] = [];
+/**
+ * A WorkerLink over a real channel, registered as `pid` (named "w<pid>" unless `identity` says
+ * otherwise); the worker's end records each message (and closes passed fds).
+ */
+export async function linkedWorker(dir: string, pid: number, identity: Partial<WorkerIdentity> = {}): Promise<LinkedWorker> {
+  const id = identity.id ?? `w${pid}`;
+  const [masterFd, workerFd] = await seqpacketPair(dir, `link-${id}.sock`);
+  const received: FixedMessage[] = [];
   const worker = new native.Channel(
     workerFd,
     (header, fd) => {
-      received.push(decode(header)!);
+      received.push(decode(header) as FixedMessage);
       if (fd >= 0) native.closeFd(fd);
     },
     () => {},
     () => {},
   );
   const link = new WorkerLink(masterFd, 64, 1000, () => {}, () => {});
-  link.pid = pid;
+  link.identity = { id, pid, host: 'localhost', origin: 'spawned', generation: 1, ...identity };
   return {
     link,
     received,

@@ -14,7 +14,7 @@ import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises'
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { native, type Channel } from '../../proxy/handoff/native';
-import { MESSAGE_SIZE, MessageType, decode, encode } from '../../proxy/handoff/protocol';
+import { MESSAGE_SIZE, MessageType, decode, encode, type FixedMessage } from '../../proxy/handoff/protocol';
 import { acceptOne, seqpacketPair } from '../helpers/channels';
 
 const O_CLOEXEC = 0o2000000;
@@ -204,7 +204,7 @@ leakFreeTest('backpressure: EAGAIN loses nothing, onWritable fires once the peer
   assert.equal(sender.channel.send(encode(MessageType.CONNECTION, sent), passed), 0);
   await until('every message', () => receiver.got.length === sent + 1);
   receiver.got.forEach((m, i) => {
-    assert.equal(decode(m.header)?.seq, i, 'in order, none lost or duplicated');
+    assert.equal((decode(m.header) as FixedMessage | null)?.seq, i, 'in order, none lost or duplicated');
     assert.ok(m.fd >= 0 && !m.truncated);
   });
   await sleep(20);

@@ -38,9 +38,9 @@ test('the old generation serves until a new worker registers, then is told to qu
     register(roster, old2, 2);
     let late = 0;
     assert.equal(roster.retireCurrent(60_000, () => late++), 2);
-    assert.deepEqual(roster.candidates(false), [old1.link, old2.link], 'no gap before the new generation registers');
+    assert.deepEqual(roster.candidates(), [old1.link, old2.link], 'no gap before the new generation registers');
     register(roster, next, 1);
-    assert.deepEqual(roster.candidates(false), [next.link]);
+    assert.deepEqual(roster.candidates(), [next.link]);
     await sleep(50);
     assert.equal(quits(old1) + quits(old2), 2, 'both old workers got QUIT once the new generation was complete');
     assert.equal(late, 0);
@@ -58,12 +58,12 @@ test('a reload whose workers never register keeps the old workers serving, until
     await sleep(120);
     assert.equal(late, 1, 'the wait ran out and was reported');
     assert.equal(quits(old1) + quits(old2), 0, 'no QUIT: nobody would be left to serve');
-    assert.deepEqual(roster.candidates(false), [old1.link, old2.link]);
+    assert.deepEqual(roster.candidates(), [old1.link, old2.link]);
 
     // One worker of the two expected turns up late: it takes over, the old ones go.
     register(roster, next, 2);
     await sleep(50);
-    assert.deepEqual(roster.candidates(false), [next.link]);
+    assert.deepEqual(roster.candidates(), [next.link]);
     assert.equal(quits(old1) + quits(old2), 2);
   });
 });
@@ -77,10 +77,10 @@ test('a second reload while the first has no worker registered keeps the generat
     assert.equal(roster.retireCurrent(60_000, () => {}), 1, 'the serving generation is still the one retiring');
     await sleep(30);
     assert.equal(quits(old1), 0, 'and it was not told to quit');
-    assert.deepEqual(roster.candidates(false), [old1.link]);
+    assert.deepEqual(roster.candidates(), [old1.link]);
     register(roster, next, 1);
     await sleep(50);
-    assert.deepEqual(roster.candidates(false), [next.link]);
+    assert.deepEqual(roster.candidates(), [next.link]);
     assert.equal(quits(old1), 1);
     roster.all();
   });
@@ -94,7 +94,7 @@ test('a worker registering after a later reload replaced its generation gets QUI
     roster.registerRetired(stale.link);
     await sleep(30);
     assert.equal(quits(stale), 1);
-    assert.deepEqual(roster.candidates(false), [current.link]);
+    assert.deepEqual(roster.candidates(), [current.link]);
     assert.equal(roster.registered().length, 2, 'listed until its channel closes');
   });
 });
@@ -109,7 +109,7 @@ test('a reload during a reload keeps the generation before last listed, and regi
     register(roster, gen2, 1);
     // What a graceful shutdown waits for (in-flight handoffs) and quits; what a closed channel re-sends.
     assert.deepEqual(new Set(roster.registered()), new Set([gen0.link, gen1.link, gen2.link]));
-    assert.deepEqual(roster.candidates(false), [gen2.link], 'only the newest generation gets connections');
+    assert.deepEqual(roster.candidates(), [gen2.link], 'only the newest generation gets connections');
     assert.equal(roster.remove(gen0.link), true, 'its channel closing re-sends what it had not acknowledged');
     roster.all();
   });
@@ -138,7 +138,7 @@ test('during a reload no worker of which has registered, a worker registering to
     roster.retireCurrent(60_000, () => {}); // its workers never come: old1 keeps serving
     roster.connected(stale.link);
     roster.registerRetired(stale.link);
-    assert.deepEqual(roster.candidates(false), [old1.link], 'a worker told to quit would only reject them');
+    assert.deepEqual(roster.candidates(), [old1.link], 'a worker told to quit would only reject them');
     roster.all();
   });
 });
