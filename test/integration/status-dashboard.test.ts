@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import { startBackend, type RunningBackend } from '../helpers/backend';
 import { deadPort, request } from '../helpers/http-client';
+import { duplicateSeries, parsePrometheus, samplesOf } from '../helpers/prometheus';
 import { startProxy, type RunningProxy } from '../helpers/proxy';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -32,13 +33,38 @@ describe('status listener and dashboard', () => {
     const value = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1]);
     assert.ok(value('handoff_connections_accepted_total') >= 10, metrics);
     assert.ok(value('handoff_connections_handed_off_total') >= 10, metrics);
-    assert.match(metrics, /^handoff_workers\{generation="current"\} 2$/m);
+    assert.match(metrics, /^handoff_workers\{state="serving"\} 2$/m);
     // Workers report requests with their ACKs and STATUS messages (at least once a second).
-    const served = () => [...metrics.matchAll(/^handoff_worker_requests_total\{pid="\d+"\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
-    assert.ok(served() >= 9, `requests served per worker add up: ${served()}\n${metrics}`);
-    const status = JSON.parse((await request(`${statusUrl}/status.json`)).body.toString()) as { workers: { pid: number }[]; transport: string };
-    assert.equal(status.transport, 'seqpacket');
+    const requests = samplesOf(parsePrometheus(metrics), 'handoff_worker_requests_total');
+    const served = requests.reduce((sum, s) => sum + s.value, 0);
+    assert.ok(served >= 9, `requests served per worker add up: ${served}\n${metrics}`);
+    assert.deepEqual(requests.map((s) => s.labels.origin), ['spawned', 'spawned']);
+    const status = JSON.parse((await request(`${statusUrl}/status.json`)).body.toString()) as {
+      workers: { id: string; pid: number; state: string; handoffsSent: number }[];
+      master: { transport: string; pid: number; generation: number };
+    };
+    assert.equal(status.master.transport, 'seqpacket');
+    assert.equal(status.master.pid, proxy.pid);
     assert.deepEqual(status.workers.map((w) => w.pid).sort(), proxy.workerPids().sort());
+    assert.deepEqual(status.workers.map((w) => w.state), ['serving', 'serving']);
+    assert.ok(status.workers.reduce((sum, w) => sum + w.handoffsSent, 0) >= 10, 'handoffs sent per worker add up');
+    assert.deepEqual(requests.map((s) => s.labels.worker).sort(), status.workers.map((w) => w.id).sort(), 'series keyed by the worker ids');
+  });
+
+  it('/metrics has no series twice (Prometheus rejects such a scrape)', async () => {
+    const samples = parsePrometheus((await request(`${statusUrl}/metrics`)).body.toString());
+    assert.ok(samplesOf(samples, 'handoff_worker_state').length === 6, 'three states for each of two workers');
+    assert.deepEqual(duplicateSeries(samples), []);
+  });
+
+  it('/status.json lists the upstream servers as configured, and the workers that joined as events', async () => {
+    const status = JSON.parse((await request(`${statusUrl}/status.json`)).body.toString()) as {
+      upstreams: { name: string; servers: { address: string }[] }[];
+      events: { kind: string; seq: number; worker?: { id: string } }[];
+    };
+    assert.deepEqual(status.upstreams, [{ name: 'app', servers: [{ address: `127.0.0.1:${backend.port}`, weight: 1 }] }]);
+    const joined = status.events.filter((e) => e.kind === 'worker-joined').map((e) => e.worker!.id);
+    assert.deepEqual(joined, ['w1', 'w2']);
   });
 
   it('the dashboard shows the workers and counts live in a browser', async () => {
@@ -57,8 +83,21 @@ describe('status listener and dashboard', () => {
       const before = Number(await page.textContent('#accepted'));
       for (let i = 0; i < 5; i++) await request(`${proxy.url}/`);
       await page.waitForFunction(`Number(document.getElementById('accepted')?.textContent) >= ${before + 5}`, undefined, { timeout: 5_000 });
+      const ids = await page.locator('#workers tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
+      assert.deepEqual(ids.sort(), ['w1', 'w2']);
       const pids = await page.locator('#workers tr').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-pid'))));
       assert.deepEqual(pids.sort(), proxy.workerPids().sort());
+
+      // Two workers in two containers with the same pid: each row's req/s is its own.
+      const live = JSON.parse((await request(`${statusUrl}/status.json`)).body.toString()) as { workers: Record<string, unknown>[] };
+      const twin = (id: string, host: string, requestsServed: number) => ({ ...live.workers[0], id, pid: 7, host, origin: 'joined', requestsServed });
+      const rates = await page.evaluate(`(() => {
+        const at = (a, b) => ({ ...${JSON.stringify(live)}, workers: [${JSON.stringify(twin('w8', 'c1', 100))}, ${JSON.stringify(twin('w9', 'c2', 500))}].map((w, i) => ({ ...w, requestsServed: w.requestsServed + [a, b][i] })) });
+        update(at(0, 0));
+        update(at(3, 40));
+        return [...document.querySelectorAll('#workers tr')].map((r) => r.getAttribute('data-id') + ' ' + r.lastElementChild.textContent);
+      })()`);
+      assert.deepEqual(rates, ['w8 3', 'w9 40']);
     } finally {
       await browser?.close();
     }
