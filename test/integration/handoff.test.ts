@@ -89,7 +89,8 @@ describe('the handoff', () => {
       const replies = await Promise.all(clients);
       assert.deepEqual(replies.map((r) => r.status), Array(12).fill(200), 'every client was served');
       await waitFor('a replacement worker', () => proxy!.workerPids().length === 2 && !proxy!.workerPids().includes(victim), 5_000);
-      assert.match(proxy.stderr(), /left with [1-9]\d* unacknowledged connection\(s\); re-sending them/);
+      await waitFor('the master to say who left', () => /\[warn\].*worker w\d+ \(pid \d+ on .+, spawned\) left: killed by SIGKILL; [1-9]\d* unacknowledged connection\(s\) re-sent/.test(proxy!.stderr()));
+      assert.match(proxy.stderr(), new RegExp(`worker w\\d+ \\(pid ${victim} on `));
     } finally {
       try {
         process.kill(victim, 'SIGKILL');

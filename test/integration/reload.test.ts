@@ -71,7 +71,8 @@ describe('reload (SIGHUP)', () => {
     assert.equal(fresh.headers['x-backend-id'], 'gen-b', 'the new config is in force');
     // The old generation left as asked, with nothing unacknowledged: no warning about it.
     await new Promise((r) => setTimeout(r, 200)); // their channels' close reaches the master
-    assert.doesNotMatch(proxy.stderr(), /\[warn\].*left with 0 unacknowledged/);
+    assert.doesNotMatch(proxy.stderr(), /\[warn\].* left: /);
+    assert.match(proxy.stderr(), /\[notice\].*worker w\d+ \(pid \d+ on .+, spawned\) left: exited with code 0; 0 unacknowledged/);
   });
 
   it('a bad config keeps the old config and the old workers', async () => {

@@ -52,7 +52,7 @@ describe('handoff transports', () => {
     });
     const reported = async (): Promise<number> => {
       const metrics = (await request(`http://127.0.0.1:${statusPort}/metrics`)).body.toString();
-      return [...metrics.matchAll(/^handoff_worker_connections\{pid="\d+"\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+      return [...metrics.matchAll(/^handoff_worker_connections\{worker="w\d+",[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
     };
     const agent = new http.Agent({ keepAlive: true, maxSockets: 6 });
     try {
