@@ -4,6 +4,7 @@
 #   worker   node dist/proxy/cli.js worker --handoff-dir /run/handoff
 #   backend  node dist/backend/server.js --host 0.0.0.0 --port 3000
 # The `loadtest` target is that image plus autocannon and dist/loadtest (kept out of the proxy image).
+# The `debug` target is the bare base plus ps, ss and strace, for the compose `debug` service.
 #
 #   docker build -t handoff-lab .                                      # official Node LTS base
 #   docker build --build-arg NODE_IMAGE=localbase/node:20-bookworm-slim -t handoff-lab .
@@ -98,3 +99,12 @@ USER root
 RUN mkdir -p /reports && chown node:node /reports
 USER node
 CMD ["node", "dist/loadtest/run.js", "--proxy", "http://proxy:8080", "--direct", "http://backend:3000", "--out", "/reports"]
+
+# ---- debug: tools to look inside the proxy container (compose service `debug`) ----------------
+# The same base (no other image to pull), plus procps (ps), iproute2 (ss) and strace. No app: it
+# runs in the proxy container's pid and network namespaces and looks at the processes there.
+FROM ${NODE_IMAGE} AS debug
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends procps iproute2 strace \
+ && rm -rf /var/lib/apt/lists/*
+CMD ["ps", "-ef"]

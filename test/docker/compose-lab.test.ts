@@ -1,5 +1,6 @@
 // The Docker lab, for real: builds the images, brings docker-compose.yml up with testcontainers
-// under a per-run project name and image tag, drives it, and tears it all down again.
+// under a per-run project name (which names its images too), drives it, also through ./lab, and
+// tears it all down again.
 //
 // Needs a Docker engine and compose v2. Without one this suite FAILS (it does not skip): CI starts
 // the engine first (.ci/run). On a machine that cannot reach a registry, the local base image
@@ -24,8 +25,9 @@ const ROOT = path.resolve(__dirname, '../../..');
 const LOCAL_BASE_IMAGE = 'localbase/node:20-bookworm-slim';
 const RUN_ID = `${Date.now().toString(36)}${process.pid.toString(36)}`;
 const PROJECT = `handoff-lab-test-${RUN_ID}`;
-const TAG = `test-${RUN_ID}`;
-const IMAGES = [`handoff-lab:${TAG}`, `handoff-lab-loadtest:${TAG}`];
+const LAB = path.join(ROOT, 'lab');
+// Compose names each service's image <project>-<service>.
+const imagesOf = (project: string): string[] => ['backend', 'proxy', 'workers', 'loadtest', 'debug'].map((s) => `${project}-${s}`);
 
 interface Run {
   code: number;
@@ -178,9 +180,16 @@ describe('the Docker lab (docker-compose.yml, built and run with testcontainers)
   let workers: StartedTestContainer;
   let port: number;
   let reportsDir: string;
+  let configDir: string;
   let tornDown = false;
 
   const compose = (args: string[], timeoutMs?: number): Promise<Run> => run('docker', ['compose', '-p', PROJECT, ...args], composeEnv, timeoutMs);
+  /** ./lab, for this run's project (COMPOSE_PROJECT_NAME); fails the test when it fails. */
+  const lab = async (args: string[], timeoutMs = 120_000): Promise<string> => {
+    const r = await run(LAB, args, composeEnv, timeoutMs);
+    assert.equal(r.code, 0, `./lab ${args.join(' ')} exited ${r.code}:\n${r.stderr.slice(-3000)}\n${r.stdout.slice(-3000)}`);
+    return r.stdout;
+  };
 
   async function teardown(): Promise<void> {
     if (tornDown) return;
@@ -189,10 +198,10 @@ describe('the Docker lab (docker-compose.yml, built and run with testcontainers)
       await env.down({ removeVolumes: true, timeout: 20_000 }).catch(() => undefined);
       env = null;
     }
-    // Also whatever the testcontainers environment did not know about (the loadtest profile).
-    await compose(['--profile', 'loadtest', 'down', '--volumes', '--remove-orphans', '--timeout', '20']);
-    await run('docker', ['image', 'rm', ...IMAGES]);
-    if (reportsDir) fs.rmSync(reportsDir, { recursive: true, force: true });
+    // Also whatever the testcontainers environment did not know about (the profiles), and the images.
+    await compose(['--profile', 'loadtest', '--profile', 'debug', 'down', '--volumes', '--remove-orphans', '--rmi', 'local', '--timeout', '20']);
+    await run('docker', ['image', 'rm', ...imagesOf(PROJECT)]);
+    for (const dir of [reportsDir, configDir]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }
 
   before(async () => {
@@ -206,11 +215,15 @@ describe('the Docker lab (docker-compose.yml, built and run with testcontainers)
     const composeVersion = await run('docker', ['compose', 'version', '--short'], {}, 30_000);
     if (composeVersion.code !== 0) throw new Error(`The Docker lab suite needs compose v2 (docker compose): ${composeVersion.stderr.trim()}`);
 
+    // The proxy reads config/ from a per-run copy, which the reload test edits.
+    configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-lab-config-'));
+    fs.cpSync(path.join(ROOT, 'config'), configDir, { recursive: true });
+    fs.chmodSync(configDir, 0o755); // read by the node user (uid 1000) in the proxy container
     composeEnv = {
-      HANDOFF_TAG: TAG,
-      // Any free host port, on loopback only: a lab already running on 8080 is left alone.
+      // Any free host ports (on loopback: the default bind): a lab already running is left alone.
       HANDOFF_PORT: '',
-      HANDOFF_BIND: '127.0.0.1',
+      HANDOFF_STATUS_PORT: '',
+      HANDOFF_CONFIG_DIR: configDir,
       COMPOSE_PROJECT_NAME: PROJECT,
     };
     if (!process.env.NODE_IMAGE && (await run('docker', ['image', 'inspect', LOCAL_BASE_IMAGE], {}, 30_000)).code === 0) {
@@ -220,8 +233,8 @@ describe('the Docker lab (docker-compose.yml, built and run with testcontainers)
     fs.chmodSync(reportsDir, 0o777); // the loadtest container writes as uid 1000
     composeEnv.LOADTEST_REPORTS = reportsDir;
 
-    // Both images (the runtime one for backend/proxy/workers, and the loadtest one), tagged per run.
-    await mustRun('docker', ['compose', '-p', PROJECT, '--profile', 'loadtest', 'build', 'backend', 'loadtest'], composeEnv, 900_000);
+    // Every service's image, the profiles' (loadtest, debug) included, named after the project.
+    await mustRun('docker', ['compose', '-p', PROJECT, '--profile', 'loadtest', '--profile', 'debug', 'build'], composeEnv, 900_000);
 
     // Lazily, after the env vars above are set.
     // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -315,11 +328,100 @@ describe('the Docker lab (docker-compose.yml, built and run with testcontainers)
     }
   });
 
-  it('keeps serving when a worker process in the proxy container is killed, and the master replaces it', async () => {
+  it('publishes the status listener (metrics, status.json) on loopback, and ./lab status reads it', async () => {
+    for (const [containerPort, what] of [[8080, 'the proxy'], [8081, 'the status listener']] as const) {
+      const published = (await compose(['port', 'proxy', String(containerPort)])).stdout.trim();
+      assert.match(published, /^127\.0\.0\.1:\d+$/, `${what} is published on loopback by default`);
+    }
+    const statusPort = Number((await compose(['port', 'proxy', '8081'])).stdout.trim().split(':')[1]);
+    const status = JSON.parse((await get(statusPort, '/status.json')).body) as { pid: number; workers: Array<{ pid: number; generation: string }> };
+    assert.equal(status.workers.filter((w) => w.generation === 'current').length, 3, '2 workers of its own and the one of the workers container');
+    assert.match((await get(statusPort, '/metrics')).body, /^handoff_connections_accepted_total \d+$/m);
+    const table = await lab(['status']);
+    assert.match(table, new RegExp(`^master pid ${status.pid}, `, 'm'));
+    assert.match(table, /^worker pid +generation/m);
+  });
+
+  it('takes an edit of the mounted config on ./lab reload, and keeps the old config when the new one is bad', async () => {
+    const file = path.join(configDir, 'docker.json');
+    const original = fs.readFileSync(file, 'utf8');
+    const workersInProxy = async (n: number): Promise<void> => {
+      await waitFor(`${n} workers of the master in the proxy container`, async () => (masterAndWorkers(await procView(proxy)).workers.length === n ? true : undefined), 20_000);
+    };
+    const master = masterAndWorkers(await procView(proxy)).master;
+    try {
+      fs.writeFileSync(file, original.replace(/"workers": 2,/, '"workers": 3,'));
+      assert.match(await lab(['reload']), /^reloaded: reload #\d+/m);
+      await workersInProxy(3);
+
+      fs.writeFileSync(file, original.replace(/"workers": 2,/, '"workers": "many",'));
+      const bad = await run(LAB, ['reload'], composeEnv, 60_000);
+      assert.equal(bad.code, 1, `a rejected reload fails: ${bad.stdout}${bad.stderr}`);
+      assert.match(bad.stderr, /rejected the new config[\s\S]*workers/);
+      assert.equal((await get(port, '/')).status, 200, 'still serving on the old config');
+    } finally {
+      fs.writeFileSync(file, original);
+    }
+    await lab(['reload']);
+    await workersInProxy(2);
+    assert.equal(masterAndWorkers(await procView(proxy)).master, master, 'reloads, not restarts');
+  });
+
+  it('traces the master with ./lab trace: the fd accept4 returns is the one sendmsg passes to a worker', async () => {
+    const out = await lab(['trace', '2']);
+    assert.match(out, /^response: HTTP\/1\.1 200 OK$/m);
+    const accepted = [...out.matchAll(/accept4\(\d+, .*\) = (\d+)$/gm)].map((m) => m[1]);
+    const passed = [...out.matchAll(/sendmsg\(.*cmsg_type=SCM_RIGHTS, cmsg_data=\[(\d+)\]/gm)].map((m) => m[1]);
+    assert.ok(accepted.length > 0, `an accept4 in the trace:\n${out}`);
+    assert.ok(passed.some((fd) => accepted.includes(fd)), `an accepted fd handed over with SCM_RIGHTS:\n${out}`);
+    assert.match(out, /close\(\d+\)\s+= 0/, 'and closed by the master once the worker has it');
+  });
+
+  it('shows with ./lab sockets which process, in which container, holds each client connection', async () => {
+    // After the reloads above, the workers container's worker has rejoined (it quits with its generation).
+    const statusPort = Number((await compose(['port', 'proxy', '8081'])).stdout.trim().split(':')[1]);
+    await waitFor('3 current workers', async () => {
+      const s = JSON.parse((await get(statusPort, '/status.json')).body) as { workers: Array<{ generation: string }> };
+      return s.workers.filter((w) => w.generation === 'current').length === 3 ? true : undefined;
+    }, 60_000);
+    // Six connections held open at once: round-robin gives each of the 3 workers some.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 6 });
+    try {
+      const answers = await Promise.all(Array.from({ length: 6 }, () => get(port, '/delay?ms=300', agent)));
+      assert.ok(answers.every((r) => r.status === 200));
+      const out = await lab(['sockets']);
+      const rows = out.split('\n').filter((l) => /:8080 .* inode \d+ /.test(l));
+      assert.ok(rows.filter((l) => /proxy: pid \d+ fd \d+ \(worker\)/.test(l)).length >= 1, `held by a worker in the proxy container:\n${out}`);
+      assert.ok(rows.filter((l) => /workers-1: pid \d+ fd \d+ /.test(l)).length >= 1, `held by the worker in the workers container:\n${out}`);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('names containers and images after the project, so a second clone beside it shares nothing', async () => {
+    const other = `${PROJECT}-b`;
+    const otherEnv = { ...composeEnv, COMPOSE_PROJECT_NAME: other };
+    const ours = (await compose(['ps', '-q'])).stdout.trim().split('\n').sort();
+    try {
+      await mustRun('docker', ['compose', '-p', other, 'up', '-d', '--wait', '--no-deps', '--scale', 'backend=1', 'backend'], otherEnv, 300_000);
+      const theirs = (await mustRun('docker', ['compose', '-p', other, 'ps', '--format', '{{.Name}} {{.Image}}'], otherEnv)).trim();
+      assert.equal(theirs, `${other}-backend-1 ${other}-backend`);
+    } finally {
+      await run('docker', ['compose', '-p', other, 'down', '--volumes', '--rmi', 'local', '--timeout', '5'], otherEnv);
+    }
+    assert.deepEqual((await compose(['ps', '-q'])).stdout.trim().split('\n').sort(), ours, 'our containers were left alone');
+    assert.equal((await get(port, '/')).status, 200);
+    for (const image of imagesOf(PROJECT)) assert.equal((await run('docker', ['image', 'inspect', image])).code, 0, `${image} is still there`);
+    assert.equal((await run('docker', ['images', '-q', '--filter', `reference=${other}-*`])).stdout.trim(), '');
+  });
+
+  it('keeps serving when ./lab kill-worker kills a worker process in the proxy container, and the master replaces it', async () => {
     const before = masterAndWorkers(await procView(proxy));
     assert.equal(before.workers.length, 2, `the master has 2 workers: ${JSON.stringify(before)}`);
-    const victim = before.workers[0]!;
-    await execIn(proxy, ['node', '-e', `process.kill(${victim}, 'SIGKILL')`]);
+    const victim = before.workers[1]!;
+    const out = await lab(['kill-worker', String(victim)]);
+    assert.match(out, new RegExp(`killed worker ${victim} \\(master ${before.master} `));
+    assert.match(out, /the master replaced it/);
     for (let i = 0; i < 30; i++) {
       const r = await get(port, '/');
       assert.equal(r.status, 200, `request ${i} after killing worker ${victim}`);
@@ -335,13 +437,9 @@ describe('the Docker lab (docker-compose.yml, built and run with testcontainers)
     assert.equal(after.master, before.master, 'the master itself stayed');
   });
 
-  it('runs the load test service for a few seconds with no failed request', async () => {
-    const r = await compose(
-      ['--profile', 'loadtest', 'run', '--rm', '-T', 'loadtest', '--duration', '2', '--connections', '8', '--delay-ms', '50'],
-      180_000,
-    );
-    assert.equal(r.code, 0, `loadtest exited ${r.code}:\n${r.stderr.slice(-3000)}\n${r.stdout.slice(-3000)}`);
-    assert.match(r.stdout, /What the proxy costs/);
+  it('runs the load test service (./lab load) for a few seconds with no failed request', async () => {
+    const stdout = await lab(['load', '--duration', '2', '--connections', '8', '--delay-ms', '50'], 180_000);
+    assert.match(stdout, /What the proxy costs/);
     const report = JSON.parse(fs.readFileSync(path.join(reportsDir, 'report.json'), 'utf8')) as {
       results: Array<{ scenario: string; target: string; ok: number; errors: number; non2xx: number }>;
       totals: { failures: number };
@@ -364,7 +462,7 @@ describe('the Docker lab (docker-compose.yml, built and run with testcontainers)
       containers: (await mustRun('docker', ['ps', '-aq', '--filter', label])).trim(),
       networks: (await mustRun('docker', ['network', 'ls', '-q', '--filter', label])).trim(),
       volumes: (await mustRun('docker', ['volume', 'ls', '-q', '--filter', label])).trim(),
-      images: (await mustRun('docker', ['images', '-q', ...IMAGES.flatMap((i) => ['--filter', `reference=${i}`])])).trim(),
+      images: (await mustRun('docker', ['images', '-q', '--filter', `reference=${PROJECT}-*`])).trim(),
     };
     assert.deepEqual(left, { containers: '', networks: '', volumes: '', images: '' });
   });
