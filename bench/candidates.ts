@@ -7,7 +7,7 @@ import { freePort, start, stop, waitForPort, sleep, type Managed } from './procs
 const DIST = path.resolve(__dirname, '..');
 
 export const CANDIDATES = [
-  'handoff-seqpacket', 'handoff-ipc', 'handoff-reuseport', 'handoff-node-engine', 'nginx', 'haproxy', 'node-http-proxy',
+  'handoff-seqpacket', 'handoff-ipc', 'handoff-reuseport', 'nginx', 'haproxy', 'node-http-proxy',
 ] as const;
 export type CandidateName = (typeof CANDIDATES)[number];
 
@@ -64,13 +64,10 @@ export async function startCandidate(
   let proc: Managed;
   let ready: (p: Managed) => boolean = () => true;
   if (name.startsWith('handoff-')) {
-    // handoff-node-engine: the seqpacket transport with the node:http engine (http.Server +
-    // http.request), the "before" of the fast engine, measured in the same run.
-    const nodeEngine = name === 'handoff-node-engine';
-    const transport = nodeEngine ? 'seqpacket' : name.slice('handoff-'.length);
+    const transport = name.slice('handoff-'.length);
     const conf = writeConf(dir, `${name}.json`, handoffConf(site, name, transport));
     proc = start(name, process.execPath, [path.join(DIST, 'proxy', 'cli.js'), '-c', conf], {
-      env: { ...process.env, HANDOFF_LOG_LEVEL: 'warn', HANDOFF_ENGINE: nodeEngine ? 'node' : 'fast' },
+      env: { ...process.env, HANDOFF_LOG_LEVEL: 'warn' },
     });
     ready = (p) => p.output().includes(`${workers} workers ready`);
   } else if (name === 'nginx') {

@@ -4,7 +4,7 @@
 
 import * as net from 'net';
 import { InvalidValue, describeValue } from './errors';
-import { normalisedPath } from '../worker/request-target';
+import { normalisedPath } from '../http1/request-target';
 
 const DURATION_UNITS = new Map([['ms', 1], ['s', 1000], ['m', 60_000], ['h', 3_600_000], ['d', 86_400_000]]);
 const DURATION_EXPECTED = 'expected a duration like "500ms", "60s", "5m", "1h" or a number of milliseconds';

@@ -1,5 +1,5 @@
 // One HTTP/1.1 connection to an upstream server, on a raw net.Socket with llhttp in RESPONSE mode:
-// the fast path's replacement for http.Agent + http.request. It carries one exchange at a time and
+// what the proxy has instead of http.Agent + http.request. It carries one exchange at a time and
 // reports to that exchange's UpstreamListener; between exchanges it sits idle in its server's pool.
 //
 // Memory: every read lands in this connection's own buffer (net's `onread`), not in a fresh 64 KiB
@@ -12,7 +12,8 @@
 //
 // This class owns its socket and is the only one that destroys it.
 import net from 'node:net';
-import { loadHttpParser, type HttpParser, type HttpParserClass } from '../worker/llhttp';
+import { AfterHead, type HttpParser } from '../http1/http-parser';
+import { createHttpParser } from '../http1/llhttp';
 
 /**
  * Bytes per read: a 1 MiB body in 16 reads. Each connection keeps its buffer while it lives, idle
@@ -53,7 +54,6 @@ export interface ConnectionOwner {
 
 export class UpstreamConnection {
   readonly socket: net.Socket;
-  private readonly Parser: HttpParserClass;
   private readonly parser: HttpParser;
   private listener: UpstreamListener | null = null;
   private connecting = true;
@@ -73,20 +73,18 @@ export class UpstreamConnection {
   private strayResponse = false;
 
   constructor(host: string, port: number, private readonly owner: ConnectionOwner) {
-    const Parser = loadHttpParser()!;
-    this.Parser = Parser;
-    this.parser = new Parser();
+    this.parser = createHttpParser({
+      // A message that begins after the exchange was released is bytes nobody asked for: the rest
+      // of that read would otherwise sit half-parsed in llhttp and pass as the next response's start.
+      onMessageBegin: () => {
+        if (this.listener === null) this.strayResponse = true;
+      },
+      onHeaders: (headers) => this.onHeaders(headers),
+      onHeadersComplete: (_maj, _min, headers, _m, _u, status, reason, _up, keepAlive) => this.onHeadersComplete(headers, status, reason, keepAlive),
+      onBody: (chunk) => this.listener?.onResponseBody(chunk),
+      onMessageComplete: () => this.onMessageComplete(),
+    });
     this.resetParser();
-    this.parser[Parser.kOnHeaders] = (headers: string[]) => this.onHeaders(headers);
-    this.parser[Parser.kOnHeadersComplete] = (_maj: number, _min: number, headers: string[] | undefined, _m: unknown, _u: unknown, status: number, reason: string, _up: boolean, keepAlive: boolean) =>
-      this.onHeadersComplete(headers, status, reason, keepAlive);
-    this.parser[Parser.kOnBody] = (chunk: Buffer) => this.listener?.onResponseBody(chunk);
-    this.parser[Parser.kOnMessageComplete] = () => this.onMessageComplete();
-    // A message that begins after the exchange was released is bytes nobody asked for: the rest
-    // of that read would otherwise sit half-parsed in llhttp and pass as the next response's start.
-    this.parser[Parser.kOnMessageBegin] = () => {
-      if (this.listener === null) this.strayResponse = true;
-    };
 
     this.socket = net.connect({ host, port, onread: { buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES), callback: this.onRead } });
     this.socket.setNoDelay(true);
@@ -219,14 +217,14 @@ export class UpstreamConnection {
   }
 
   private resetParser(): void {
-    this.parser.initialize(this.Parser.RESPONSE, this, 0, this.Parser.kLenientNone);
+    this.parser.startResponses();
   }
 
   private onHeaders(headers: string[]): void {
     for (const h of headers) this.headers.push(h);
   }
 
-  private onHeadersComplete(headers: string[] | undefined, status: number, reason: string, keepAlive: boolean): number {
+  private onHeadersComplete(headers: string[] | undefined, status: number, reason: string, keepAlive: boolean): AfterHead {
     let raw = headers;
     if (raw === undefined) {
       raw = this.headers;
@@ -236,30 +234,30 @@ export class UpstreamConnection {
       // llhttp takes any three digits; no status below 100 exists (nginx: "upstream sent no valid HTTP/1.0 header").
       this.responded = true;
       this.fail(Object.assign(new Error(`upstream sent an invalid status ${status}`), { code: 'EPROTO' }));
-      return 0;
+      return AfterHead.Body;
     }
-    if (status < 200 && status !== 101) return 0; // interim (100, 103): dropped, the final one follows
+    if (status < 200 && status !== 101) return AfterHead.Body; // interim (100, 103): dropped, the final one follows
     this.responded = true;
     this.keepAlive = keepAlive;
     const listener = this.listener;
     if (listener === null) {
       this.fail(Object.assign(new Error('upstream sent a response nobody asked for'), { code: 'EPROTO' }));
-      return 0;
+      return AfterHead.Body;
     }
     if (status === 101) {
       this.fail(Object.assign(new Error('upstream switched protocols on a request without Upgrade'), { code: 'EPROTO' }));
-      return 0;
+      return AfterHead.Body;
     }
     const length = contentLength(raw);
     listener.onResponseHead(status, reason, raw, length);
-    // 1 tells llhttp the response has no body whatever its headers say (a HEAD request's answer).
-    if (this.skipBody) return 1;
-    if (length <= 0 || status === 204 || status === 304) return 0;
-    // 2: "no body, and stop here" (node:http's client says the same for an upgrade): llhttp ends
+    // No body whatever its headers say: the answer to a HEAD request.
+    if (this.skipBody) return AfterHead.NoBody;
+    if (length <= 0 || status === 204 || status === 304) return AfterHead.Body;
+    // Stop: "no body, and stop here" (node:http's client says the same for an upgrade): llhttp ends
     // the message at the head and execute() returns where the body starts; consume() counts the
     // body out itself, and the parser starts afresh for the next response.
     this.bodyLeft = length;
-    return 2;
+    return AfterHead.Stop;
   }
 
   private onMessageComplete(): void {

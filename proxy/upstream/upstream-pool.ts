@@ -1,4 +1,4 @@
-// The fast path's keep-alive pool for one upstream server in one worker (nginx's `keepalive N`):
+// The keep-alive pool for one upstream server in one worker (nginx's `keepalive N`):
 // up to N idle connections, reused last-in first-out so the hottest stay warm and the rest age out
 // of the upstream's own idle timer. Connections in use are not tracked here; they come back with
 // release() or are destroyed by their exchange.

@@ -1,8 +1,6 @@
 // One server of an upstream group, as seen by one worker: its keep-alive pool and its
 // passive health (nginx's max_fails=1 fail_timeout=10s).
-import type http from 'node:http';
 import type { UpstreamServerConfig } from '../config/types';
-import { IdleGuardedAgent } from './idle-guarded-agent';
 import { UpstreamPool } from './upstream-pool';
 
 /** How long a server that failed is skipped by the balancer (nginx's fail_timeout default). */
@@ -13,9 +11,7 @@ export class UpstreamServer {
   readonly port: number;
   readonly weight: number;
   readonly label: string;
-  /** node:http's pool: idle sockets kept up to `keepalive`, reused LIFO, closed if the upstream speaks while they idle. */
-  readonly agent: http.Agent;
-  /** The fast path's pool (raw sockets + llhttp); the node:http engine uses `agent` instead. */
+  /** Idle keep-alive connections to this server (raw sockets + llhttp). */
   readonly pool: UpstreamPool;
   private downUntil = 0;
 
@@ -24,12 +20,6 @@ export class UpstreamServer {
     this.port = config.port;
     this.weight = config.weight;
     this.label = config.host.includes(':') ? `[${config.host}]:${config.port}` : `${config.host}:${config.port}`;
-    this.agent = new IdleGuardedAgent({
-      keepAlive: keepalive > 0,
-      maxFreeSockets: Math.max(keepalive, 1),
-      // LIFO keeps the hottest sockets busy and lets the rest age out of the upstream's idle timer.
-      scheduling: 'lifo',
-    });
     this.pool = new UpstreamPool(config.host, config.port, keepalive);
   }
 
@@ -46,7 +36,6 @@ export class UpstreamServer {
   }
 
   close(): void {
-    this.agent.destroy();
     this.pool.close();
   }
 }

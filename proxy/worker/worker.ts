@@ -9,9 +9,10 @@ import { describeUnfitness, hostName, inheritedSpawnKey, unfitness } from '../ha
 import { native, type Acceptor } from '../handoff/native';
 import { decode, encode, encodeRegister, MessageType, type FixedMessage } from '../handoff/protocol';
 import type { Config } from '../config/types';
+import { requireHttpParser } from '../http1/llhttp';
 import type { Logger } from '../observability/logger';
+import { Front } from '../proxying/front';
 import { effectiveConnectionLimit } from './connection-limit';
-import { createFront, type Front } from './front';
 import { applyWorkerPriority } from './process-priority';
 
 const GRACEFUL_SHUTDOWN_MS = 30_000;
@@ -54,6 +55,7 @@ export class Worker {
 
   /** Connects to the master, retrying while it is not up yet (a worker may start first). */
   async start(waitMs: number): Promise<void> {
+    requireHttpParser(); // before joining: a worker that cannot parse must take no connection
     const path = masterSocketPath(this.handoffDir);
     const deadline = Date.now() + waitMs;
     let fd = -1;
@@ -75,7 +77,7 @@ export class Worker {
       this.log.log(limit < SMALL_CONNECTION_LIMIT ? 'warn' : 'info',
         `${this.config.limits.maxConnectionsPerWorker} connections exceed the open files limit (${fdLimit}): taking at most ${limit}`);
     }
-    this.front = createFront(this.config, this.log);
+    this.front = new Front(this.config, this.log);
     this.channel = new ChannelWriter(
       fd,
       (header, passedFd, truncated) => this.onMessage(header, passedFd, truncated),

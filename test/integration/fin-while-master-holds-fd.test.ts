@@ -5,7 +5,7 @@
 // forever, for a close-delimited answer, if the master were stalled.
 //
 // Here the test process is both: it accepts on a real listener, keeps that fd (the master's copy)
-// and passes the socket over a real SOCK_SEQPACKET channel to a FastFront, which serves the copy
+// and passes the socket over a real SOCK_SEQPACKET channel to a Front, which serves the copy
 // it received, as a worker does.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -17,7 +17,7 @@ import { validateConfig } from '../../proxy/config/validate';
 import { native } from '../../proxy/handoff/native';
 import { encode, MessageType } from '../../proxy/handoff/protocol';
 import { Logger } from '../../proxy/observability/logger';
-import { FastFront } from '../../proxy/worker/fast-front';
+import { Front } from '../../proxy/proxying/front';
 import { acceptOne, seqpacketPair } from '../helpers/channels';
 import { startRawUpstream, type RawUpstream } from '../helpers/raw-upstream';
 
@@ -42,7 +42,7 @@ function lastRequest(port: number, waitMs: number): Promise<{ response: string; 
 describe('a worker closing a connection the master still holds', () => {
   let upstream: RawUpstream;
   let dir: string;
-  let front: FastFront;
+  let front: Front;
   let listenFd = -1;
   let port = 0;
 
@@ -53,7 +53,7 @@ describe('a worker closing a connection the master still holds', () => {
       { listeners: ['127.0.0.1:1'], upstreams: { u: { servers: [`127.0.0.1:${upstream.port}`] } }, handoff: { dir } },
       null,
     );
-    front = new FastFront(config, new Logger('worker', 'crit'));
+    front = new Front(config, new Logger('worker', 'crit'));
     listenFd = native.tcpListen('127.0.0.1', 0, 16, false);
     port = native.localPort(listenFd);
   });

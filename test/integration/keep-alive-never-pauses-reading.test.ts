@@ -9,7 +9,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { validateConfig } from '../../proxy/config/validate';
 import { Logger } from '../../proxy/observability/logger';
-import { FastFront } from '../../proxy/worker/fast-front';
+import { Front } from '../../proxy/proxying/front';
 import { rawConversation } from '../helpers/http-client';
 import { waitFor } from '../helpers/procfs';
 import { startRawUpstream, type RawUpstream } from '../helpers/raw-upstream';
@@ -18,7 +18,7 @@ const REQUESTS = 20;
 
 describe('a keep-alive connection', () => {
   let upstream: RawUpstream;
-  let front: FastFront;
+  let front: Front;
   let server: net.Server;
   let pauses = 0;
 
@@ -33,7 +33,7 @@ describe('a keep-alive connection', () => {
       upstreams: { raw: { servers: [`127.0.0.1:${upstream.port}`], keepalive: 4 } },
       routes: [{ host: '*', pathPrefix: '/', upstream: 'raw' }],
     }, null);
-    front = new FastFront(config, new Logger('test', 'crit'));
+    front = new Front(config, new Logger('test', 'crit'));
     server = net.createServer((socket) => {
       const pause = socket.pause.bind(socket);
       socket.pause = () => {

@@ -3,8 +3,8 @@
 // connection's request as if new, and the connection that gave it back must hear nothing more.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ParsedRequest } from '../../proxy/worker/parsed-request';
-import { RequestParser, type RequestListener } from '../../proxy/worker/request-parser';
+import type { ParsedRequest } from '../../proxy/http1/parsed-request';
+import { RequestParser, type RequestListener } from '../../proxy/http1/request-parser';
 
 class Recorder implements RequestListener {
   /** What onRequest answers for an upgrade: take the connection (a tunnel) or serve it plain. */

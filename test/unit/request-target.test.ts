@@ -2,7 +2,7 @@
 // a Host (ngx_http_validate_host) and normalises a path before matching locations.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { hostName, normalisedPath, routeKey, splitAbsoluteForm } from '../../proxy/worker/request-target';
+import { hostName, normalisedPath, routeKey, splitAbsoluteForm } from '../../proxy/http1/request-target';
 
 describe('hostName', () => {
   test('lower-cases, drops the port and one trailing dot', () => {

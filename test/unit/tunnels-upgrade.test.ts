@@ -3,7 +3,7 @@
 // never asked to switch (h2c smuggling past the routes).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { tunnelsUpgrade } from '../../proxy/worker/headers';
+import { tunnelsUpgrade } from '../../proxy/http1/headers';
 
 describe('tunnelsUpgrade', () => {
   const ws = ['websocket'];

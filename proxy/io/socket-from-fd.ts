@@ -1,5 +1,5 @@
-// A net.Socket around a TCP fd that the master passed over the handoff channel (the node:http
-// engine's path, and the fast engine's when libuv's bindings are missing).
+// A net.Socket around a TCP fd that the master passed over the handoff channel, for when libuv's
+// bindings are missing (handle-socket.ts serves fds without a net.Socket otherwise).
 // `new net.Socket({ fd })` first asks libuv what the fd is (uv_guess_handle: an isatty ioctl,
 // fstat, getsockname, getsockopt(SO_TYPE) — four syscalls per connection, measured with strace)
 // and only then builds a TCP handle. The master only ever passes accepted TCP sockets, so this

@@ -25,23 +25,8 @@ export function errorResponseHead(status: number, bodyLength: number, connection
   );
 }
 
-/** Raw bytes of a whole response, for sockets that never got as far as an http.ServerResponse. */
+/** Raw bytes of a whole response, for a socket that leaves the client connection (an upgrade's tunnel). */
 export function rawErrorResponse(status: number): Buffer {
   const body = errorPage(status);
   return Buffer.concat([Buffer.from(errorResponseHead(status, body.length, 'Connection: close\r\n'), 'latin1'), body]);
-}
-
-/** Sends an error page on a response whose head has not been sent yet. */
-export function sendErrorPage(res: http.ServerResponse, status: number, closeConnection = false): void {
-  const body = errorPage(status);
-  const headers: http.OutgoingHttpHeaders = {
-    'Content-Type': 'text/html',
-    'Content-Length': body.length,
-    Server: 'handoff',
-  };
-  if (closeConnection) headers.Connection = 'close';
-  // Its own reason phrase, always: writeHead without one reuses res.statusMessage, which a failed
-  // writeHead of the upstream's head may have left set to bytes node:http refuses (a second throw).
-  res.writeHead(status, http.STATUS_CODES[status] ?? '', headers);
-  res.end(res.req.method === 'HEAD' ? undefined : body);
 }

@@ -3,11 +3,11 @@
 // applies: a tunnel silent in both directions for that long is closed.
 import http from 'node:http';
 import type net from 'node:net';
+import { rawErrorResponse } from '../http1/error-pages';
+import { clientResponseHeaders, isHiddenResponseHeader, upstreamRequestHeaders } from '../http1/headers';
+import { httpDate } from '../http1/http-date';
 import type { UpstreamGroup } from '../upstream/upstream-group';
-import { rawErrorResponse } from './error-pages';
-import { clientResponseHeaders, isHiddenResponseHeader, upstreamRequestHeaders } from './headers';
-import { httpDate } from './http-date';
-import type { ProxyContext } from './proxy-request';
+import type { ProxyContext } from './proxy-context';
 
 /** A response head with the proxy's Server and Date, without the upstream's hidden headers (headers.ts). */
 function rawHead(statusCode: number, statusMessage: string, rawHeaders: readonly string[]): string {
@@ -18,8 +18,13 @@ function rawHead(statusCode: number, statusMessage: string, rawHeaders: readonly
   return `${head}\r\n`;
 }
 
-/** What a tunnel needs of the request: node:http's IncomingMessage, or the fast path's parsed head. */
-export type UpgradeRequest = Pick<http.IncomingMessage, 'method' | 'url' | 'rawHeaders' | 'headers'>;
+/** What a tunnel needs of the request head (the shape of node:http's IncomingMessage). */
+export interface UpgradeRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly rawHeaders: string[];
+  readonly headers: { readonly upgrade: string | undefined };
+}
 
 export function proxyUpgrade(req: UpgradeRequest, client: net.Socket, head: Buffer, group: UpstreamGroup, ctx: ProxyContext): void {
   // Without a tunnel, the client's answer ends our side; read on to its FIN, discarding, so the

@@ -1,10 +1,11 @@
-// Node's llhttp in REQUEST mode (strict: no lenient flag), turned into what a client connection
-// acts on: a head begins, a request's head is complete (as a ParsedRequest), body bytes, the end
+// The HTTP parser (http-parser.ts, on llhttp) in request mode (strict: no lenient flag), turned
+// into what a client connection acts on: a head begins, a request's head is complete (as a ParsedRequest), body bytes, the end
 // of the request. It gathers a head that arrives over several reads (llhttp hands over header
 // fields and the URL in pieces then) and reads the head's framing in one pass (wire-heads.ts).
-import { LLHTTP_METHODS, loadHttpParser, type HttpParser } from './llhttp';
-import type { ParsedRequest } from './parsed-request';
 import { headOverflowStatus, openLineStart } from './head-overflow';
+import { AfterHead, type HttpParser, type HttpParserEvents, type ParseError } from './http-parser';
+import { createHttpParser } from './llhttp';
+import type { ParsedRequest } from './parsed-request';
 import { splitAbsoluteForm, withHost } from './request-target';
 import { translateRequest } from './wire-heads';
 
@@ -23,7 +24,7 @@ export interface RequestListener {
 }
 
 /** execute()'s answer: bytes parsed, or what was wrong (code HPE_*). */
-export type ParseResult = ReturnType<HttpParser['execute']>;
+export type ParseResult = number | ParseError;
 
 /**
  * The most a request head (request line and headers) may take: nginx's large_client_header_buffers
@@ -39,62 +40,45 @@ export const MAX_REQUEST_HEAD_BYTES = 32 * 1024;
  */
 const PARSER_POOL_SIZE = 1000;
 
-/** A pooled llhttp parser: its callbacks are set once and act for whichever RequestParser has it. */
-interface PooledParser extends HttpParser {
-  owner: RequestParser | null;
-  /** Runs async_hooks' destroy for a parser that is kept rather than deleted (as node:http does). */
-  free?: () => void;
+/** A pooled parser: its events go to whichever RequestParser has it now. */
+class PooledParser implements HttpParserEvents {
+  owner: RequestParser | null = null;
+  readonly parser: HttpParser = createHttpParser(this);
+
+  onMessageBegin(): void {
+    this.owner?.messageBegin();
+  }
+  onHeaders(headers: string[], url: string): void {
+    this.owner?.headersPart(headers, url);
+  }
+  onHeadersComplete(major: number, minor: number, headers: string[] | undefined, method: string, url: string | undefined, _status: number, _reason: string, upgrade: boolean, keepAlive: boolean): AfterHead {
+    this.owner?.headersComplete(major, minor, headers, method, url, upgrade, keepAlive);
+    return AfterHead.Body;
+  }
+  onBody(chunk: Buffer): void {
+    this.owner?.listener.onBody(chunk);
+  }
+  onMessageComplete(): void {
+    this.owner?.listener.onRequestEnd();
+  }
 }
 
 const pool: PooledParser[] = [];
 
-// The callbacks run with `this` = the llhttp parser.
-function onMessageBegin(this: PooledParser): void {
-  this.owner?.messageBegin();
-}
-function onHeaders(this: PooledParser, headers: string[], url: string): void {
-  this.owner?.headersPart(headers, url);
-}
-function onHeadersComplete(this: PooledParser, major: number, minor: number, headers: string[] | undefined, method: number, url: string | undefined, _s: unknown, _r: unknown, upgrade: boolean, keepAlive: boolean): number {
-  this.owner?.headersComplete(major, minor, headers, method, url, upgrade, keepAlive);
-  return 0;
-}
-function onBody(this: PooledParser, chunk: Buffer): void {
-  this.owner?.listener.onBody(chunk);
-}
-function onMessageComplete(this: PooledParser): void {
-  this.owner?.listener.onRequestEnd();
-}
-
 function acquireParser(owner: RequestParser): PooledParser {
-  const Parser = loadHttpParser()!;
-  let parser = pool.pop();
-  if (parser === undefined) {
-    parser = new Parser() as PooledParser;
-    parser[Parser.kOnMessageBegin] = onMessageBegin;
-    parser[Parser.kOnHeaders] = onHeaders;
-    parser[Parser.kOnHeadersComplete] = onHeadersComplete;
-    parser[Parser.kOnBody] = onBody;
-    parser[Parser.kOnMessageComplete] = onMessageComplete;
-  }
-  startRequestMode(parser, owner);
-  parser.owner = owner;
-  return parser;
+  const pooled = pool.pop() ?? new PooledParser();
+  pooled.parser.startRequests(MAX_REQUEST_HEAD_BYTES);
+  pooled.owner = owner;
+  return pooled;
 }
 
-/** Resets llhttp completely (llhttp_init, limits, a new async id): strict request parsing. */
-function startRequestMode(parser: HttpParser, owner: RequestParser): void {
-  const Parser = loadHttpParser()!;
-  parser.initialize(Parser.REQUEST, owner, MAX_REQUEST_HEAD_BYTES, Parser.kLenientNone);
-}
-
-function releaseParser(parser: PooledParser): void {
-  parser.owner = null;
+function releaseParser(pooled: PooledParser): void {
+  pooled.owner = null;
   if (pool.length < PARSER_POOL_SIZE) {
-    parser.free?.();
-    pool.push(parser);
+    pooled.parser.recycle();
+    pool.push(pooled);
   } else {
-    parser.close();
+    pooled.parser.close();
   }
 }
 
@@ -124,7 +108,7 @@ export class RequestParser {
   execute(chunk: Buffer): ParseResult {
     let offset = 0;
     for (;;) {
-      const ret = this.parser!.execute(offset === 0 ? chunk : chunk.subarray(offset));
+      const ret = this.parser!.parser.execute(offset === 0 ? chunk : chunk.subarray(offset));
       if (typeof ret !== 'number') {
         if (ret.code === 'HPE_HEADER_OVERFLOW') this.noteOpenLine(chunk, Math.min(chunk.length, offset + (ret.bytesParsed ?? chunk.length)));
         return ret;
@@ -149,7 +133,7 @@ export class RequestParser {
    * a byte count instead): the next request must not be parsed in that state.
    */
   private restart(): void {
-    startRequestMode(this.parser!, this);
+    this.parser!.parser.startRequests(MAX_REQUEST_HEAD_BYTES);
   }
 
   /** The answer to a head over MAX_REQUEST_HEAD_BYTES (HPE_HEADER_OVERFLOW): 414 or 431. */
@@ -191,7 +175,7 @@ export class RequestParser {
   }
 
   /** llhttp: a complete head. */
-  headersComplete(major: number, minor: number, headers: string[] | undefined, method: number, url: string | undefined, upgrade: boolean, keepAlive: boolean): void {
+  headersComplete(major: number, minor: number, headers: string[] | undefined, method: string, url: string | undefined, upgrade: boolean, keepAlive: boolean): void {
     this.headOpen = false;
     this.lineStart = ''; // a trailer's line is the next to be judged
     let raw = headers ?? this.headers;
@@ -209,7 +193,7 @@ export class RequestParser {
     }
     const tunnel = this.listener.onRequest(
       {
-        method: LLHTTP_METHODS[method] ?? 'GET',
+        method,
         url: target,
         versionMajor: major,
         versionMinor: minor,
@@ -220,7 +204,6 @@ export class RequestParser {
         complete: false,
         received: 0,
         buffered: null,
-        exchange: null,
       },
       upgrade,
     );

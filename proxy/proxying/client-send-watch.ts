@@ -4,7 +4,7 @@
 // Used while a response streams (ProxyExchange's ClientSend phase) and for a response's tail
 // after its exchange is done (ClientConnection), so both cut a stall after one to two periods.
 import type { Logger } from '../observability/logger';
-import type { ClientSocket } from './client-socket';
+import type { ClientSocket } from '../io/client-socket';
 
 export class ClientSendWatch {
   /** Queued bytes at the last check; -1: not watching (no wait since the last response ended). */

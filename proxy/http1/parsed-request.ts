@@ -1,5 +1,5 @@
-// A request as the fast path's client connection parsed it, waiting for or in its exchange.
-import type { ProxyExchange } from './proxy-exchange';
+// A request head as the request parser read it, and how much of its body has come since
+// (the client connection counts it, and holds what comes before its exchange starts).
 import type { TranslatedRequest } from './wire-heads';
 
 export interface ParsedRequest {
@@ -18,5 +18,4 @@ export interface ParsedRequest {
   received: number;
   /** Body bytes that arrived before the request's exchange started. */
   buffered: Buffer[] | null;
-  exchange: ProxyExchange | null;
 }

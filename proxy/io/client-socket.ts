@@ -1,4 +1,4 @@
-// What a fast-path ClientConnection needs of its socket, behind one interface with two
+// What a ClientConnection needs of its socket, behind one interface with two
 // implementations (as node's cluster puts RoundRobinHandle and SharedHandle behind one):
 //  - HandleSocket (handle-socket.ts): libuv's TCP handle driven directly, for the fds a listener
 //    of ours accepted (handed off by the master, or reuseport). The per-connection path.

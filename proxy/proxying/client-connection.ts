@@ -1,5 +1,5 @@
-// One client connection on the fast path: requests parsed straight off the socket (RequestParser:
-// Node's llhttp, strict), proxied one at a time in arrival order, responses written raw.
+// One client connection: requests parsed straight off the socket (RequestParser: Node's llhttp,
+// strict), proxied one at a time in arrival order, responses written raw.
 //  - pipelining: a request whose head arrives while another is in flight waits in `queue` (with
 //    what arrived of its body) and the socket stops being read until its turn, so the memory it
 //    can take is bounded by one read;
@@ -9,22 +9,40 @@
 //  - malformed input: 400 (414 or 431 for a head too large, 408 for a head too slow), then close;
 //  - Upgrade: the socket leaves this class for proxyUpgrade's tunnel.
 // This class owns the client socket: only it ends or destroys it (the tunnel, once handed over).
+import { errorPage, errorResponseHead } from '../http1/error-pages';
+import { tunnelsUpgrade } from '../http1/headers';
+import type { ParsedRequest } from '../http1/parsed-request';
+import { RequestParser, type ParseResult, type RequestListener } from '../http1/request-parser';
+import type { ClientSocket, ClientSocketListener } from '../io/client-socket';
+import type { AccessLog } from '../observability/access-log';
+import { ClientPause } from './client-pause';
 import { ClientSendWatch } from './client-send-watch';
-import type { ClientSocket, ClientSocketListener } from './client-socket';
 import type { Sweepable } from './deadline-sweeper';
-import { errorPage, errorResponseHead } from './error-pages';
-import type { FastFront } from './fast-front';
-import { tunnelsUpgrade } from './headers';
-import type { ParsedRequest } from './parsed-request';
-import { ClientPause, ProxyExchange } from './proxy-exchange';
-import { closeLingerMs } from './proxy-request';
+import { closeLingerMs, type ProxyContext } from './proxy-context';
+import { ProxyExchange, type ExchangeClient } from './proxy-exchange';
 import { proxyUpgrade } from './proxy-upgrade';
 import { admit } from './request-admission';
-import { RequestParser, type ParseResult, type RequestListener } from './request-parser';
+import type { Router } from './router';
+
+/** What a client connection needs of the front that serves it (front.ts). */
+export interface ConnectionFront {
+  readonly ctx: ProxyContext;
+  readonly router: Router;
+  readonly accessLog: AccessLog | null;
+  /** The Connection/Keep-Alive lines of every response on a connection that stays open. */
+  readonly keepAliveLines: string;
+  /** Draining: responses say Connection: close and connections end after them. */
+  readonly closing: boolean;
+  /** Requests taken, answered by an upstream or here. */
+  requestsServed: number;
+  track(conn: ClientConnection): void;
+  /** The connection closed, or became a tunnel (which keeps its own timeout). */
+  untrack(conn: ClientConnection): void;
+}
 
 const enum Wait { None, Header, Body, KeepAlive }
 
-export class ClientConnection implements Sweepable, RequestListener, ClientSocketListener {
+export class ClientConnection implements Sweepable, RequestListener, ClientSocketListener, ExchangeClient {
   deadline = 0;
   readonly socket: ClientSocket;
   private wait = Wait.Header;
@@ -32,6 +50,8 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
   private current: ProxyExchange | null = null;
   /** The request whose body llhttp is delivering now. */
   private reading: ParsedRequest | null = null;
+  /** That request's exchange, once it has started (until then its body is buffered on it). */
+  private readingExchange: ProxyExchange | null = null;
   private readonly queue: ParsedRequest[] = [];
   private headPending = false;
   private pauseBits = 0;
@@ -55,7 +75,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
    * tracked yet then). `onClosed` runs once the socket has closed.
    */
   constructor(
-    readonly front: FastFront,
+    readonly front: ConnectionFront,
     open: (listener: ClientSocketListener) => ClientSocket,
     private readonly onClosed: (() => void) | null,
   ) {
@@ -149,6 +169,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
       return false;
     }
     this.reading = req;
+    this.readingExchange = null;
     this.setWait(req.hasBody ? Wait.Body : Wait.None, req.hasBody ? this.front.ctx.timeouts.clientBody : 0);
     if (this.current === null && !this.flushing && this.queue.length === 0) {
       this.startRequest(req);
@@ -168,28 +189,31 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
   onBody(chunk: Buffer): void {
     const req = this.reading;
     if (req === null || this.done) return;
+    const exchange = this.readingExchange;
     if (this.wait === Wait.Body && this.pauseBits === 0) this.deadline = Date.now() + this.front.ctx.timeouts.clientBody;
     req.received += chunk.length;
     const limit = this.front.ctx.maxBodySize;
     if (limit > 0 && req.received > limit) {
       // client_max_body_size, counted as a chunked body streams: cut it here.
-      if (req.exchange !== null) req.exchange.refuse(413);
+      if (exchange !== null) exchange.refuse(413);
       // Queued behind an answer still going out: that answer completes, then the connection closes.
       else if (this.current !== null || this.flushing) this.done = true;
       else this.destroy();
       return;
     }
-    if (req.exchange !== null) req.exchange.onRequestBody(chunk);
+    if (exchange !== null) exchange.onRequestBody(chunk);
     else (req.buffered ??= []).push(chunk);
   }
 
   onRequestEnd(): void {
     const req = this.reading;
+    const exchange = this.readingExchange;
     this.reading = null;
+    this.readingExchange = null;
     if (this.wait === Wait.Body) this.setWait(Wait.None, 0);
     if (req === null) return;
     req.complete = true;
-    req.exchange?.onRequestEnd();
+    exchange?.onRequestEnd();
   }
 
   /** Starts the request's exchange, or answers it here (see request-admission.ts). */
@@ -200,7 +224,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     // node:http answers 100-continue itself; so does this path (Expect is not forwarded).
     if (req.t.expect !== null && req.hasBody && !req.complete && req.versionMinor >= 1) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n');
     const exchange = new ProxyExchange(this, req, admission.group);
-    req.exchange = exchange;
+    if (req === this.reading) this.readingExchange = exchange;
     this.current = exchange;
     exchange.start();
   }
@@ -358,7 +382,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     if (this.current !== null) {
       // In the body of the request being answered: that request is at fault. In a later,
       // pipelined one: the current request still gets its own answer, then the connection closes.
-      if (this.reading !== null && this.reading.exchange === this.current) {
+      if (this.reading !== null && this.readingExchange === this.current) {
         this.current.refuse(status);
         this.finish();
       } else {

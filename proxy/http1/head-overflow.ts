@@ -6,10 +6,10 @@
 // line cannot: it begins with a field name and a colon.
 // Where a head's bytes are not known to start (it began in the same read as the end of a body),
 // the line may look like neither: then 431, node:http's own answer, as before this distinction.
-import { LLHTTP_METHODS } from './llhttp';
+import { KNOWN_METHODS } from './llhttp';
 
 /** A method llhttp knows and the space after it (the names are letters, '-' and '_'). */
-const REQUEST_LINE_START = new RegExp(`^(?:${LLHTTP_METHODS.join('|')}) `);
+const REQUEST_LINE_START = new RegExp(`^(?:${KNOWN_METHODS.join('|')}) `);
 /** Enough of a line to hold the longest method and its space. */
 const LINE_START_CHARS = 24;
 

@@ -1,4 +1,4 @@
-// The fast path's heads as wire text: requests through the rules both engines share
+// Request and response heads as wire text: requests through the header rules
 // (headers.ts, forwardRequestHeaders), responses with hop-by-hop and hidden headers dropped.
 // Header names and values are llhttp's latin1 strings and are written back as latin1, so every
 // byte a client or upstream sent in a header passes unchanged.

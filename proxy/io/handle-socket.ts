@@ -1,5 +1,5 @@
 // A client connection driven straight on libuv's TCP handle, as node:net drives it underneath,
-// without net.Socket's streams. The fast path's socket for every fd a listener of ours accepted.
+// without net.Socket's streams. The socket for every fd a listener of ours accepted.
 //
 // Why: per connection, net.Socket builds a Duplex (two stream states, an EventEmitter, listener
 // arrays, nextTicks at open, end and close) that the proxy never uses as a stream. A minimal

@@ -76,7 +76,7 @@ export function clientResponseHeaders(raw: readonly string[]): string[] {
 }
 
 /**
- * The request header rules both engines apply, in one pass: every header the upstream gets goes
+ * The request header rules, in one pass: every header the upstream gets goes
  * to `emit`, in order — hop-by-hop ones removed, X-Forwarded-For appended to (a client's own is
  * kept, as nginx's $proxy_add_x_forwarded_for), X-Forwarded-Proto and X-Forwarded-Host set (the
  * client cannot choose what the proxy vouches for), Via appended, Host passed through.
@@ -129,7 +129,7 @@ export function forwardRequestHeaders(
 }
 
 /**
- * The request headers for the node:http engine's http.request, as raw pairs.
+ * The request headers as raw pairs, for an upgrade's http.request (proxy-upgrade.ts).
  * `bodyIsChunked` re-adds Transfer-Encoding so Node frames a body of unknown length.
  */
 export function upstreamRequestHeaders(raw: readonly string[], clientAddress: string | undefined, bodyIsChunked: boolean): string[] {

@@ -1,5 +1,5 @@
-// One proxied request on the fast path, from the client's parsed head to the end of the upstream's
-// response: nginx's outcomes, as proxy-request.ts gives them on the node:http engine.
+// One proxied request, from the client's parsed head to the end of the upstream's response, with
+// nginx's outcomes:
 //  - refused or reset before a response: the next server when that is safe (no body was sent; a
 //    reset only for idempotent methods; a reused keep-alive socket the upstream had just closed is
 //    retried once on the same server), else 502;
@@ -16,9 +16,35 @@ import type { UpstreamConnection, UpstreamListener } from '../upstream/upstream-
 import { failureKind, mayTryNextServer, UpstreamTimeout } from '../upstream/upstream-failure';
 import type { UpstreamGroup } from '../upstream/upstream-group';
 import type { UpstreamServer } from '../upstream/upstream-server';
-import type { ClientConnection } from './client-connection';
-import type { ParsedRequest } from './parsed-request';
-import { translateResponse } from './wire-heads';
+import type { ParsedRequest } from '../http1/parsed-request';
+import { translateResponse } from '../http1/wire-heads';
+import type { ClientSocket } from '../io/client-socket';
+import { ClientPause } from './client-pause';
+import type { ClientSendWatch } from './client-send-watch';
+import type { ProxyContext } from './proxy-context';
+
+/** What an exchange needs of the client connection it answers (client-connection.ts). */
+export interface ExchangeClient {
+  readonly socket: ClientSocket;
+  readonly sendWatch: ClientSendWatch;
+  readonly front: {
+    readonly ctx: ProxyContext;
+    /** Draining: responses say Connection: close. */
+    readonly closing: boolean;
+    /** The Connection/Keep-Alive lines of a response on a connection that stays open. */
+    readonly keepAliveLines: string;
+  };
+  /** Runs `end` once the client read being parsed is done with, and says so; false outside a read. */
+  atReadEnd(end: () => void): boolean;
+  pauseReading(reason: ClientPause): void;
+  resumeReading(reason: ClientPause): void;
+  bytesSent(): number;
+  writeErrorPage(status: number, head: boolean, keepAlive: boolean): void;
+  logRequest(req: ParsedRequest, status: number, bytes: number): void;
+  /** The response is written; `keep`: the connection may serve the next request. */
+  exchangeDone(req: ParsedRequest, keep: boolean): void;
+  destroy(): void;
+}
 
 const NO_SERVERS: ReadonlySet<UpstreamServer> = new Set();
 
@@ -45,7 +71,7 @@ export class ProxyExchange implements UpstreamListener {
   private readonly startBytes: number;
 
   constructor(
-    private readonly conn: ClientConnection,
+    private readonly conn: ExchangeClient,
     private readonly req: ParsedRequest,
     private readonly group: UpstreamGroup,
   ) {
@@ -306,12 +332,4 @@ export class ProxyExchange implements UpstreamListener {
     this.conn.logRequest(this.req, this.status, this.conn.bytesSent() - this.startBytes);
     this.conn.exchangeDone(this.req, keepClient);
   }
-}
-
-/** Why the client socket is paused; reading resumes when no reason is left. */
-export const enum ClientPause {
-  Pipeline = 1,
-  Upstream = 2,
-  /** A response is still leaving: the next request waits for it (ClientConnection.exchangeDone). */
-  Flush = 4,
 }

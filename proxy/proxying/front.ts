@@ -1,25 +1,25 @@
-// The fast path's client-facing side: the same job as HttpFront (http-front.ts) without node:http.
-// Client connections are parsed by Node's llhttp directly (client-connection.ts), upstream ones by
-// llhttp in response mode over raw sockets with a keep-alive pool per server (upstream-pool.ts).
-// node:http's Server + http.request cost 150-300 µs of CPU per proxied request here; the objects,
-// streams and per-request timers they allocate are what this path leaves out.
+// A worker's client-facing side: every client connection it serves, the routes and upstreams they
+// share, and the one sweep of their deadlines. Client connections are parsed by Node's llhttp
+// directly (client-connection.ts), upstream ones by llhttp in response mode over raw sockets with a
+// keep-alive pool per server (upstream-pool.ts). node:http's Server + http.request cost 150-300 µs
+// of CPU per proxied request here; the objects, streams and per-request timers they allocate are
+// what this path leaves out.
 import type net from 'node:net';
 import type { Config } from '../config/types';
+import { NetClientSocket } from '../io/client-socket';
+import { HandleSocket } from '../io/handle-socket';
+import { socketFromTcpFd } from '../io/socket-from-fd';
 import { AccessLog } from '../observability/access-log';
 import type { Logger } from '../observability/logger';
-import { ClientConnection } from './client-connection';
-import { NetClientSocket } from './client-socket';
+import { ClientConnection, type ConnectionFront } from './client-connection';
 import { DeadlineSweeper } from './deadline-sweeper';
-import type { Front } from './front';
-import { HandleSocket } from './handle-socket';
-import type { ProxyContext } from './proxy-request';
+import type { ProxyContext } from './proxy-context';
 import { Router } from './router';
-import { socketFromTcpFd } from './socket-from-fd';
 
 /** The most one client read takes, as net's default. */
 const CLIENT_READ_BYTES = 64 * 1024;
 
-export class FastFront implements Front {
+export class Front implements ConnectionFront {
   readonly router: Router;
   readonly ctx: ProxyContext;
   readonly accessLog: AccessLog | null;
@@ -28,6 +28,7 @@ export class FastFront implements Front {
   /** Set by drain(): responses say Connection: close and connections end after them. */
   closing = false;
   private drainedAt = 0;
+  /** Requests taken so far (reported to the master for its metrics and dashboard). */
   requestsServed = 0;
   private readonly sweeper: DeadlineSweeper;
   private readonly readBuffer = Buffer.allocUnsafe(CLIENT_READ_BYTES);
@@ -42,11 +43,15 @@ export class FastFront implements Front {
     this.sweeper = new DeadlineSweeper(Math.min(t.connect, t.read, t.send, t.clientHeader, t.clientBody, t.keepAlive, t.clientSend));
   }
 
+  /** Serves a client socket that Node made (the "ipc" transport). */
   serve(socket: net.Socket): void {
     new ClientConnection(this, (listener) => new NetClientSocket(socket, listener), null);
   }
 
   /**
+   * Opens a socket on an accepted TCP fd and serves it; `onClose` runs once it has closed. Throws
+   * if the fd cannot be opened; the caller still owns the fd then. `handedOff`: the master passed
+   * it, and may still hold its own copy (so closing sends the FIN first: ClientSocket.closeAfterFin).
    * Fds are served on their bare TCP handle (handle-socket.ts), reading into one buffer for the
    * whole worker rather than a new 64 KiB one per read: llhttp copies what it keeps (header
    * strings, body chunks), so nothing of a read outlives its parse. Without libuv's bindings,
@@ -89,6 +94,7 @@ export class FastFront implements Front {
     }
   }
 
+  /** Closes every connection, busy or not: the end of a graceful shutdown. */
   closeAllConnections(): void {
     this.sweeper.stop();
     for (const conn of this.connections) conn.destroy();
