@@ -1,6 +1,6 @@
 // What happened to the fleet, newest last: the dashboard's timeline and /status.json's `events`.
 // Bounded (a ring): a workshop runs for hours, and the page only ever shows the last few.
-import type { WorkerIdentity } from './master-metrics';
+import type { WorkerIdentity } from './worker-identity';
 
 export type FleetEvent =
   | { readonly kind: 'worker-joined'; readonly worker: WorkerIdentity; readonly idleReason: string | null }

@@ -4,21 +4,9 @@
 // upstreams as configured. Every per-worker row and series is keyed by the worker's id, never its
 // pid: workers in other containers may share pids.
 import type { TimelineEntry } from './event-timeline';
+import type { WorkerIdentity } from './worker-identity';
 
-export type WorkerOrigin = 'spawned' | 'joined';
-
-export interface WorkerIdentity {
-  /** "w1", "w2"…: given by the master at REGISTER, unique for its run and never reused. */
-  readonly id: string;
-  /** In the worker's own pid namespace: another container's worker may show the same number. */
-  readonly pid: number;
-  /** The worker's hostname (the container id in Docker); null: a worker older than protocol 3. */
-  readonly host: string | null;
-  /** spawned: a child of this master; joined: started by hand or in another container. */
-  readonly origin: WorkerOrigin;
-  /** The configuration generation it joined under: 1 at start, one more per successful reload. */
-  readonly generation: number;
-}
+export type { WorkerIdentity, WorkerOrigin } from './worker-identity';
 
 /**
  * serving: may get connections (or, with reuseport, accepts them itself); idle: registered but
