@@ -45,7 +45,7 @@ describe('shipped configs', () => {
     assert.deepEqual(config.upstreams.backend, {
       name: 'backend', servers: [{ host: '127.0.0.1', port: 3000, weight: 1 }], keepalive: 32,
     });
-    assert.deepEqual(config.routes, [{ host: '*', pathPrefix: '/', upstream: 'backend' }]);
+    assert.deepEqual(config.routes, [{ host: '*', pathPrefix: '/', upstream: 'backend', accessLog: true }]);
     assert.equal(config.timeouts.keepAlive, 75_000);
     assert.equal(config.handoff.dir, '/tmp/handoff');
   });
