@@ -1,11 +1,10 @@
 #!/usr/bin/env node
 // The `handoff` command: runs the master (which spawns its workers), one worker that joins a
 // master through a handoff directory, or `-t`, a config check like `nginx -t`.
-import fs from 'node:fs';
+import { parseArgs } from 'node:util';
 import { ConfigError } from './config/errors';
 import { defaultConfigPath, loadConfigFile } from './config/load';
-import { validateConfig } from './config/validate';
-import type { Config } from './config/types';
+import { type ConfigOverride, ONLY_KEY, parseSetOption } from './config/overrides';
 import { Master } from './master/master';
 import type { WorkerCommand } from './master/worker-spawner';
 import { Logger } from './observability/logger';
@@ -19,6 +18,10 @@ const USAGE = `Usage:
 Options:
   -c, --config FILE       config file (default: ${defaultConfigPath()})
   -t, --test              check the config, then exit: 0 if valid, 1 if not (as nginx -t)
+      --set KEY.PATH=VALUE
+                          set a config value before validation (as nginx -g), repeatable;
+                          VALUE is JSON if it parses (4, true, null, ["a"]), else a string:
+                          --set accessLog=stdout --set timeouts.read=5s
       --listen HOST:PORT  listen here instead of the config's listeners
       --upstream HOST:PORT[,HOST:PORT...]
                           servers of the config's only upstream group
@@ -34,68 +37,76 @@ interface Options {
   role: 'master' | 'worker';
   configFile: string;
   test: boolean;
-  listen?: string;
-  upstream?: string;
-  workers?: string;
+  /** Applied to the file on every load: at start, by -t, and on each reload. */
+  overrides: ConfigOverride[];
   handoffDir?: string;
   waitMs: number;
 }
 
-function parseArgs(argv: string[]): Options {
-  const opts: Options = { role: 'master', configFile: defaultConfigPath(), test: false, waitMs: 30_000 };
-  const args = [...argv];
-  if (args[0] === 'worker') {
-    opts.role = 'worker';
-    args.shift();
+const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  test: { type: 'boolean', short: 't' },
+  set: { type: 'string', multiple: true },
+  listen: { type: 'string' },
+  upstream: { type: 'string' },
+  workers: { type: 'string' },
+  'handoff-dir': { type: 'string' },
+  'wait-ms': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function parseCommandLine(argv: string[]): Options {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    const { code, message } = err as NodeJS.ErrnoException;
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option "${/'([^']+)'/.exec(message)?.[1] ?? message}"`);
+    if (code?.startsWith('ERR_PARSE_ARGS_')) throw new UsageError(message);
+    throw err;
   }
-  const value = (flag: string): string => {
-    const v = args.shift();
-    if (v === undefined || v.startsWith('-')) throw new UsageError(`option ${flag} needs a value`);
-    return v;
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const role = positionals[0] === 'worker' ? 'worker' : 'master';
+  const extra = positionals.slice(role === 'worker' ? 1 : 0);
+  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  const waitMs = values['wait-ms'] === undefined ? 30_000 : Number(values['wait-ms']);
+  if (!Number.isInteger(waitMs) || waitMs < 0) throw new UsageError('--wait-ms must be a whole number of milliseconds');
+  const handoffDir = values['handoff-dir'];
+  if (role === 'worker' && !handoffDir) throw new UsageError('handoff worker needs --handoff-dir DIR');
+  return {
+    role,
+    configFile: values.config ?? defaultConfigPath(),
+    test: values.test ?? false,
+    overrides: overridesOf(values),
+    ...(handoffDir === undefined ? {} : { handoffDir }),
+    waitMs,
   };
-  while (args.length > 0) {
-    const arg = args.shift()!;
-    switch (arg) {
-      case '-c': case '--config': opts.configFile = value(arg); break;
-      case '-t': case '--test': opts.test = true; break;
-      case '--listen': opts.listen = value(arg); break;
-      case '--upstream': opts.upstream = value(arg); break;
-      case '--workers': opts.workers = value(arg); break;
-      case '--handoff-dir': opts.handoffDir = value(arg); break;
-      case '--wait-ms': {
-        opts.waitMs = Number(value(arg));
-        if (!Number.isInteger(opts.waitMs) || opts.waitMs < 0) throw new UsageError('--wait-ms must be a whole number of milliseconds');
-        break;
-      }
-      case '-h': case '--help': process.stdout.write(USAGE); process.exit(0);
-      default: throw new UsageError(`unknown option "${arg}"`);
-    }
-  }
-  if (opts.role === 'worker' && !opts.handoffDir) throw new UsageError('handoff worker needs --handoff-dir DIR');
-  return opts;
 }
 
-/** The config file, with command-line overrides applied before validation (so they are checked too). */
-function loadConfig(opts: Options): Config {
-  const overrides = opts.listen ?? opts.upstream ?? opts.workers ?? opts.handoffDir;
-  if (overrides === undefined) return loadConfigFile(opts.configFile);
-  const file = fs.realpathSync(opts.configFile);
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
-  } catch {
-    return loadConfigFile(file); // reports the read or syntax error, naming file, line and column
+/** The shortcut flags as overrides, then every --set in order (so a --set can refine them). */
+function overridesOf(values: { set?: string[]; listen?: string; upstream?: string; workers?: string; 'handoff-dir'?: string }): ConfigOverride[] {
+  const overrides: ConfigOverride[] = [];
+  if (values.listen !== undefined) overrides.push({ path: ['listeners'], value: [values.listen], source: '--listen' });
+  if (values.workers !== undefined) {
+    const workers = /^\d+$/.test(values.workers) ? Number(values.workers) : values.workers;
+    overrides.push({ path: ['workers'], value: workers, source: '--workers' });
   }
-  if (opts.listen !== undefined) raw.listeners = [opts.listen];
-  if (opts.workers !== undefined) raw.workers = /^\d+$/.test(opts.workers) ? Number(opts.workers) : opts.workers;
-  if (opts.handoffDir !== undefined) raw.handoff = { ...(raw.handoff as object), dir: opts.handoffDir };
-  if (opts.upstream !== undefined) {
-    const upstreams = (raw.upstreams ?? {}) as Record<string, Record<string, unknown>>;
-    const names = Object.keys(upstreams);
-    if (names.length !== 1) throw new UsageError(`--upstream needs a config with exactly one upstream group (${file} has ${names.length})`);
-    upstreams[names[0]] = { ...upstreams[names[0]], servers: opts.upstream.split(',') };
+  if (values['handoff-dir'] !== undefined) overrides.push({ path: ['handoff', 'dir'], value: values['handoff-dir'], source: '--handoff-dir' });
+  if (values.upstream !== undefined) {
+    overrides.push({ path: ['upstreams', ONLY_KEY, 'servers'], value: values.upstream.split(','), source: '--upstream' });
   }
-  return validateConfig(raw, file);
+  for (const text of values.set ?? []) {
+    try {
+      overrides.push(parseSetOption(text));
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+  return overrides;
 }
 
 function workerCommand(handoffDir: string): WorkerCommand {
@@ -106,20 +117,21 @@ function workerCommand(handoffDir: string): WorkerCommand {
 }
 
 async function main(): Promise<void> {
-  const opts = parseArgs(process.argv.slice(2));
+  const opts = parseCommandLine(process.argv.slice(2));
   if (opts.role === 'worker') {
     const log = new Logger('worker');
     await new Worker(opts.handoffDir!, log).start(opts.waitMs);
     return;
   }
-  const config = loadConfig(opts);
+  const config = loadConfigFile(opts.configFile, opts.overrides);
   if (opts.test) {
     process.stdout.write(`handoff: the configuration file ${config.file} syntax is ok\nhandoff: configuration file ${config.file} test is successful\n`);
     return;
   }
   const log = new Logger('master');
   const resolved = await resolveUpstreamServers(config);
-  const reload = () => resolveUpstreamServers(loadConfig(opts));
+  // SIGHUP re-reads the file with the same command-line overrides.
+  const reload = () => resolveUpstreamServers(loadConfigFile(opts.configFile, opts.overrides));
   await new Master(resolved, workerCommand(resolved.handoff.dir), reload, log).start();
 }
 

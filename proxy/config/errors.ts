@@ -1,6 +1,6 @@
 // Config errors, modelled on fastify's config validation and `nginx -t`: collect every problem,
 // then throw once, so a user fixes the whole file in one edit-and-retry cycle instead of one
-// mistake per run. Checker (bottom) is the collector the validator reports into.
+// mistake per run.
 
 import * as path from 'path';
 
@@ -135,83 +135,15 @@ function editDistance(a: string, b: string): number {
 export class InvalidValue extends Error {}
 
 /**
- * Collects problems while the validator walks the raw JSON. Every check reports and returns a
- * fallback instead of throwing, so validation continues and all problems surface in one run.
- * Optional fields: `undefined` means "omitted" and yields the fallback (the default) silently.
+ * Collects the second pass's problems (resolve.ts). Every check reports and carries on with a
+ * fallback instead of throwing, so all problems surface in one run; the fallbacks never escape,
+ * as any problem ends in a ConfigError.
  */
 export class Checker {
   readonly problems: ConfigProblem[] = [];
 
   report(at: string, message: string): void {
     this.problems.push({ path: at, message });
-  }
-
-  /** Path of `key` under `base`: `upstreams.api`, or `upstreams["my api"]` when not identifier-like. */
-  join(base: string, key: string): string {
-    if (!/^[A-Za-z_$][\w$-]*$/.test(key)) return `${base}[${JSON.stringify(key)}]`;
-    return base === '' ? key : `${base}.${key}`;
-  }
-
-  required<T>(at: string, fallback: T, example = ''): T {
-    this.report(at, example === '' ? 'is required' : `is required (${example})`);
-    return fallback;
-  }
-
-  /** A plain JSON object, or null (reported). */
-  object(value: unknown, at: string, expected = 'an object'): Record<string, unknown> | null {
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
-    this.report(at, `expected ${expected}, got ${describeValue(value)}`);
-    return null;
-  }
-
-  /** An optional section: omitted means all defaults. */
-  optionalObject(value: unknown, at: string): Record<string, unknown> {
-    if (value === undefined) return {};
-    return this.object(value, at) ?? {};
-  }
-
-  knownKeys(obj: Record<string, unknown>, known: readonly string[], at: string): void {
-    for (const key of Object.keys(obj)) {
-      if (known.includes(key)) continue;
-      const guess = closestMatch(key, known);
-      const hint = guess !== null
-        ? `did you mean "${guess}"?`
-        : `expected one of ${known.map((k) => `"${k}"`).join(', ')}`;
-      this.report(this.join(at, key), `unknown key "${key}"; ${hint}`);
-    }
-  }
-
-  integer(value: unknown, at: string, min: number, max: number, fallback: number): number {
-    if (value === undefined) return fallback;
-    if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value;
-    this.report(at, `expected an integer from ${min} to ${max}, got ${describeValue(value)}`);
-    return fallback;
-  }
-
-  oneOf<T extends string>(value: unknown, at: string, options: readonly T[], fallback: T): T {
-    if (value === undefined) return fallback;
-    if (typeof value === 'string' && (options as readonly string[]).includes(value)) return value as T;
-    const guess = typeof value === 'string' ? closestMatch(value, options) : null;
-    const hint = guess === null ? '' : `; did you mean "${guess}"?`;
-    this.report(at, `expected one of ${options.map((o) => `"${o}"`).join(', ')}, got ${describeValue(value)}${hint}`);
-    return fallback;
-  }
-
-  nonEmptyString(value: unknown, at: string): string | null {
-    if (typeof value === 'string' && value !== '') return value;
-    this.report(at, `expected a non-empty string, got ${describeValue(value)}`);
-    return null;
-  }
-
-  /** A required, non-empty array; [] (after reporting) otherwise. */
-  nonEmptyArray(value: unknown, at: string, example: string): unknown[] {
-    if (value === undefined) return this.required(at, [], example);
-    if (!Array.isArray(value)) {
-      this.report(at, `expected an array, got ${describeValue(value)}`);
-      return [];
-    }
-    if (value.length === 0) this.report(at, `must not be empty (${example})`);
-    return value;
   }
 
   /** Runs a value parser; its InvalidValue becomes a problem at `at`. Other errors are bugs and propagate. */
@@ -224,4 +156,11 @@ export class Checker {
       return fallback;
     }
   }
+}
+
+/** Path of `key` under `base`: `upstreams.api`, or `upstreams["my api"]` when not identifier-like. */
+export function joinPath(base: string, key: string | number): string {
+  if (typeof key === 'number') return `${base}[${key}]`;
+  if (!/^[A-Za-z_$][\w$-]*$/.test(key)) return `${base}[${JSON.stringify(key)}]`;
+  return base === '' ? key : `${base}.${key}`;
 }

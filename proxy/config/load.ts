@@ -4,10 +4,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError, SourceLocation } from './errors';
+import { type ConfigOverride, applyOverrides, attributeProblems } from './overrides';
 import type { Config } from './types';
 import { validateConfig } from './validate';
 
-export function loadConfigFile(file: string): Config {
+/**
+ * `overrides` (the command line's --set and its shortcuts) are applied to the file's JSON before
+ * validation; the master's reload calls this again with the same ones.
+ */
+export function loadConfigFile(file: string, overrides: readonly ConfigOverride[] = []): Config {
   const absoluteFile = path.resolve(file);
   let text: string;
   try {
@@ -15,7 +20,12 @@ export function loadConfigFile(file: string): Config {
   } catch (err) {
     throw ConfigError.unreadable(absoluteFile, err);
   }
-  return validateConfig(parseConfigJson(text, absoluteFile), absoluteFile);
+  const raw = applyOverrides(parseConfigJson(text, absoluteFile), overrides, absoluteFile);
+  try {
+    return validateConfig(raw, absoluteFile);
+  } catch (err) {
+    throw err instanceof ConfigError ? attributeProblems(err, overrides) : err;
+  }
 }
 
 /** The repo's config/handoff.json, whether this runs compiled (dist/proxy/config) or from source (proxy/config). */

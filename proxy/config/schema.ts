@@ -1,34 +1,211 @@
-// What a config file may contain, as the validator knows it: the keys of each kind of object, the
-// values of each enum, the worker cap and the timeout defaults. config/handoff.schema.json
-// describes the same format for editors; a unit test keeps the key lists in sync.
+// The config file's format, once: a TypeBox schema, which is JSON Schema. It gives the raw file's
+// TypeScript types (Static), the structural check (ajv, schema-check.ts) and, written out by
+// `npm run schema`, config/handoff.schema.json for editors. What a schema cannot say (host:port
+// parsing, durations, address conflicts, unknown upstream names) is resolve.ts's second pass.
+// `title` is the noun phrase an error message uses for a value ("expected <title>, got ...").
 
-import { deepFreeze } from './deep-freeze';
-import type { AccessLogTarget, BalancePolicy, HandoffTransport, TimeoutsConfig } from './types';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import type { TimeoutsConfig } from './types';
+import { parseDuration } from './value-parsers';
 
-export const TRANSPORTS: readonly HandoffTransport[] = Object.freeze(['seqpacket', 'ipc', 'reuseport']);
-export const POLICIES: readonly BalancePolicy[] = Object.freeze(['least-conn', 'round-robin']);
+const defs: Record<string, TSchema> = {};
+
+/** Registers `schema` under $defs and returns a $ref to it that keeps the static type. */
+function def<T extends TSchema>(name: string, schema: T, options: { description?: string; default?: unknown } = {}) {
+  defs[name] = schema;
+  return Type.Unsafe<Static<T>>({ $ref: `#/$defs/${name}`, ...options });
+}
+
+/** A string enum as JSON Schema's `enum` (TypeBox's Union of Literals would be an anyOf of consts). */
+function StringEnum<const T extends readonly string[]>(values: T, options: { description?: string; default?: T[number] } = {}) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+}
+
 export const MAX_WORKERS = 256;
+/** RFC 9110 token: what a header name and an Upgrade protocol name are made of. */
+export const TOKEN_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
+export const TRANSPORTS = Object.freeze(['seqpacket', 'ipc', 'reuseport'] as const);
+export const POLICIES = Object.freeze(['least-conn', 'round-robin'] as const);
+export const ACCESS_LOG_TARGETS = Object.freeze(['off', 'stdout'] as const);
 /**
  * The Upgrade protocols tunnelled unless the config says otherwise. nginx tunnels none unless told
  * to; WebSocket is why a user turns it on. Others, h2c above all, would let a client speak a
  * protocol past this proxy's routing (h2c smuggling), so they are plain requests by default.
  */
 export const DEFAULT_UPGRADES: readonly string[] = Object.freeze(['websocket']);
-export const ACCESS_LOG_TARGETS: readonly AccessLogTarget[] = Object.freeze(['off', 'stdout']);
 
-/** nginx's defaults for the matching directives. */
-export const DEFAULT_TIMEOUTS: TimeoutsConfig = Object.freeze({
-  connect: 60_000, read: 60_000, send: 60_000, clientHeader: 60_000, clientBody: 60_000, keepAlive: 75_000, clientSend: 60_000,
+const hostPort = def('hostPort', Type.String({
+  title: 'a "host:port" string',
+  description: '"host:port"; write IPv6 addresses in brackets: "[::1]:3000".',
+  pattern: '^(\\[[0-9A-Fa-f:.%A-Za-z]+\\]|[A-Za-z0-9_.-]+):[0-9]{1,5}$',
+  examples: ['127.0.0.1:3000', 'backend.internal:8080', '[::1]:3000'],
+}));
+
+const duration = def('duration', Type.Union([
+  Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 }),
+  Type.String({ pattern: '^\\s*([0-9]+\\s*(ms|s|m|h|d)\\s*)+$' }),
+], {
+  title: 'a duration like "500ms", "60s", "5m", "1h" or a number of milliseconds',
+  description: 'A duration: a number of milliseconds, or an nginx-style string with units ms, s, m, h, d ("500ms", "60s", "5m", "1h", "1m 30s"). Must be more than 0 and at most 2147483647 ms (about 24 days). A bare "60" is rejected: nginx would read seconds, a JSON number here means milliseconds.',
+  examples: ['500ms', '60s', '5m', '1h'],
+}));
+
+const size = def('size', Type.Union([
+  Type.Integer({ minimum: 0 }),
+  Type.String({ pattern: '^\\s*[0-9]+[kKmMgG]?\\s*$' }),
+], {
+  title: 'a size like "512k", "10m", "1g" or a number of bytes',
+  description: 'A size: a number of bytes, or an nginx-style string with unit k, m or g (powers of 1024, any case): "512k", "10m", "1g".',
+  examples: [0, '512k', '10m', '1g'],
+}));
+
+const listener = def('listener', Type.Object({
+  host: Type.Optional(Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address to bind: a host name or IP address (IPv6 with or without brackets). Default "127.0.0.1".' })),
+  port: Type.Integer({ minimum: 0, maximum: 65535, description: 'TCP port, 1 to 65535; 0 picks any free port (for tests). Two listeners (or a listener and status) may not share a port when their hosts are the same address or one is a wildcard covering the other (0.0.0.0 covers IPv4 addresses, :: covers every address): Linux would refuse the second bind.' }),
+  backlog: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: 511, description: "Length of the kernel's accept queue (listen(2) backlog; nginx's default 511)." })),
+}, { additionalProperties: false, description: 'A listening socket (nginx listen).' }));
+
+const server = def('server', Type.Object({
+  address: Type.Unsafe<string>({ $ref: '#/$defs/hostPort', description: '"host:port" of the server; port 1 to 65535. IPv6 in brackets: "[::1]:3000".' }),
+  weight: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 1, description: 'Relative share of requests (nginx weight), 1 to 1000.' })),
+}, { additionalProperties: false, description: 'One backend server (nginx server inside upstream).' }));
+
+const upstream = def('upstream', Type.Object({
+  servers: Type.Array(Type.Union([hostPort, server]), {
+    minItems: 1,
+    examples: [['127.0.0.1:3000']],
+    description: 'The backend servers: "host:port" strings or objects with an address and a weight. Each server once: give it a higher weight rather than listing it twice.',
+  }),
+  keepalive: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000, default: 32, description: 'Idle keep-alive connections kept open per server, per worker (nginx keepalive), 0 to 10000. 0 closes upstream connections after each request.' })),
+}, { additionalProperties: false, description: 'A group of backend servers that share the load (nginx upstream).' }));
+
+const route = def('route', Type.Object({
+  host: Type.Optional(Type.String({ minLength: 1, default: '*', description: 'Host header to match; case-insensitive, a port is ignored. "*" matches any host; other wildcards are not supported.' })),
+  pathPrefix: Type.Optional(Type.String({ pattern: '^/[^\\s?#]*$', default: '/', title: 'a path starting with "/"', description: 'Path prefix to match, starting with "/" (no query or fragment).' })),
+  upstream: Type.String({ minLength: 1, description: 'Name of the upstream (a key of "upstreams") that serves the request.' }),
+  accessLog: Type.Optional(Type.Boolean({ default: true, description: 'Whether requests of this route are written to the access log (nginx access_log off in a location): false keeps health checks out of it. Default true; nothing is written anyway while the top-level accessLog is "off".' })),
+}, { additionalProperties: false, description: 'Sends matching requests to an upstream (nginx server_name + location prefix + proxy_pass).' }));
+
+const timeoutFields = {
+  connect: ['60s', 'Connecting to an upstream server (nginx proxy_connect_timeout).'],
+  read: ['60s', 'Between two reads from the upstream (nginx proxy_read_timeout).'],
+  send: ['60s', 'Between two writes to the upstream (nginx proxy_send_timeout).'],
+  clientHeader: ['60s', 'The whole request head must arrive within this (nginx client_header_timeout).'],
+  clientBody: ['60s', 'Between two reads of the request body (nginx client_body_timeout).'],
+  keepAlive: ['75s', 'An idle client connection is closed after this (nginx keepalive_timeout).'],
+  clientSend: ['60s', 'A client that takes no byte of its response for this long is closed (nginx send_timeout; checked once per period, so a stall is cut after one to two periods). Meanwhile the upstream is not read, and proxy_read_timeout does not run.'],
+} as const;
+type TimeoutName = keyof typeof timeoutFields;
+
+const durationProperty = (key: TimeoutName) => Type.Optional(Type.Unsafe<Static<typeof duration>>({
+  $ref: '#/$defs/duration', description: `${timeoutFields[key][1]} Default ${timeoutFields[key][0]}.`, default: timeoutFields[key][0],
+}));
+const timeouts = def('timeouts', Type.Object({
+  connect: durationProperty('connect'),
+  read: durationProperty('read'),
+  send: durationProperty('send'),
+  clientHeader: durationProperty('clientHeader'),
+  clientBody: durationProperty('clientBody'),
+  keepAlive: durationProperty('keepAlive'),
+  clientSend: durationProperty('clientSend'),
+}, { additionalProperties: false, description: "Timeouts, each a duration. Defaults are nginx's." }));
+
+const handoff = def('handoff', Type.Object({
+  dir: Type.Optional(Type.String({ minLength: 1, description: "Directory of the Unix sockets between master and workers (created with mode 0700). A relative path is resolved against this config file's directory. At most 82 bytes once resolved (Unix socket paths are short). Default: <os.tmpdir()>/handoff." })),
+  transport: Type.Optional(StringEnum(TRANSPORTS, { default: 'seqpacket', description: '"seqpacket": the master accepts and passes each fd over a SOCK_SEQPACKET socket (SCM_RIGHTS). "ipc": the same over Node\'s child-process IPC channel. "reuseport": every worker listens itself with SO_REUSEPORT and the kernel balances.' })),
+  policy: Type.Optional(StringEnum(POLICIES, { default: 'least-conn', description: 'Which worker gets the next connection: "least-conn" (fewest open connections) or "round-robin".' })),
+  maxInFlightPerWorker: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096, default: 64, description: 'Connections sent to one worker but not yet acknowledged, at most (1 to 4096); beyond it the master picks another worker.' })),
+}, { additionalProperties: false, description: 'How the master hands accepted connections to the workers.' }));
+
+const limits = def('limits', Type.Object({
+  maxConnectionsPerWorker: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'A worker takes no more client connections than this (nginx worker_connections), 1 to 1000000.' })),
+  maxBodySize: Type.Optional(Type.Unsafe<Static<typeof size>>({ $ref: '#/$defs/size', default: 0, description: 'Largest request body accepted (nginx client_max_body_size), a size. 0 = unlimited, the default: bodies are streamed to the upstream, never buffered whole, so the proxy needs no cap for its own sake.' })),
+}, { additionalProperties: false, description: 'Resource limits.' }));
+
+/** The root object of a config file. */
+export const ConfigFileSchema = Type.Object({
+  $schema: Type.Optional(Type.String({ description: 'Path or URL of this JSON Schema, for editors. Ignored by Handoff.' })),
+  workers: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: MAX_WORKERS }), Type.Literal('auto')], {
+    default: 1, description: `Number of worker processes (nginx worker_processes): 1 to ${MAX_WORKERS}, or "auto" for one per CPU (capped at ${MAX_WORKERS}). Default 1.`,
+  })),
+  workerPriority: Type.Optional(Type.Union([Type.Integer({ minimum: -20, maximum: 19 }), Type.Literal('auto')], {
+    default: 'auto',
+    description: 'The nice value of each worker\'s event-loop thread (V8\'s helper threads stay behind it), as nginx\'s worker_priority: -20 to 19, or "auto" (the default), 5 below the nice each worker starts with (a spawned worker: 5 below the master\'s); with the reuseport transport, where the master is not in the path, "auto" leaves it unchanged. The master is in the path of every new connection; workers that outrank it make it take connections in batches when the CPU is short, instead of pre-empting them for each one. Lowering a nice value needs CAP_SYS_NICE or an RLIMIT_NICE that allows it; where neither does, "auto" leaves the workers as they are and a number is reported as a warning.',
+  })),
+  handoff: Type.Optional(handoff),
+  listeners: Type.Array(Type.Union([hostPort, listener]), {
+    minItems: 1,
+    examples: [['127.0.0.1:8080']],
+    description: 'Where the master accepts client connections (nginx listen). Each is "host:port" (IPv6 as "[::1]:8080") or an object.',
+  }),
+  upstreams: Type.Unsafe<Record<string, Static<typeof upstream>>>({
+    type: 'object',
+    minProperties: 1,
+    propertyNames: { title: 'an upstream name of letters, digits, "_", "." and "-"', pattern: '^[A-Za-z0-9_.-]+$' },
+    additionalProperties: { $ref: '#/$defs/upstream' },
+    examples: [{ backend: { servers: ['127.0.0.1:3000'] } }],
+    description: 'Named groups of backend servers (nginx upstream blocks). Routes refer to them by name.',
+  }),
+  routes: Type.Optional(Type.Array(route, {
+    minItems: 1,
+    examples: [[{ pathPrefix: '/', upstream: 'backend' }]],
+    description: 'Which upstream serves a request: an exact host beats "*", then the longest matching pathPrefix wins. May be omitted when there is exactly one upstream (everything goes there). A (host, pathPrefix) pair may appear only once.',
+  })),
+  timeouts: Type.Optional(timeouts),
+  limits: Type.Optional(limits),
+  accessLog: Type.Optional(StringEnum(ACCESS_LOG_TARGETS, {
+    default: 'off',
+    description: 'Where workers write one access-log line per request, in nginx\'s combined format. "off" (the default) writes none; "stdout" suits containers (docker compose logs). A route can opt out with its own "accessLog": false.',
+  })),
+  workerHeader: Type.Optional(Type.Union([Type.String({ pattern: TOKEN_PATTERN, title: 'a header name (an HTTP token)' }), Type.Null()], {
+    default: null,
+    examples: ['X-Handoff-Worker'],
+    description: 'A response header naming the worker that served the response, added to every response the proxy sends (e.g. "X-Handoff-Worker"). Null (the default): none.',
+  })),
+  upgrades: Type.Optional(Type.Array(Type.String({ pattern: TOKEN_PATTERN, title: 'a protocol name as the Upgrade header gives it (a token, without "/version")' }), {
+    title: 'an array of protocol names such as ["websocket"] ([] tunnels none)',
+    default: [...DEFAULT_UPGRADES],
+    description: 'Upgrade protocols tunnelled after the upstream answers 101, matched case-insensitively (duplicates count once). A request that offers any other is served as a plain request, with its Upgrade header removed (nginx passes no Upgrade unless configured to). Default ["websocket"]; [] tunnels none. Tunnelling h2c would let a client send HTTP/2 requests straight to a backend, past the routes (h2c smuggling).',
+  })),
+  status: Type.Optional(Type.Union([hostPort, Type.Null()], {
+    default: null,
+    examples: ['127.0.0.1:8081'],
+    description: '"host:port" where the master serves /metrics (Prometheus text), /status.json and a live dashboard at /. Omitted or null: off. Keep it on a private address.',
+  })),
+}, {
+  additionalProperties: false,
+  $defs: defs,
 });
 
-/** Every key the validator accepts, per object kind; names match the `$defs` of handoff.schema.json. */
-export const KNOWN_KEYS = deepFreeze({
-  root: ['$schema', 'workers', 'workerPriority', 'handoff', 'listeners', 'upstreams', 'routes', 'timeouts', 'limits', 'accessLog', 'status', 'upgrades'],
-  handoff: ['dir', 'transport', 'policy', 'maxInFlightPerWorker'],
-  listener: ['host', 'port', 'backlog'],
-  upstream: ['servers', 'keepalive'],
-  server: ['address', 'weight'],
-  route: ['host', 'pathPrefix', 'upstream'],
-  timeouts: Object.keys(DEFAULT_TIMEOUTS) as (keyof TimeoutsConfig)[],
-  limits: ['maxConnectionsPerWorker', 'maxBodySize'],
-} satisfies Record<string, readonly string[]>);
+/** A config file as written, once the schema accepts it (shorthands and duration strings still raw). */
+export type ConfigFile = Static<typeof ConfigFileSchema>;
+export type RouteFile = Static<typeof route>;
+export type ListenerFile = Static<typeof listener>;
+export type ServerFile = Static<typeof server>;
+export type TimeoutsFile = Static<typeof timeouts>;
+
+/** The named definitions, for resolving a `$ref` when describing a value in a message. */
+export const SCHEMA_DEFS: Readonly<Record<string, TSchema>> = defs;
+
+/** The `default` annotation of each property of one of the $defs objects. */
+export function defaultsOf(name: string): Record<string, unknown> {
+  const properties = (defs[name] as { properties?: Record<string, { default?: unknown }> }).properties ?? {};
+  return Object.fromEntries(Object.entries(properties).filter(([, p]) => 'default' in p).map(([key, p]) => [key, p.default]));
+}
+
+export const TIMEOUT_NAMES = Object.keys(timeoutFields) as TimeoutName[];
+
+/** The timeouts' defaults in milliseconds (nginx's, for the matching directives). */
+export const DEFAULT_TIMEOUTS: TimeoutsConfig = Object.freeze(Object.fromEntries(
+  Object.entries(timeoutFields).map(([key, [fallback]]) => [key, parseDuration(fallback)]),
+) as Record<TimeoutName, number>);
+
+/** config/handoff.schema.json: what `npm run schema` writes and a unit test compares. */
+export function configJsonSchema(): object {
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    title: 'Handoff config',
+    description: 'Config file of Handoff, an nginx-style reverse proxy for Node.js. Generated from proxy/config/schema.ts by `npm run schema`; do not edit. `handoff -t` checks a file against it and against what a schema cannot say (addresses, durations, route targets), reporting every problem at once.',
+    ...ConfigFileSchema,
+  };
+}

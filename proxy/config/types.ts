@@ -1,10 +1,13 @@
-// The validated, frozen shape of a Handoff config. The file format (JSON) is described by
-// config/handoff.schema.json; proxy/config/validate.ts turns raw JSON into these types.
+// The validated, frozen shape of a Handoff config. The file format is schema.ts (its enums and
+// the route fields are taken from there); validate.ts turns a file into these types: shorthands
+// expanded, durations and sizes in numbers, defaults filled in.
+
+import type { ACCESS_LOG_TARGETS, POLICIES, TRANSPORTS } from './schema';
 
 /** How accepted connections reach the workers. */
-export type HandoffTransport = 'seqpacket' | 'ipc' | 'reuseport';
+export type HandoffTransport = (typeof TRANSPORTS)[number];
 /** Which worker the master hands the next connection to. */
-export type BalancePolicy = 'least-conn' | 'round-robin';
+export type BalancePolicy = (typeof POLICIES)[number];
 
 export interface ListenerConfig {
   /** As server.listen wants it: IPv6 without brackets ("::1"). */
@@ -35,6 +38,8 @@ export interface RouteConfig {
   /** Path prefix to match; the longest matching prefix wins. */
   readonly pathPrefix: string;
   readonly upstream: string;
+  /** false: requests of this route are not access-logged (nginx `access_log off` in a location). */
+  readonly accessLog: boolean;
 }
 
 /** All in milliseconds. Names follow nginx's directives. */
@@ -78,7 +83,7 @@ export interface LimitsConfig {
 export type WorkerPriority = number | 'auto';
 
 /** Where workers write one line per request (nginx's combined format); 'off' writes none. */
-export type AccessLogTarget = 'off' | 'stdout';
+export type AccessLogTarget = (typeof ACCESS_LOG_TARGETS)[number];
 
 export interface Config {
   /** Absolute path of the file this came from, or null when built in memory. */
@@ -92,6 +97,8 @@ export interface Config {
   readonly timeouts: TimeoutsConfig;
   readonly limits: LimitsConfig;
   readonly accessLog: AccessLogTarget;
+  /** A response header naming the worker that served the response; null = none. */
+  readonly workerHeader: string | null;
   /**
    * Upgrade protocols tunnelled after the upstream's 101 (lower case, as tokens). A request that
    * offers any other is served as a plain request, its Upgrade removed as a hop-by-hop header.

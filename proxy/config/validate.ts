@@ -1,52 +1,50 @@
-// Raw JSON -> a validated, defaulted, deep-frozen Config. Every rule (section-validators.ts, with
-// the value parsers in value-parsers.ts and the address collisions in addresses.ts) records its
-// problem and carries on with a fallback value, so one run reports everything wrong with the file
-// (fastify style); the fallbacks never escape because any problem ends in a ConfigError.
-// config/handoff.schema.json describes the same format for editors; a unit test keeps the key
-// lists in schema.ts in sync.
+// Raw JSON -> a validated, defaulted, deep-frozen Config, in two passes whose problems are
+// reported together: the JSON Schema (schema-check.ts), then what a schema cannot say
+// (resolve.ts). Problems are listed in the order of the file, one per place: where both passes
+// name the same place, the second pass's message is the more precise one (it parsed the value).
 
 import * as path from 'path';
 import { deepFreeze } from './deep-freeze';
-import { Checker, ConfigError } from './errors';
-import { KNOWN_KEYS } from './schema';
-import {
-  validateAccessLog, validateHandoff, validateLimits, validateListeners, validateRoutes, validateStatus, validateTimeouts,
-  validateUpgrades, validateUpstreams, validateWorkerPriority, validateWorkers,
-} from './section-validators';
+import { Checker, ConfigError, type ConfigProblem, joinPath } from './errors';
+import { resolveConfig } from './resolve';
+import { schemaProblems } from './schema-check';
 import type { Config } from './types';
 
-// The config module's public names, importable from here as before the split.
-export { ACCESS_LOG_TARGETS, DEFAULT_TIMEOUTS, DEFAULT_UPGRADES, KNOWN_KEYS, MAX_WORKERS, POLICIES, TRANSPORTS } from './schema';
+// The config module's public names, importable from here.
+export { ACCESS_LOG_TARGETS, DEFAULT_TIMEOUTS, DEFAULT_UPGRADES, MAX_WORKERS, POLICIES, TRANSPORTS } from './schema';
 export {
   MAX_DURATION_MS, parseDuration, parseHost, parseHostPort, parsePathPrefix, parseRouteHost, parseSize,
 } from './value-parsers';
 
 export function validateConfig(raw: unknown, file: string | null): Config {
   const absoluteFile = file === null ? null : path.resolve(file);
+  const structural = schemaProblems(raw);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(absoluteFile, structural);
   const check = new Checker();
-  const root = check.object(raw, '');
-  if (root === null) throw new ConfigError(absoluteFile, check.problems);
-  check.knownKeys(root, KNOWN_KEYS.root, '');
-
-  // Sections in file order, so problems are listed in roughly the order the user reads them.
-  const workers = validateWorkers(check, root.workers);
-  const handoff = validateHandoff(check, root.handoff, absoluteFile);
-  const { listeners, addresses: listenerAddresses } = validateListeners(check, root.listeners);
-  const upstreams = validateUpstreams(check, root.upstreams);
-  const config: Config = {
-    file: absoluteFile,
-    workers,
-    workerPriority: validateWorkerPriority(check, root.workerPriority),
-    handoff,
-    listeners,
-    upstreams: upstreams.byName,
-    routes: validateRoutes(check, root.routes, upstreams.names),
-    timeouts: validateTimeouts(check, root.timeouts),
-    limits: validateLimits(check, root.limits),
-    accessLog: validateAccessLog(check, root.accessLog),
-    status: validateStatus(check, root.status, listenerAddresses),
-    upgrades: validateUpgrades(check, root.upgrades),
-  };
-  if (check.problems.length > 0) throw new ConfigError(absoluteFile, check.problems);
+  const config = resolveConfig(check, raw as Record<string, unknown>, absoluteFile);
+  const precise = new Set(check.problems.map((p) => p.path));
+  const problems = [...structural.filter((p) => !precise.has(p.path)), ...check.problems];
+  if (problems.length > 0) throw new ConfigError(absoluteFile, inFileOrder(raw, problems));
   return deepFreeze(config);
+}
+
+/** Sorted by where their path (or, for a missing key, its parent) appears in the file; stable. */
+function inFileOrder(raw: object, problems: ConfigProblem[]): ConfigProblem[] {
+  const order = new Map<string, number>();
+  const walk = (value: unknown, at: string): void => {
+    order.set(at, order.size);
+    if (value !== null && typeof value === 'object') {
+      for (const [key, child] of Object.entries(value)) walk(child, joinPath(at, Array.isArray(value) ? Number(key) : key));
+    }
+  };
+  walk(raw, '');
+  const position = (at: string): number => {
+    // Drops the last segment: ".key", "[0]", '["odd key"]', or the first key itself.
+    for (let p = at; ; p = p.replace(/(\.[^.[\]]+|\[[^\]]*\]|^[^.[\]]+)$/, '')) {
+      const found = order.get(p);
+      if (found !== undefined) return found;
+      if (p === '') return 0;
+    }
+  };
+  return problems.map((p) => ({ p, at: position(p.path) })).sort((a, b) => a.at - b.at).map(({ p }) => p);
 }

@@ -70,3 +70,27 @@ describe('handoff -t', () => {
     assert.match(run.stderr, /listeners\[0\]/);
   });
 });
+
+describe('handoff --set', () => {
+  it('sets config values before the check, parsed as JSON when they parse', () => {
+    const run = handoff('-t', '--set', 'workerHeader=X-Handoff-Worker', '--set', 'accessLog=stdout', '--set', 'upgrades=["websocket","h2c"]');
+    assert.equal(run.status, 0, run.stderr);
+  });
+
+  it('names the --set behind a problem it causes', () => {
+    const run = handoff('-t', '--set', 'workers=many', '--set', 'timeouts.read=5x');
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /workers: expected an integer from 1 to 256 or "auto", got "many" \(from --set workers=many\)/);
+    assert.match(run.stderr, /timeouts\.read: unknown unit "x".* \(from --set timeouts\.read=5x\)/);
+    const typo = handoff('-t', '--set', 'workrs=2');
+    assert.equal(typo.status, 1);
+    assert.match(typo.stderr, /workrs: unknown key "workrs"; did you mean "workers"\? \(from --set workrs=2\)/);
+  });
+
+  it('refuses a --set without key=value with usage and exit 2', () => {
+    const run = handoff('-t', '--set', 'accessLog');
+    assert.equal(run.status, 2);
+    assert.match(run.stderr, /--set accessLog: expected key\.path=value/);
+    assert.match(run.stderr, /Usage:/);
+  });
+});

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ConfigError } from '../../proxy/config/errors';
 import { defaultConfigPath, firstJsonErrorOffset, loadConfigFile } from '../../proxy/config/load';
+import { ONLY_KEY, parseSetOption } from '../../proxy/config/overrides';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-config-test-'));
 after(() => fs.rmSync(scratch, { recursive: true, force: true }));
@@ -45,7 +46,7 @@ describe('shipped configs', () => {
     assert.deepEqual(config.upstreams.backend, {
       name: 'backend', servers: [{ host: '127.0.0.1', port: 3000, weight: 1 }], keepalive: 32,
     });
-    assert.deepEqual(config.routes, [{ host: '*', pathPrefix: '/', upstream: 'backend' }]);
+    assert.deepEqual(config.routes, [{ host: '*', pathPrefix: '/', upstream: 'backend', accessLog: true }]);
     assert.equal(config.timeouts.keepAlive, 75_000);
     assert.equal(config.handoff.dir, '/tmp/handoff');
   });
@@ -119,6 +120,31 @@ describe('loadConfigFile', () => {
     const config = loadConfigFile(path.relative(process.cwd(), file));
     assert.equal(config.file, file);
     assert.equal(config.handoff.dir, path.join(scratch, 'sockets'));
+  });
+});
+
+describe('loadConfigFile with overrides', () => {
+  test('--set values apply before validation: JSON when they parse, else strings; the file is left as it was', () => {
+    const file = writeConfig('overridden.json', VALID);
+    const config = loadConfigFile(file, ['workers=3', 'timeouts.read=5s', 'upgrades=[]', 'workerHeader=X-Handoff-Worker', 'handoff.policy=round-robin']
+      .map(parseSetOption));
+    assert.equal(config.workers, 3);
+    assert.equal(config.timeouts.read, 5000);
+    assert.deepEqual(config.upgrades, []);
+    assert.equal(config.workerHeader, 'X-Handoff-Worker');
+    assert.equal(config.handoff.policy, 'round-robin');
+    assert.equal(loadConfigFile(file).workers, 1);
+  });
+
+  test('an override that cannot apply, or a malformed --set, is named', () => {
+    const file = writeConfig('two-upstreams.json', JSON.stringify({
+      listeners: ['127.0.0.1:0'], upstreams: { a: { servers: ['h:1'] }, b: { servers: ['h:2'] } }, routes: [{ upstream: 'a' }],
+    }));
+    assert.throws(() => loadConfigFile(file, [{ path: ['upstreams', ONLY_KEY, 'servers'], value: ['h:3'], source: '--upstream' }]),
+      { message: `${file}: --upstream: needs exactly one entry in upstreams, the file has 2` });
+    assert.throws(() => loadConfigFile(file, [parseSetOption('listeners.0.port=1')]),
+      { message: `${file}: --set listeners.0.port=1: listeners.0 is not an object or array` });
+    assert.throws(() => parseSetOption('=1'), /expected key\.path=value/);
   });
 });
 
