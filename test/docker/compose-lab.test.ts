@@ -367,6 +367,20 @@ describe('the Docker lab (docker-compose.yml, built and run with testcontainers)
     assert.equal(masterAndWorkers(await procView(proxy)).master, master, 'reloads, not restarts');
   });
 
+  it("keeps the proxy's own health checks (GET /health every 2 s) out of the access log", async () => {
+    // By now the health check has passed through the proxy many times; ordinary requests are logged.
+    await get(port, '/?not-a-health-check');
+    const logs = await waitFor(
+      'the ordinary request in the access log',
+      async () => {
+        const out = (await compose(['logs', '--no-color', '--no-log-prefix', 'proxy', 'workers'])).stdout;
+        return /"GET \/\?not-a-health-check HTTP\/1\.1" 200 /.test(out) ? out : undefined;
+      },
+      5_000,
+    );
+    assert.doesNotMatch(logs, /"GET \/health HTTP\/1\.1"/);
+  });
+
   it('traces the master with ./lab trace: the fd accept4 returns is the one sendmsg passes to a worker', async () => {
     const out = await lab(['trace', '2']);
     assert.match(out, /^response: HTTP\/1\.1 200 OK$/m);
