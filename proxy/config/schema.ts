@@ -5,7 +5,6 @@
 // `title` is the noun phrase an error message uses for a value ("expected <title>, got ...").
 
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import type { TimeoutsConfig } from './types';
 import { parseDuration } from './value-parsers';
 
 const defs: Record<string, TSchema> = {};
@@ -196,7 +195,7 @@ export function defaultsOf(name: string): Record<string, unknown> {
 export const TIMEOUT_NAMES = Object.keys(timeoutFields) as TimeoutName[];
 
 /** The timeouts' defaults in milliseconds (nginx's, for the matching directives). */
-export const DEFAULT_TIMEOUTS: TimeoutsConfig = Object.freeze(Object.fromEntries(
+export const DEFAULT_TIMEOUTS: Readonly<Record<TimeoutName, number>> = Object.freeze(Object.fromEntries(
   Object.entries(timeoutFields).map(([key, [fallback]]) => [key, parseDuration(fallback)]),
 ) as Record<TimeoutName, number>);
 
