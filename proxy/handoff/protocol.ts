@@ -7,6 +7,7 @@
 //   offset 8  a         REGISTER: worker pid;  CONNECTION: listener index;
 //                       ACK, REJECT, STATUS: the worker's open client connections (least-conn)
 //   offset 12 b         REGISTER: protocol version;  ACK, REJECT, STATUS: requests served so far
+//                       WELCOME: a = the worker's number (its id is "w" + a), b = its generation
 //
 // Only REGISTER (protocol 3) carries more: a trailer with the worker's identity (see Register).
 // Every other message is exactly 16 bytes. SOCK_SEQPACKET keeps message boundaries, so one
@@ -56,6 +57,12 @@ export enum MessageType {
    * the master picks no worker, and only the once-a-second report is sent.
    */
   STATUS = 6,
+  /**
+   * master → worker, once, right after a protocol-3 REGISTER is taken: "you are worker w<a> of
+   * generation b". The worker names itself so in its access log and its response header
+   * (workerHeader): the same name the master's status, metrics and dashboard use.
+   */
+  WELCOME = 7,
 }
 
 /** Every message but REGISTER: the 16 bytes as they are. */

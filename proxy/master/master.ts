@@ -248,6 +248,7 @@ export class Master {
     // The worker's own word (it compared network namespaces), or, for a worker older than protocol
     // 3 under ipc, ours: a worker that is not our child has no IPC channel for the sockets.
     link.unfit = msg.self?.unfit ?? (this.config.handoff.transport === 'ipc' && link.ipcChild === null ? 'ipc-not-spawned' : null);
+    if (msg.version >= 3) link.welcome(worker);
     const idleReason = link.unfit && describeUnfitness(link.unfit);
     this.timeline.add({ kind: 'worker-joined', worker, idleReason });
     if (link.unfit) {

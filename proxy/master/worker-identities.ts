@@ -3,6 +3,7 @@
 // and workers in other containers may show the very pids the master's children have.
 import type { Register } from '../handoff/protocol';
 import type { WorkerIdentity, WorkerOrigin } from '../observability/master-metrics';
+import { workerIdOf } from '../observability/worker-identity';
 
 export class WorkerIdentities {
   private issued = 0;
@@ -15,7 +16,7 @@ export class WorkerIdentities {
   ) {}
 
   identify(msg: Register, generation: number): WorkerIdentity {
-    return { id: `w${++this.issued}`, pid: msg.pid, host: msg.self?.host ?? null, origin: this.origin(msg), generation };
+    return { id: workerIdOf(++this.issued), pid: msg.pid, host: msg.self?.host ?? null, origin: this.origin(msg), generation };
   }
 
   /**

@@ -6,6 +6,7 @@ import type net from 'node:net';
 import { ChannelWriter } from '../handoff/channel-writer';
 import { encode, MessageType, type Unfitness } from '../handoff/protocol';
 import type { WorkerIdentity } from '../observability/master-metrics';
+import { workerNumberOf } from '../observability/worker-identity';
 import { describeWorker } from './worker-identities';
 
 /**
@@ -148,6 +149,11 @@ export class WorkerLink {
     const orphans = [...this.inFlight.values()];
     this.inFlight.clear();
     return orphans;
+  }
+
+  /** Tells the worker the name the master knows it by (WELCOME: "w" + its number). */
+  welcome(identity: WorkerIdentity): void {
+    this.writer.send(encode(MessageType.WELCOME, 0, workerNumberOf(identity.id), identity.generation));
   }
 
   /**

@@ -1,9 +1,8 @@
 // nginx's "combined" access-log format, with $bytes_sent (head and body) in place of
-// $body_bytes_sent since the body is streamed, not counted:
-//   127.0.0.1 - - [25/Nov/2026:21:40:00 +0000] "GET / HTTP/1.1" 200 187 "-" "curl/7.88.1"
+// $body_bytes_sent since the body is streamed, not counted, and the worker that served it (the
+// name the master's status and dashboard use; '-' until the master has named it):
+//   127.0.0.1 - - [25/Nov/2026:21:40:00 +0000] "GET / HTTP/1.1" 200 187 "-" "curl/7.88.1" worker=w2
 // Lines are batched and written once per event-loop turn: one write for a burst of requests.
-import type http from 'node:http';
-
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 function timeLocal(d: Date): string {
@@ -21,32 +20,18 @@ function field(value: string | undefined): string {
 }
 
 export class AccessLog {
+  /** Set once the master has named this worker (WELCOME). */
+  worker = '-';
   private pending = '';
   private flushScheduled = false;
 
   constructor(private readonly out: NodeJS.WritableStream = process.stdout) {}
 
-  /** Logs the request when its response is done (finished or cut short). */
-  track(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const socket = req.socket;
-    const startBytes = socket.bytesWritten;
-    res.once('close', () => {
-      this.record(
-        socket.remoteAddress,
-        `${req.method} ${req.url} HTTP/${req.httpVersion}`,
-        res.headersSent ? res.statusCode : 499,
-        socket.bytesWritten - startBytes,
-        req.headers.referer,
-        req.headers['user-agent'],
-      );
-    });
-  }
-
-  /** One line for a finished request (the fast path calls this directly; 499 = the client went away first). */
+  /** One line for a finished request (499: the client went away first). */
   record(remoteAddress: string | undefined, requestLine: string, status: number, bytesSent: number, referer: string | undefined, userAgent: string | undefined): void {
     this.pending +=
       `${remoteAddress ?? '-'} - - [${timeLocal(new Date())}] "${field(requestLine)}" ` +
-      `${status} ${bytesSent} "${field(referer)}" "${field(userAgent)}"\n`;
+      `${status} ${bytesSent} "${field(referer)}" "${field(userAgent)}" worker=${this.worker}\n`;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());

@@ -15,3 +15,7 @@ export interface WorkerIdentity {
   /** The configuration generation it joined under: 1 at start, one more per successful reload. */
   readonly generation: number;
 }
+
+/** The id of the master's n-th worker, and back: WELCOME carries the number. */
+export const workerIdOf = (n: number): string => `w${n}`;
+export const workerNumberOf = (id: string): number => Number(id.slice(1));

@@ -34,6 +34,14 @@ export class Front implements ConnectionFront {
   private readonly readBuffer = Buffer.allocUnsafe(CLIENT_READ_BYTES);
   private readonly connections = new Set<ClientConnection>();
 
+  /**
+   * The master's name for this worker (WELCOME), once it has told us: in the access log, and in
+   * config.workerHeader when that is set.
+   */
+  nameWorker(id: string): void {
+    if (this.accessLog) this.accessLog.worker = id;
+  }
+
   constructor(config: Config, log: Logger) {
     this.router = new Router(config.routes, config.upstreams);
     this.ctx = { timeouts: config.timeouts, maxBodySize: config.limits.maxBodySize, upgrades: config.upgrades, log };

@@ -11,6 +11,7 @@ import { decode, encode, encodeRegister, MessageType, type FixedMessage } from '
 import type { Config } from '../config/types';
 import { requireHttpParser } from '../http1/llhttp';
 import type { Logger } from '../observability/logger';
+import { workerIdOf } from '../observability/worker-identity';
 import { Front } from '../proxying/front';
 import { effectiveConnectionLimit } from './connection-limit';
 import { applyWorkerPriority } from './process-priority';
@@ -46,6 +47,7 @@ export class Worker {
   private readonly handlers: Record<number, (msg: FixedMessage, fd: number, truncated: boolean) => void> = {
     [MessageType.CONNECTION]: (msg, fd, truncated) => this.onConnection(msg, fd, truncated),
     [MessageType.QUIT]: () => void this.quit('the master asked'),
+    [MessageType.WELCOME]: (msg) => this.onWelcome(msg),
   };
 
   constructor(
@@ -110,6 +112,13 @@ export class Worker {
       return;
     }
     handler(msg, fd, truncated);
+  }
+
+  /** The master's name for this worker, for the access log and workerHeader. */
+  private onWelcome(msg: FixedMessage): void {
+    const id = workerIdOf(msg.a);
+    this.log.notice(`joined the master as ${id} (generation ${msg.b})`);
+    this.front?.nameWorker(id);
   }
 
   private onConnection(msg: FixedMessage, fd: number, truncated: boolean): void {
