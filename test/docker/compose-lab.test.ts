@@ -334,12 +334,19 @@ describe('the Docker lab (docker-compose.yml, built and run with testcontainers)
       assert.match(published, /^127\.0\.0\.1:\d+$/, `${what} is published on loopback by default`);
     }
     const statusPort = Number((await compose(['port', 'proxy', '8081'])).stdout.trim().split(':')[1]);
-    const status = JSON.parse((await get(statusPort, '/status.json')).body) as { pid: number; workers: Array<{ pid: number; generation: string }> };
-    assert.equal(status.workers.filter((w) => w.generation === 'current').length, 3, '2 workers of its own and the one of the workers container');
+    type Status = { master: { pid: number; host: string }; workers: Array<{ id: string; host: string; origin: string; state: string }> };
+    const status = await waitFor('2 workers of its own and the one of the workers container, serving', async () => {
+      const s = JSON.parse((await get(statusPort, '/status.json')).body) as Status;
+      return s.workers.filter((w) => w.state === 'serving').length === 3 ? s : undefined;
+    }, 30_000);
+    const serving = status.workers.filter((w) => w.state === 'serving');
+    assert.deepEqual(serving.map((w) => w.origin).sort(), ['joined', 'spawned', 'spawned']);
+    const joined = serving.find((w) => w.origin === 'joined')!;
+    assert.notEqual(joined.host, status.master.host, "the joined worker names its own container's host");
     assert.match((await get(statusPort, '/metrics')).body, /^handoff_connections_accepted_total \d+$/m);
     const table = await lab(['status']);
-    assert.match(table, new RegExp(`^master pid ${status.pid}, `, 'm'));
-    assert.match(table, /^worker pid +generation/m);
+    assert.match(table, new RegExp(`^master pid ${status.master.pid} on ${status.master.host}, `, 'm'));
+    assert.match(table, new RegExp(`^${joined.id} +\\d+ +${joined.host.slice(0, 12)}`, 'm'), table);
   });
 
   it('takes an edit of the mounted config on ./lab reload, and keeps the old config when the new one is bad', async () => {
@@ -395,8 +402,8 @@ describe('the Docker lab (docker-compose.yml, built and run with testcontainers)
     // After the reloads above, the workers container's worker has rejoined (it quits with its generation).
     const statusPort = Number((await compose(['port', 'proxy', '8081'])).stdout.trim().split(':')[1]);
     await waitFor('3 current workers', async () => {
-      const s = JSON.parse((await get(statusPort, '/status.json')).body) as { workers: Array<{ generation: string }> };
-      return s.workers.filter((w) => w.generation === 'current').length === 3 ? true : undefined;
+      const s = JSON.parse((await get(statusPort, '/status.json')).body) as { workers: Array<{ state: string }> };
+      return s.workers.filter((w) => w.state === 'serving').length === 3 ? true : undefined;
     }, 60_000);
     // Six connections held open at once: round-robin gives each of the 3 workers some.
     const agent = new http.Agent({ keepAlive: true, maxSockets: 6 });
