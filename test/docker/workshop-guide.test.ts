@@ -41,7 +41,10 @@ function freePort(): Promise<number> {
   });
 }
 
-/** The files a clone of the repository has (tracked and new, not ignored), copied to `dest`. */
+/**
+ * The files a clone of the repository has (tracked and new, not ignored), copied to `dest` and
+ * committed there, so that `./lab reset` can restore config/ from git as it does in a clone.
+ */
 function copyRepository(dest: string): void {
   const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT }).toString().split('\0').filter(Boolean);
   for (const f of files) {
@@ -51,6 +54,10 @@ function copyRepository(dest: string): void {
     fs.copyFileSync(from, path.join(dest, f));
     fs.chmodSync(path.join(dest, f), fs.statSync(from).mode);
   }
+  const git = (...args: string[]): Buffer => execFileSync('git', ['-c', 'user.name=guide', '-c', 'user.email=guide@localhost', ...args], { cwd: dest, stdio: 'pipe' });
+  git('init', '-q');
+  git('add', '-A');
+  git('commit', '-q', '-m', 'the repository as the guide runs it');
 }
 
 class Shell {
@@ -157,7 +164,9 @@ async function runModule(file: string, steps: GuideStep[], shell: Shell, firstCo
 }
 
 describe('the workshop guide, run against the compose lab', { timeout: 1_800_000 }, () => {
-  const modules = fs.existsSync(GUIDE) ? fs.readdirSync(GUIDE).filter((f) => /^\d\d-.*\.md$/.test(f)).sort() : [];
+  // HANDOFF_GUIDE_ONLY=04 (a regex on file names) runs some modules, for whoever is writing them.
+  const only = new RegExp(process.env.HANDOFF_GUIDE_ONLY ?? '');
+  const modules = fs.existsSync(GUIDE) ? fs.readdirSync(GUIDE).filter((f) => /^\d\d-.*\.md$/.test(f) && only.test(f)).sort() : [];
   let workdir = '';
   let shell: Shell;
   let env: NodeJS.ProcessEnv;
@@ -195,7 +204,7 @@ describe('the workshop guide, run against the compose lab', { timeout: 1_800_000
   });
 
   it('has modules to run', () => {
-    assert.ok(modules.length >= 6, `docs/workshop has ${modules.length} modules`);
+    assert.ok(modules.length >= (process.env.HANDOFF_GUIDE_ONLY ? 1 : 6), `docs/workshop has ${modules.length} modules`);
   });
 
   for (const name of modules) {
