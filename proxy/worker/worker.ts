@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { ChannelWriter } from '../handoff/channel-writer';
 import { masterSocketPath, readMasterIdentity, readPublishedConfig } from '../handoff/handoff-dir';
-import { describeUnfitness, hostName, inheritedSpawnKey, unfitness } from '../handoff/host-identity';
+import { describeUnfitness, inheritedSpawnKey, unfitness, workerHostName } from '../handoff/host-identity';
 import { native, type Acceptor } from '../handoff/native';
 import { decode, encode, encodeRegister, MessageType, type FixedMessage } from '../handoff/protocol';
 import type { Config } from '../config/types';
@@ -86,7 +86,7 @@ export class Worker {
     const { transport } = this.config.handoff;
     const unfit = unfitness(transport, typeof process.send === 'function', readMasterIdentity(this.handoffDir));
     if (unfit) this.log.warn(`joining under the ${transport} transport, which this worker cannot serve: ${describeUnfitness(unfit)}; it stays idle`);
-    this.channel.send(encodeRegister(process.pid, this.connectionLimit, { spawnKey: inheritedSpawnKey(), unfit, host: hostName() }));
+    this.channel.send(encodeRegister(process.pid, this.connectionLimit, { spawnKey: inheritedSpawnKey(), unfit, host: workerHostName() }));
     this.reportPeriodically();
     if (transport === 'ipc') this.receiveOverIpc();
     if (transport === 'reuseport' && !unfit) this.acceptOnReusedPorts();
