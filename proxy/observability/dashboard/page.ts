@@ -1,82 +1,103 @@
-// The live dashboard: one self-contained page (no CDN, no build step) that reads /events and
-// draws the master's counters, one row per worker, and requests per second over the last minute.
-// Workers are keyed by their id ("w3"), never their pid: workers in other containers share pids.
+// The live dashboard: one self-contained page (no CDN, no build step, no library) that reads
+// /events once a second and draws the fleet for a projector: large type, dark on light, every
+// state said in words as well as colour, and laid out to fit 1280×720 without scrolling for a
+// few workers in a couple of containers. The scripts are in topology-script.ts (master →
+// containers → workers, handoffs flowing) and panels-script.ts (everything else).
+import { panelsScript } from './panels-script';
+import { topologyScript } from './topology-script';
+
+const style = `
+  :root { --ink: #10141c; --muted: #4a5263; --line: #c9ced8; --panel: #ffffff; --bg: #e9ecf1;
+          --serving: #126b2f; --draining: #8a5300; --idle: #5c6270; --bad: #b3261e; --accent: #1f5fc9; }
+  * { box-sizing: border-box; }
+  html, body { margin: 0; height: 100%; }
+  body { font: 20px/1.3 "DejaVu Sans", system-ui, sans-serif; color: var(--ink); background: var(--bg);
+         display: grid; gap: 10px; padding: 10px; height: 100vh; overflow: hidden;
+         grid-template-columns: minmax(0, 60fr) minmax(0, 40fr); grid-template-rows: auto minmax(0, 1fr) 210px; }
+  header { grid-column: 1 / 3; display: flex; align-items: center; gap: 24px; background: var(--ink); color: #fff;
+           padding: 6px 16px; border-radius: 8px; }
+  header h1 { font-size: 30px; margin: 0; letter-spacing: .02em; }
+  header .sub { color: #d6dbe4; flex: 1; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+  header .totals { display: flex; gap: 18px; white-space: nowrap; }
+  header .totals b { font-size: 26px; }
+  #state { font-weight: bold; padding: 2px 10px; border-radius: 6px; background: #fff; color: var(--ink); white-space: nowrap; }
+  #state.live { color: var(--serving); }
+  #state.lost { color: var(--bad); }
+  section { background: var(--panel); border-radius: 8px; border: 1px solid var(--line); padding: 8px 14px; min-height: 0; overflow: hidden; }
+  section h2 { font-size: 22px; margin: 0 0 4px; }
+  #fleet { padding: 4px; }
+  #fleet svg, #rates svg { width: 100%; height: 100%; display: block; }
+  #rates { display: flex; flex-direction: column; }
+  #rates svg { flex: 1; min-height: 0; }
+  .legend { display: flex; gap: 28px; align-items: baseline; white-space: nowrap; }
+  .legend b { font-size: 28px; }
+  .key { display: inline-block; width: 34px; height: 0; border-top: 5px solid; vertical-align: middle; margin-right: 6px; }
+  .key.accepted { border-color: var(--accent); }
+  .key.handed { border-color: #c2410c; border-top-style: dashed; }
+  #events { list-style: none; margin: 0; padding: 0; }
+  #events li { display: grid; grid-template-columns: 96px 1fr; gap: 0 10px; padding: 5px 0 5px 10px; border-left: 6px solid var(--line); margin-bottom: 5px; }
+  #events time { color: var(--muted); font-variant-numeric: tabular-nums; }
+  #events .what { font-weight: bold; }
+  #events li.joined { border-color: var(--serving); }
+  #events li.left { border-color: var(--bad); }
+  #events li.reload { border-color: var(--accent); }
+  #events li.refused { border-color: var(--draining); }
+  table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+  th { font-size: 18px; color: var(--muted); font-weight: normal; text-align: right; padding: 0 6px; }
+  td { text-align: right; padding: 2px 6px; border-top: 1px solid var(--line); white-space: nowrap; }
+  th:first-child, td:first-child { text-align: left; }
+  td.group { font-weight: bold; border-top: none; padding-top: 4px; }
+  td.down { color: var(--bad); font-weight: bold; }
+  td.up { color: var(--serving); }
+  .note { color: var(--muted); font-size: 18px; margin-top: 4px; }
+  @keyframes flow { to { stroke-dashoffset: -40; } }
+  .flow.moving { animation: flow 1s linear infinite; }
+`;
+
 export const dashboardPage = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Handoff — live</title>
-<style>
-  body { font: 14px/1.4 system-ui, sans-serif; margin: 2rem; color: #1d2330; background: #f7f8fa; }
-  h1 { font-size: 1.4rem; margin: 0 0 .25rem; }
-  .sub { color: #5b6475; margin-bottom: 1.5rem; }
-  .cards { display: flex; gap: 1rem; flex-wrap: wrap; margin-bottom: 1.5rem; }
-  .card { background: #fff; border-radius: 8px; padding: .75rem 1rem; min-width: 8rem; box-shadow: 0 1px 2px #0002; }
-  .card b { display: block; font-size: 1.5rem; }
-  table { border-collapse: collapse; background: #fff; box-shadow: 0 1px 2px #0002; margin-bottom: 1.5rem; }
-  th, td { padding: .4rem .9rem; text-align: right; border-bottom: 1px solid #e6e8ec; }
-  th:first-child, td:first-child { text-align: left; }
-  .draining { color: #a0651a; }
-  .idle { color: #8a8f99; }
-  #state { font-weight: bold; }
-  svg { background: #fff; box-shadow: 0 1px 2px #0002; border-radius: 8px; }
-</style>
+<style>${style}</style>
 </head>
 <body>
-<h1>Handoff</h1>
-<div class="sub">master <span id="pid">?</span> on <span id="host">?</span> · <span id="transport">?</span> · <span id="policy">?</span> · generation <span id="generation">?</span> · <span id="listeners">?</span> · up <span id="uptime">0</span> s · <span id="state">connecting…</span></div>
-<div class="cards">
-  <div class="card">accepted<b id="accepted">0</b></div>
-  <div class="card">handed off<b id="handedOff">0</b></div>
-  <div class="card">re-sent<b id="resent">0</b></div>
-  <div class="card">dropped<b id="dropped">0</b></div>
-  <div class="card">waiting<b id="waiting">0</b></div>
-  <div class="card">req/s<b id="rps">0</b></div>
-</div>
-<table>
-  <thead><tr><th>worker</th><th>pid</th><th>host</th><th>origin</th><th>generation</th><th>state</th><th>connections</th><th>in flight</th><th>requests</th><th>req/s</th></tr></thead>
-  <tbody id="workers"></tbody>
-</table>
-<svg id="chart" width="600" height="160" viewBox="0 0 600 160" role="img" aria-label="requests per second, last 60 s"></svg>
+<header>
+  <h1>Handoff</h1>
+  <div class="sub"><span id="policy">?</span> · <span id="listeners">?</span> · up <span id="uptime">0</span> s</div>
+  <div class="totals">
+    <span>accepted <b id="accepted">0</b></span>
+    <span>handed off <b id="handedOff">0</b></span>
+    <span>re-sent <b id="resent">0</b></span>
+    <span>dropped <b id="dropped">0</b></span>
+    <span>waiting <b id="waiting">0</b></span>
+  </div>
+  <span id="state">connecting…</span>
+</header>
+<section id="fleet" aria-label="the master and its workers, by container">
+  <svg id="topology" viewBox="0 0 760 400" preserveAspectRatio="xMidYMid meet" role="img"></svg>
+</section>
+<section id="timeline">
+  <h2>Events, newest first</h2>
+  <ol id="events"></ol>
+</section>
+<section id="rates">
+  <div class="legend">
+    <span><i class="key accepted"></i>accepted/s <b id="acceptedRate">0</b></span>
+    <span><i class="key handed"></i>handed off/s <b id="handedOffRate">0</b></span>
+    <span class="note">over the last 60 s</span>
+  </div>
+  <svg id="chart" viewBox="0 0 740 150" preserveAspectRatio="none" role="img" aria-label="accepted and handed off per second, last 60 s"></svg>
+</section>
+<section id="upstream-panel">
+  <h2>Upstream servers</h2>
+  <table><thead><tr><th>server</th><th>weight</th><th>share</th><th>failures</th><th>state</th></tr></thead><tbody id="upstreams"></tbody></table>
+  <div class="note" id="upstream-note"></div>
+</section>
 <script>
-  const history = [];
-  let previous = null;
-  const $ = (id) => document.getElementById(id);
-  function draw() {
-    const max = Math.max(1, ...history);
-    const step = 600 / 59;
-    const points = history.map((v, i) => (i * step).toFixed(1) + ',' + (150 - (v / max) * 140).toFixed(1)).join(' ');
-    $('chart').innerHTML = '<text x="8" y="16" font-size="12" fill="#5b6475">req/s, last 60 s (max ' + max + ')</text>' +
-      '<polyline fill="none" stroke="#2f6fde" stroke-width="2" points="' + points + '"/>';
-  }
-  function update(s) {
-    $('state').textContent = 'live';
-    const m = s.master;
-    for (const k of ['pid', 'host', 'transport', 'policy', 'generation']) $(k).textContent = m[k];
-    $('listeners').textContent = m.listeners.join(', ');
-    $('uptime').textContent = m.uptimeSeconds;
-    for (const k of ['accepted', 'handedOff', 'resent', 'dropped']) $(k).textContent = s.counters[k];
-    $('waiting').textContent = m.waiting;
-    const before = new Map((previous ? previous.workers : []).map((w) => [w.id, w.requestsServed]));
-    const text = (v) => String(v).replace(/[&<>"]/g, (c) => '&#' + c.charCodeAt(0) + ';');
-    let total = 0;
-    $('workers').innerHTML = s.workers.map((w) => {
-      const rps = before.has(w.id) ? Math.max(0, w.requestsServed - before.get(w.id)) : 0;
-      total += rps;
-      const state = w.state === 'idle' ? 'idle: ' + w.idleReason : w.state;
-      return '<tr class="' + w.state + '" data-id="' + text(w.id) + '" data-pid="' + w.pid + '"><td>' + text(w.id) + '</td><td>' + w.pid + '</td><td>' +
-        text(w.host === null ? '?' : w.host) + '</td><td>' + w.origin + '</td><td>' + w.generation + '</td><td class="state">' + text(state) + '</td><td>' +
-        w.activeConnections + '</td><td>' + w.inFlight + '</td><td class="requests">' + w.requestsServed + '</td><td>' + rps + '</td></tr>';
-    }).join('');
-    $('rps').textContent = total;
-    history.push(total);
-    if (history.length > 60) history.shift();
-    previous = s;
-    draw();
-  }
-  const events = new EventSource('/events');
-  events.onmessage = (e) => update(JSON.parse(e.data));
-  events.onerror = () => { $('state').textContent = 'reconnecting…'; };
+${topologyScript}
+${panelsScript}
 </script>
 </body>
 </html>
