@@ -14,6 +14,7 @@ import type { Front } from './front';
 import { HandleSocket } from './handle-socket';
 import type { ProxyContext } from './proxy-request';
 import { Router } from './router';
+import type { UpstreamServer } from '../upstream/upstream-server';
 import { socketFromTcpFd } from './socket-from-fd';
 
 /** The most one client read takes, as net's default. */
@@ -32,6 +33,10 @@ export class FastFront implements Front {
   private readonly sweeper: DeadlineSweeper;
   private readonly readBuffer = Buffer.allocUnsafe(CLIENT_READ_BYTES);
   private readonly connections = new Set<ClientConnection>();
+
+  get upstreamServers(): readonly UpstreamServer[] {
+    return this.router.servers;
+  }
 
   constructor(config: Config, log: Logger) {
     this.router = new Router(config.routes, config.upstreams);

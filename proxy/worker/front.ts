@@ -5,6 +5,7 @@
 import type net from 'node:net';
 import type { Config } from '../config/types';
 import type { Logger } from '../observability/logger';
+import type { UpstreamServer } from '../upstream/upstream-server';
 import { FastFront } from './fast-front';
 import { HttpFront } from './http-front';
 import { loadHttpParser } from './llhttp';
@@ -12,6 +13,8 @@ import { loadHttpParser } from './llhttp';
 export interface Front {
   /** Requests taken so far (reported to the master for its metrics and dashboard). */
   readonly requestsServed: number;
+  /** Every upstream server, in the config's order, with its requests, failures and down time. */
+  readonly upstreamServers: readonly UpstreamServer[];
   /** Serves one client connection; the socket closes when the client or HTTP says so. */
   serve(socket: net.Socket): void;
   /**

@@ -14,6 +14,7 @@ import { route, type Admission } from './request-admission';
 import { splitAbsoluteForm, withHost } from './request-target';
 import { MAX_REQUEST_HEAD_BYTES } from './request-parser';
 import { Router } from './router';
+import type { UpstreamServer } from '../upstream/upstream-server';
 import { proxyUpgrade } from './proxy-upgrade';
 
 export class HttpFront {
@@ -32,6 +33,10 @@ export class HttpFront {
     if (this.draining) this.lastResponseEnd = Date.now();
   };
   requestsServed = 0;
+
+  get upstreamServers(): readonly UpstreamServer[] {
+    return this.router.servers;
+  }
 
   constructor(config: Config, log: Logger) {
     this.router = new Router(config.routes, config.upstreams);

@@ -11,6 +11,7 @@ import { decode, encode, encodeRegister, MessageType, type FixedMessage } from '
 import type { Config } from '../config/types';
 import type { Logger } from '../observability/logger';
 import { effectiveConnectionLimit } from './connection-limit';
+import { UpstreamReporter } from './upstream-reporter';
 import { createFront, type Front } from './front';
 import { applyWorkerPriority } from './process-priority';
 
@@ -42,6 +43,7 @@ export class Worker {
   /** reuseport: the listening sockets this worker accepts on itself. */
   private readonly ownListeners: { readonly fd: number; readonly acceptor: Acceptor }[] = [];
   private acceptPaused = false;
+  private upstreamReporter: UpstreamReporter | null = null;
   private readonly handlers: Record<number, (msg: FixedMessage, fd: number, truncated: boolean) => void> = {
     [MessageType.CONNECTION]: (msg, fd, truncated) => this.onConnection(msg, fd, truncated),
     [MessageType.QUIT]: () => void this.quit('the master asked'),
@@ -87,6 +89,8 @@ export class Worker {
     const unfit = unfitness(transport, typeof process.send === 'function', readMasterIdentity(this.handoffDir));
     if (unfit) this.log.warn(`joining under the ${transport} transport, which this worker cannot serve: ${describeUnfitness(unfit)}; it stays idle`);
     this.channel.send(encodeRegister(process.pid, this.connectionLimit, { spawnKey: inheritedSpawnKey(), unfit, host: workerHostName() }));
+    this.upstreamReporter = new UpstreamReporter(this.front.upstreamServers, (message) => this.channel!.send(message));
+    this.upstreamReporter.reportChanges();
     this.reportPeriodically();
     if (transport === 'ipc') this.receiveOverIpc();
     if (transport === 'reuseport' && !unfit) this.acceptOnReusedPorts();
@@ -101,8 +105,8 @@ export class Worker {
 
   private onMessage(header: Buffer, fd: number, truncated: boolean): void {
     const msg = decode(header);
-    const handler = msg && msg.type !== MessageType.REGISTER ? this.handlers[msg.type] : undefined;
-    if (!msg || msg.type === MessageType.REGISTER || !handler) {
+    const handler = msg && msg.type !== MessageType.REGISTER && msg.type !== MessageType.UPSTREAM ? this.handlers[msg.type] : undefined;
+    if (!msg || msg.type === MessageType.REGISTER || msg.type === MessageType.UPSTREAM || !handler) {
       if (fd >= 0) native.closeFd(fd);
       this.log.error('the master sent a malformed message; ignoring it');
       return;
@@ -267,6 +271,7 @@ export class Worker {
     const timer = setInterval(() => {
       const changed = this.requests() !== this.lastReported || this.clients !== this.lastReportedClients;
       if (changed && !this.quitting) this.sendCounts(MessageType.STATUS, 0);
+      if (!this.quitting) this.upstreamReporter?.reportChanges();
     }, STATUS_INTERVAL_MS);
     timer.unref();
   }

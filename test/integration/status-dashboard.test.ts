@@ -107,6 +107,25 @@ describe('status listener and dashboard', () => {
   });
 
 
+  it('/status.json and /metrics sum the workers\' requests per upstream server, spread by weight, and no failures', async () => {
+    type Servers = { address: string; requests: number | null; failures: number | null; downUntil: number | null }[];
+    const servers = async () => (JSON.parse((await request(`${statusUrl}/status.json`)).body.toString()) as { upstreams: { servers: Servers }[] }).upstreams[0].servers;
+    const total = (list: Servers) => list.reduce((sum, server) => sum + (server.requests ?? 0), 0);
+    const start = total(await servers());
+    for (let i = 0; i < 60; i++) assert.equal((await request(`${proxy.url}/`)).status, 200);
+    // Workers report once a second.
+    await waitFor('the workers to report 60 more', async () => total(await servers()) >= start + 60);
+    const list = await servers();
+    const heavy = list.find((server) => server.address === `127.0.0.1:${backend2.port}`)!;
+    const share = heavy.requests! / total(list);
+    // Smooth weighted round robin per worker: weight 2 of 3 gets two of every three picks, within
+    // one pick per worker however the workers split the traffic.
+    assert.ok(share > 0.55 && share < 0.78, `weight 2 of 3 got ${share}: ${JSON.stringify(list)}`);
+    assert.deepEqual(list.map((server) => [server.failures, server.downUntil]), [[0, 0], [0, 0]]);
+    const samples = samplesOf(parsePrometheus((await request(`${statusUrl}/metrics`)).body.toString()), 'handoff_upstream_requests_total');
+    assert.deepEqual(samples.map((sample) => sample.labels.server).sort(), list.map((server) => server.address).sort());
+  });
+
   it('the dashboard at 1280×720: per-worker figures move with traffic, a worker of another container gets its own group, a killed worker is replaced and the timeline says how many connections were re-sent', async () => {
     assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is needed (apt-get install chromium; .ci/run installs it)`);
     fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -168,6 +187,13 @@ describe('status listener and dashboard', () => {
         return g !== null && g.closest('g.host').getAttribute('data-host') !== '${OTHER_HOST}' && Number(g.querySelector('.rps').textContent) > 0; })()`, undefined, { timeout: 10_000 });
       assert.ok(!(await cards(page)).some((c) => c.id === victim.id), 'the killed worker is gone from the drawing');
       await page.waitForFunction(allMoving, undefined, { timeout: 10_000 });
+
+      // An upstream server stops: the panel counts its failures and shows it down, in words.
+      await backend2.stop();
+      const row = `#upstreams tr[data-server="127.0.0.1:${backend2.port}"]`;
+      await page.waitForFunction(`(() => { const tr = document.querySelector('${row}');
+        return tr !== null && Number(tr.querySelector('.failures').textContent) > 0 && /^DOWN \\d+s$/.test(tr.querySelector('td.down')?.textContent ?? ''); })()`, undefined, { timeout: 10_000 });
+      await page.waitForFunction(`document.querySelector('#upstreams tr[data-server="127.0.0.1:${backend.port}"] .share').textContent === '100%'`, undefined, { timeout: 5_000 });
       // Readable from the back of the room: nothing scrolls at a projector's size, body type ≥ 20px.
       const fit = await page.evaluate(`({ width: document.documentElement.scrollWidth, height: document.documentElement.scrollHeight,
         font: parseFloat(getComputedStyle(document.body).fontSize) })`) as { width: number; height: number; font: number };

@@ -13,7 +13,7 @@ const style = `
   html, body { margin: 0; height: 100%; }
   body { font: 20px/1.3 "DejaVu Sans", system-ui, sans-serif; color: var(--ink); background: var(--bg);
          display: grid; gap: 10px; padding: 10px; height: 100vh; overflow: hidden;
-         grid-template-columns: minmax(0, 60fr) minmax(0, 40fr); grid-template-rows: auto minmax(0, 1fr) 210px; }
+         grid-template-columns: minmax(0, 57fr) minmax(0, 43fr); grid-template-rows: auto minmax(0, 1fr) 210px; }
   header { grid-column: 1 / 3; display: flex; align-items: center; gap: 24px; background: var(--ink); color: #fff;
            padding: 6px 16px; border-radius: 8px; }
   header h1 { font-size: 30px; margin: 0; letter-spacing: .02em; }
@@ -42,9 +42,12 @@ const style = `
   #events li.left { border-color: var(--bad); }
   #events li.reload { border-color: var(--accent); }
   #events li.refused { border-color: var(--draining); }
-  table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-  th { font-size: 18px; color: var(--muted); font-weight: normal; text-align: right; padding: 0 6px; }
-  td { text-align: right; padding: 2px 6px; border-top: 1px solid var(--line); white-space: nowrap; }
+  table { border-collapse: collapse; width: 100%; table-layout: fixed; font-variant-numeric: tabular-nums; }
+  col.weight { width: 64px; }
+  col.num { width: 66px; }
+  col.state { width: 118px; }
+  th { font-size: 18px; color: var(--muted); font-weight: normal; text-align: right; padding: 0 4px; }
+  td { text-align: right; padding: 2px 4px; border-top: 1px solid var(--line); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
   th:first-child, td:first-child { text-align: left; }
   td.group { font-weight: bold; border-top: none; padding-top: 4px; }
   td.down { color: var(--bad); font-weight: bold; }
@@ -65,7 +68,7 @@ export const dashboardPage = `<!doctype html>
 <body>
 <header>
   <h1>Handoff</h1>
-  <div class="sub"><span id="policy">?</span> · <span id="listeners">?</span> · up <span id="uptime">0</span> s</div>
+  <div class="sub">up <span id="uptime">0</span> s · <span id="policy">?</span> · <span id="listeners">?</span></div>
   <div class="totals">
     <span>accepted <b id="accepted">0</b></span>
     <span>handed off <b id="handedOff">0</b></span>
@@ -76,7 +79,7 @@ export const dashboardPage = `<!doctype html>
   <span id="state">connecting…</span>
 </header>
 <section id="fleet" aria-label="the master and its workers, by container">
-  <svg id="topology" viewBox="0 0 760 400" preserveAspectRatio="xMidYMid meet" role="img"></svg>
+  <svg id="topology" viewBox="0 0 716 400" preserveAspectRatio="xMidYMid meet" role="img"></svg>
 </section>
 <section id="timeline">
   <h2>Events, newest first</h2>
@@ -92,7 +95,8 @@ export const dashboardPage = `<!doctype html>
 </section>
 <section id="upstream-panel">
   <h2>Upstream servers</h2>
-  <table><thead><tr><th>server</th><th>weight</th><th>share</th><th>failures</th><th>state</th></tr></thead><tbody id="upstreams"></tbody></table>
+  <table><colgroup><col><col class="weight"><col class="num"><col class="num"><col class="state"></colgroup>
+    <thead><tr><th>server</th><th>weight</th><th>share</th><th>failed</th><th>state</th></tr></thead><tbody id="upstreams"></tbody></table>
   <div class="note" id="upstream-note"></div>
 </section>
 <script>

@@ -47,7 +47,7 @@ function drawEvents(events) {
 
 /**
  * Per-server figures come from the workers (each balances on its own) and are summed by the
- * master; a server without them (a master that has none to give) shows "—".
+ * master; a server no worker reported (workers older than protocol 4) shows "—".
  */
 function drawUpstreams(upstreams, before) {
   const old = new Map();
@@ -56,23 +56,23 @@ function drawUpstreams(upstreams, before) {
   let known = false;
   const rows = [];
   for (const u of upstreams) {
-    const grew = u.servers.map((s) => (s.requests === undefined ? 0 : growth(s.requests, (old.get(u.name + ' ' + s.address) || {}).requests)));
+    const grew = u.servers.map((s) => (s.requests == null ? 0 : growth(s.requests, (old.get(u.name + ' ' + s.address) || {}).requests ?? undefined)));
     const recent = grew.reduce((a, b) => a + b, 0);
     const total = u.servers.reduce((a, s) => a + (s.requests || 0), 0);
     rows.push('<tr><td class="group" colspan="5">' + esc(u.name) + '</td></tr>');
     u.servers.forEach((s, i) => {
-      const has = s.requests !== undefined;
+      const has = s.requests != null;
       known = known || has;
       // The last second's share while traffic flows; since the start when it is quiet.
       const share = !has ? '—' : recent > 0 ? Math.round((grew[i] / recent) * 100) + '%' : total > 0 ? Math.round((s.requests / total) * 100) + '%' : '0%';
       const down = has && s.downUntil > now;
-      const state = !has ? '—' : down ? 'DOWN ' + Math.ceil((s.downUntil - now) / 1000) + ' s' : 'up';
+      const state = !has ? '—' : down ? 'DOWN ' + Math.ceil((s.downUntil - now) / 1000) + 's' : 'up';
       rows.push('<tr data-server="' + esc(s.address) + '"><td>' + esc(s.address) + '</td><td>' + s.weight + '</td><td class="share">' + share +
         '</td><td class="failures">' + (has ? s.failures : '—') + '</td><td class="' + (!has ? '' : down ? 'down' : 'up') + '">' + state + '</td></tr>');
     });
   }
   $('upstreams').innerHTML = rows.join('');
-  $('upstream-note').textContent = known ? 'share: of the last second’s requests · down: skipped after a failure' : 'per-server figures: not reported by these workers';
+  $('upstream-note').textContent = known ? 'share: of the last second · DOWN: skipped after failing' : 'per-server figures: not reported by these workers (older than protocol 4)';
 }
 
 function drawChart() {
@@ -80,7 +80,7 @@ function drawChart() {
   const width = Math.max(200, svg.clientWidth);
   const height = Math.max(80, svg.clientHeight);
   svg.setAttribute('viewBox', '0 0 ' + width + ' ' + height);
-  const left = 64;
+  const left = 84;
   const top = 8;
   const bottom = height - 26;
   const max = Math.max(1, ...history.accepted, ...history.handedOff);

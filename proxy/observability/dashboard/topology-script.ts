@@ -7,9 +7,9 @@
 export const topologyScript = String.raw`
 const esc = (v) => String(v).replace(/[&<>"']/g, (c) => '&#' + c.charCodeAt(0) + ';');
 const STATE_COLOUR = { serving: '#126b2f', draining: '#8a5300', idle: '#5c6270' };
-const VIEW_WIDTH = 760;
-const MASTER = { x: 6, width: 178 };
-const GROUP = { x: 318, width: 436, header: 36, pad: 10 };
+const VIEW_WIDTH = 716;
+const MASTER = { x: 4, width: 172 };
+const GROUP = { x: 300, width: 412, header: 36, pad: 10 };
 const CARD = { height: 68, gap: 10 };
 
 /** "8c1f0e2a9b3d…" for a long container id: the start tells them apart. */
