@@ -214,6 +214,20 @@ describe('status listener and dashboard', () => {
         return [...document.querySelectorAll('#topology g.worker')].map((g) => g.getAttribute('data-id') + ' ' + g.querySelector('.rps').textContent);
       })()`);
       assert.deepEqual(rates, ['w8 3', 'w9 40']);
+
+      // Reloads, done and refused, in plain words on the timeline.
+      const events = [
+        { kind: 'reload-done', generation: 2, starting: 2, retiring: 3, seq: 90, at: Date.now() },
+        { kind: 'reload-refused', error: 'upstreams.app.servers[0]: bad port', seq: 91, at: Date.now() },
+      ];
+      const said = await page.evaluate(`(() => {
+        update({ ...${JSON.stringify(live)}, events: ${JSON.stringify(events)} });
+        return [...document.querySelectorAll('#events li')].map((li) => li.className + ': ' + li.children[1].textContent);
+      })()`);
+      assert.deepEqual(said, [
+        'refused: reload refused: upstreams.app.servers[0]: bad port (still running the old configuration)',
+        'reload: reload: now generation 2: 2 workers starting, 3 retiring',
+      ]);
     } finally {
       await traffic?.stop();
       joined?.kill('SIGKILL');

@@ -12,9 +12,9 @@ const MASTER = { x: 4, width: 172 };
 const GROUP = { x: 300, width: 412, header: 36, pad: 10 };
 const CARD = { height: 68, gap: 10 };
 
-/** "8c1f0e2a9b3d…" for a long container id: the start tells them apart. */
-function shortHost(host, max) {
-  return host.length > max ? host.slice(0, max - 1) + '…' : host;
+/** "8c1f0e2a9b3d…" for a long container id (the start tells them apart), or any text cut to fit. */
+function shortHost(text, max) {
+  return text.length > max ? text.slice(0, max - 1) + '…' : text;
 }
 
 /** Workers by the host they report, the master's own host first. */
@@ -40,21 +40,27 @@ function workerCard(w, x, y, width) {
     '<text x="' + (x + 20) + '" y="' + (y + 27) + '" font-size="24" font-weight="bold">' + esc(w.id) + '</text>' +
     '<text x="' + (x + 70) + '" y="' + (y + 27) + '" font-size="20" fill="#4a5263">' + esc(w.origin) + ' · gen ' + w.generation + '</text>' +
     '<text class="state" x="' + (x + width - 10) + '" y="' + (y + 27) + '" font-size="20" font-weight="bold" text-anchor="end" fill="' + colour + '">' + esc(state) + '</text>' +
-    '<text x="' + (x + 20) + '" y="' + (y + 57) + '" font-size="20">' +
-      '<tspan class="conns" font-weight="bold" font-size="24">' + w.activeConnections + '</tspan> conns  ' +
-      '<tspan class="inflight" font-weight="bold" font-size="24">' + w.inFlight + '</tspan> in flight  ' +
-      '<tspan class="rps" font-weight="bold" font-size="24">' + w.rps + '</tspan> req/s</text>' +
+    (w.state === 'idle' && w.idleReason
+      // An idle worker serves nothing: why matters more than its zeros (the full reason on hover).
+      ? '<text x="' + (x + 20) + '" y="' + (y + 57) + '" font-size="20" fill="#5c6270">' + esc(shortHost(w.idleReason, 34)) + '</text>'
+      : '<text x="' + (x + 20) + '" y="' + (y + 57) + '" font-size="20">' +
+        '<tspan class="conns" font-weight="bold" font-size="24">' + w.activeConnections + '</tspan> conns  ' +
+        '<tspan class="inflight" font-weight="bold" font-size="24">' + w.inFlight + '</tspan> in flight  ' +
+        '<tspan class="rps" font-weight="bold" font-size="24">' + w.rps + '</tspan> req/s</text>') +
     (w.state === 'idle' && w.idleReason ? '<title>' + esc(w.idleReason) + '</title>' : '') +
     '</g>';
 }
 
-/** The line a worker's handoffs flow along: thicker the more per second, still when none. */
-function flowLine(id, from, to, perSecond, phaseMs) {
+/**
+ * The line a worker's handoffs flow along: thicker the more per second, still when none. With
+ * reuseport the kernel, not the master, spreads connections: the line says so instead.
+ */
+function flowLine(id, from, to, perSecond, phaseMs, byKernel) {
   const width = perSecond === 0 ? 2 : Math.min(12, 3 + Math.log2(1 + perSecond) * 1.2);
   const midX = (from.x + to.x) / 2;
   const d = 'M' + from.x + ' ' + from.y + ' C' + midX + ' ' + from.y + ' ' + midX + ' ' + to.y + ' ' + to.x + ' ' + to.y;
   const colour = perSecond === 0 ? '#9aa1ad' : '#1f5fc9';
-  const label = perSecond + '/s';
+  const label = byKernel ? 'kernel' : perSecond + '/s';
   const pill = 20 + label.length * 14;
   // A negative delay keeps the dashes' phase steady although the SVG is rebuilt every second.
   const moving = perSecond === 0 ? '' : ' moving" style="animation-delay:-' + phaseMs + 'ms';
@@ -84,7 +90,7 @@ function drawTopology(master, workers) {
     let cardY = y + GROUP.header;
     for (const w of list) {
       out.push(workerCard(w, GROUP.x + 10, cardY, GROUP.width - 20));
-      lines.push(flowLine(w.id, { x: MASTER.x + MASTER.width, y: height / 2 }, { x: GROUP.x + 10, y: cardY + CARD.height / 2 }, w.hps, phase));
+      lines.push(flowLine(w.id, { x: MASTER.x + MASTER.width, y: height / 2 }, { x: GROUP.x + 10, y: cardY + CARD.height / 2 }, w.hps, phase, master.transport === 'reuseport'));
       cardY += CARD.height + CARD.gap;
     }
     out.push('</g>');
