@@ -21,6 +21,12 @@ import { safeHostname, type Unfitness } from './protocol';
 import type { HandoffTransport } from '../config/types';
 
 export const SPAWN_KEY_ENV = 'HANDOFF_SPAWN_KEY';
+/**
+ * The host a worker reports in REGISTER, instead of its hostname: for tests and the workshop, to
+ * show a worker started by hand on the master's machine as one of another container. A label
+ * only: whether it can serve is judged from the network namespace, never from this.
+ */
+export const WORKER_HOST_ENV = 'HANDOFF_WORKER_HOST';
 
 /** A fresh key for one master run (never 0: 0 says "not spawned"). */
 export function newSpawnKey(): number {
@@ -35,6 +41,12 @@ export function inheritedSpawnKey(): number {
 
 export function hostName(): string {
   return safeHostname(os.hostname());
+}
+
+/** What a worker calls its host: HANDOFF_WORKER_HOST when set (not empty), else its hostname. */
+export function workerHostName(): string {
+  const override = process.env[WORKER_HOST_ENV];
+  return override ? safeHostname(override) : hostName();
 }
 
 /** The inode of this process's network namespace, or 0 where /proc cannot tell (not Linux, no /proc). */

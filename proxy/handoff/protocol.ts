@@ -9,8 +9,9 @@
 //   offset 12 b         REGISTER: protocol version;  ACK, REJECT, STATUS: requests served so far
 //                       WELCOME: a = the worker's number (its id is "w" + a), b = its generation
 //
-// Only REGISTER (protocol 3) carries more: a trailer with the worker's identity (see Register).
-// Every other message is exactly 16 bytes. SOCK_SEQPACKET keeps message boundaries, so one
+// Only REGISTER (protocol 3) and UPSTREAM (protocol 4) carry more: a trailer with the worker's
+// identity (see Register), an upstream server's down time (see UpstreamReport). Every other
+// message is exactly 16 bytes. SOCK_SEQPACKET keeps message boundaries, so one
 // recvmsg is always exactly one message, and the addon reads up to MAX_MESSAGE_SIZE bytes of it.
 
 export const MESSAGE_SIZE = 16;
@@ -19,8 +20,9 @@ export const MAX_MESSAGE_SIZE = 64;
 /**
  * 2: an ACK covers every earlier connection on its channel (1 acknowledged one at a time).
  * 3: REGISTER carries the worker's identity after the 16 bytes.
+ * 4: workers report each upstream server's requests, failures and down time (UPSTREAM).
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 /**
  * A version-1 worker's ACKs (one per connection, in order) are valid cumulative ACKs, and a
  * version-2 worker's REGISTER is a plain 16-byte one (it gets an identity from its pid alone), so
@@ -58,16 +60,23 @@ export enum MessageType {
    */
   STATUS = 6,
   /**
+   * worker → master, 20 bytes (UpstreamReport): "upstream server seq has had a requests sent to
+   * it, b of which failed, and I skip it for the next c ms". Sent for every server after
+   * REGISTER, then once a second for those whose figures changed. Balancing and passive health
+   * live in each worker; the master sums them for its dashboard and /metrics.
+   */
+  UPSTREAM = 7,
+  /**
    * master → worker, once, right after a protocol-3 REGISTER is taken: "you are worker w<a> of
    * generation b". The worker names itself so in its access log and its response header
    * (workerHeader): the same name the master's status, metrics and dashboard use.
    */
-  WELCOME = 7,
+  WELCOME = 8,
 }
 
-/** Every message but REGISTER: the 16 bytes as they are. */
+/** Every message but REGISTER and UPSTREAM: the 16 bytes as they are. */
 export interface FixedMessage {
-  readonly type: Exclude<MessageType, MessageType.REGISTER>;
+  readonly type: Exclude<MessageType, MessageType.REGISTER | MessageType.UPSTREAM>;
   readonly seq: number;
   readonly a: number;
   readonly b: number;
@@ -108,7 +117,23 @@ export interface Register {
   readonly self: WorkerSelf | null;
 }
 
-export type Message = FixedMessage | Register;
+/**
+ * UPSTREAM: offset 4 the server's place among the config's upstream servers (upstreams in the
+ * config's order, each one's servers in order: the worker and the master read the same published
+ * config), offset 8 requests (attempts: a retry counts on the server it went to), offset 12
+ * failures (as passive health counts them), offset 16 u32 ms it stays marked down (0: up).
+ * Counts are u32 and wrap.
+ */
+export interface UpstreamReport {
+  readonly type: MessageType.UPSTREAM;
+  readonly server: number;
+  readonly requests: number;
+  readonly failures: number;
+  readonly downForMs: number;
+}
+const UPSTREAM_SIZE = MESSAGE_SIZE + 4;
+
+export type Message = FixedMessage | Register | UpstreamReport;
 
 /**
  * A hostname as it may appear in a log line, a JSON document or a Prometheus label: the kernel
@@ -119,8 +144,14 @@ export function safeHostname(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, MAX_HOST_BYTES);
 }
 
-export function encode(type: Exclude<MessageType, MessageType.REGISTER>, seq = 0, a = 0, b = 0): Buffer {
+export function encode(type: FixedMessage['type'], seq = 0, a = 0, b = 0): Buffer {
   return header(type, seq, a, b);
+}
+
+export function encodeUpstream(report: Omit<UpstreamReport, 'type'>): Buffer {
+  const downFor = Buffer.alloc(UPSTREAM_SIZE - MESSAGE_SIZE);
+  downFor.writeUInt32LE(Math.min(report.downForMs, 2 ** 32 - 1) >>> 0, 0);
+  return Buffer.concat([header(MessageType.UPSTREAM, report.server, report.requests, report.failures), downFor]);
 }
 
 export function encodeRegister(pid: number, maxConnections: number, self: WorkerSelf): Buffer {
@@ -151,6 +182,11 @@ export function decode(buf: Buffer): Message | null {
   const seq = buf.readUInt32LE(4);
   const a = buf.readUInt32LE(8);
   const b = buf.readUInt32LE(12);
+  if (type === MessageType.UPSTREAM) {
+    return buf.length === UPSTREAM_SIZE
+      ? { type: MessageType.UPSTREAM, server: seq, requests: a, failures: b, downForMs: buf.readUInt32LE(MESSAGE_SIZE) }
+      : null;
+  }
   if (type !== MessageType.REGISTER) {
     return buf.length === MESSAGE_SIZE ? { type: type as FixedMessage['type'], seq, a, b } : null;
   }

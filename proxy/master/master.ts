@@ -19,7 +19,6 @@ import { describeUnfitness, newSpawnKey, ownIdentity } from '../handoff/host-ide
 import { decode, MessageType, OLDEST_WORKER_PROTOCOL, PROTOCOL_VERSION, type FixedMessage, type Register } from '../handoff/protocol';
 import { EventTimeline } from '../observability/event-timeline';
 import type { Logger } from '../observability/logger';
-import { formatAddress } from '../config/addresses';
 import { ConfigError } from '../config/errors';
 import { IpcListenerSet } from './ipc-listener-set';
 import { checkReloadable } from './reload-check';
@@ -30,6 +29,7 @@ import { createPolicy, type SchedulingPolicy } from './scheduling-policy';
 import { Dispatcher } from './dispatcher';
 import { drainThenQuit } from './graceful-drain';
 import { ReloadGate } from './reload-gate';
+import { upstreamSnapshots } from './upstream-figures';
 import { WorkerDepartures } from './worker-departures';
 import { describeWorker, WorkerIdentities } from './worker-identities';
 import { WorkerLink, type ExitStatus } from './worker-link';
@@ -216,6 +216,7 @@ export class Master {
     if (passedFd >= 0) native.closeFd(passedFd); // workers never send fds; do not leak one
     const msg = decode(header);
     if (msg?.type === MessageType.REGISTER) return this.onRegister(link, msg);
+    if (msg?.type === MessageType.UPSTREAM) return link.upstreamFigures.record(msg);
     const handler = msg && this.handlers[msg.type];
     if (!msg || !handler) {
       this.log.error(`${link.name} sent a malformed message; dropping it`);
@@ -308,10 +309,8 @@ export class Master {
       },
       counters: { ...this.counters },
       workers: this.roster.snapshot(),
-      upstreams: Object.entries(upstreams).map(([name, u]) => ({
-        name,
-        servers: u.servers.map((server) => ({ address: formatAddress(server.host, server.port), weight: server.weight })),
-      })),
+      upstreams: upstreamSnapshots(upstreams, this.roster.registered()
+        .filter((l) => l.identity!.generation === this.generation).map((l) => l.upstreamFigures)),
       events: this.timeline.list(),
     };
   }

@@ -7,6 +7,7 @@ import { ChannelWriter } from '../handoff/channel-writer';
 import { encode, MessageType, type Unfitness } from '../handoff/protocol';
 import type { WorkerIdentity } from '../observability/master-metrics';
 import { workerNumberOf } from '../observability/worker-identity';
+import { WorkerUpstreamFigures } from './upstream-figures';
 import { describeWorker } from './worker-identities';
 
 /**
@@ -44,6 +45,8 @@ export class WorkerLink {
   activeConnections = 0;
   /** Requests the worker has served, as it last reported. */
   requestsServed = 0;
+  /** Its upstream servers' requests, failures and down time, as it last reported (UPSTREAM). */
+  readonly upstreamFigures = new WorkerUpstreamFigures();
   /** Date.now() until which this worker gets no connections (after a REJECT); 0 = none. */
   private refusingUntil = 0;
   /** Sent (or queued to send) and not yet acknowledged, by sequence number. */

@@ -40,12 +40,23 @@ export interface MasterSnapshot {
 }
 
 /**
- * The upstream servers as the config names them. How traffic and failures spread over them is
- * known only inside each worker (its upstream groups); STATUS carries no such numbers yet.
+ * The upstream servers as the config names them, with what the current generation's workers
+ * report of each (UPSTREAM messages), summed; null where none reported it.
  */
 export interface UpstreamSnapshot {
   readonly name: string;
-  readonly servers: readonly { readonly address: string; readonly weight: number }[];
+  readonly servers: readonly UpstreamServerSnapshot[];
+}
+
+export interface UpstreamServerSnapshot {
+  readonly address: string;
+  readonly weight: number;
+  /** Request attempts sent to it (a retry counts on the server it went to). */
+  readonly requests: number | null;
+  /** Attempts that failed (connect errors, timeouts, broken responses: passive health). */
+  readonly failures: number | null;
+  /** Date.now() until which some worker skips it after a failure; 0 or past: up. */
+  readonly downUntil: number | null;
 }
 
 export interface StatusSnapshot {
@@ -112,6 +123,12 @@ export function prometheusText(s: StatusSnapshot): string {
   metric('handoff_worker_in_flight', 'gauge', 'Connections sent to a worker and not yet acknowledged.', perWorker((w) => w.inFlight));
   metric('handoff_worker_requests_total', 'counter', 'Requests served per worker, as last reported.', perWorker((w) => w.requestsServed));
   metric('handoff_worker_handoffs_total', 'counter', 'Connections the master handed to each worker.', perWorker((w) => w.handoffsSent));
+  const perServer = (pick: (s: UpstreamServerSnapshot) => number | null): [string, number][] => s.upstreams.flatMap((u) =>
+    u.servers.filter((server) => pick(server) !== null).map((server): [string, number] => [labels({ upstream: u.name, server: server.address }), pick(server)!]));
+  const now = Date.now();
+  metric('handoff_upstream_requests_total', 'counter', 'Request attempts per upstream server, summed over the current generation\'s workers.', perServer((server) => server.requests));
+  metric('handoff_upstream_failures_total', 'counter', 'Failed attempts per upstream server, summed over the current generation\'s workers.', perServer((server) => server.failures));
+  metric('handoff_upstream_down', 'gauge', '1 while some worker skips the server after a failure.', perServer((server) => server.downUntil === null ? null : server.downUntil > now ? 1 : 0));
   metric('handoff_worker_state', 'gauge', '1 for the state each worker is in, 0 for the others.',
     s.workers.flatMap((w) => WORKER_STATES.map((state): [string, number] => [labels({ ...workerLabels(w), state }), w.state === state ? 1 : 0])));
   return `${lines.join('\n')}\n`;

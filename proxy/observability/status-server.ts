@@ -6,7 +6,7 @@
 // It serves people and scrapers, never proxied traffic; the master reads only these requests.
 import http from 'node:http';
 import type { Logger } from './logger';
-import { dashboardPage } from './dashboard-page';
+import { dashboardPage } from './dashboard/page';
 import { prometheusText, type StatusSnapshot } from './master-metrics';
 
 const EVENT_INTERVAL_MS = 1_000;

@@ -15,6 +15,7 @@ import { ClientConnection, type ConnectionFront } from './client-connection';
 import { DeadlineSweeper } from './deadline-sweeper';
 import type { ProxyContext } from './proxy-context';
 import { Router } from './router';
+import type { UpstreamServer } from '../upstream/upstream-server';
 
 /** The most one client read takes, as net's default. */
 const CLIENT_READ_BYTES = 64 * 1024;
@@ -40,6 +41,10 @@ export class Front implements ConnectionFront {
    */
   nameWorker(id: string): void {
     if (this.accessLog) this.accessLog.worker = id;
+  }
+
+  get upstreamServers(): readonly UpstreamServer[] {
+    return this.router.servers;
   }
 
   constructor(config: Config, log: Logger) {

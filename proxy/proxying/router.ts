@@ -2,6 +2,7 @@
 // path prefix wins (as nginx's server_name + prefix `location` blocks).
 import type { RouteConfig, UpstreamConfig } from '../config/types';
 import { UpstreamGroup } from '../upstream/upstream-group';
+import type { UpstreamServer } from '../upstream/upstream-server';
 
 interface CompiledRoute {
   readonly pathPrefix: string;
@@ -25,6 +26,11 @@ export class Router {
       this.byHost.set(route.host, list);
     }
     for (const list of this.byHost.values()) list.sort((a, b) => b.pathPrefix.length - a.pathPrefix.length);
+  }
+
+  /** Every group's servers, in the config's order (how UPSTREAM messages number them). */
+  get servers(): readonly UpstreamServer[] {
+    return [...this.groups.values()].flatMap((group) => group.servers);
   }
 
   /** `host` and `path` as request-target.ts's routeKey gives them (a name without port; a normalised path). */

@@ -19,7 +19,7 @@ export class UpstreamGroup {
     // Every worker runs its own balancer from the same starting state; without an offset, workers
     // taking turns would each send their next request to the same server (runs of N per backend).
     const totalWeight = this.servers.reduce((sum, s) => sum + s.weight, 0);
-    for (let i = process.pid % totalWeight; i > 0; i--) this.pick(NOTHING_TRIED, 0);
+    for (let i = process.pid % totalWeight; i > 0; i--) this.pickAmong(NOTHING_TRIED, () => true);
   }
 
   /**
@@ -27,7 +27,9 @@ export class UpstreamGroup {
    * untried server is down, nginx tries them anyway rather than fail outright: so do we.
    */
   pick(tried: ReadonlySet<UpstreamServer>, now = Date.now()): UpstreamServer | null {
-    return this.pickAmong(tried, (s) => s.isAvailable(now)) ?? this.pickAmong(tried, () => true);
+    const server = this.pickAmong(tried, (s) => s.isAvailable(now)) ?? this.pickAmong(tried, () => true);
+    if (server) server.requests++;
+    return server;
   }
 
   private pickAmong(tried: ReadonlySet<UpstreamServer>, eligible: (s: UpstreamServer) => boolean): UpstreamServer | null {

@@ -13,7 +13,12 @@ export class UpstreamServer {
   readonly label: string;
   /** Idle keep-alive connections to this server (raw sockets + llhttp). */
   readonly pool: UpstreamPool;
-  private downUntil = 0;
+  /** Request attempts sent here (a retry counts on the server it went to), for the master's figures. */
+  requests = 0;
+  /** Attempts that failed, as passive health counts them (markFailed). */
+  failures = 0;
+  /** Date.now() until which the balancer skips it; 0 or past: up. */
+  private downUntilMs = 0;
 
   constructor(config: UpstreamServerConfig, keepalive: number) {
     this.host = config.host;
@@ -24,15 +29,20 @@ export class UpstreamServer {
   }
 
   isAvailable(now: number): boolean {
-    return now >= this.downUntil;
+    return now >= this.downUntilMs;
+  }
+
+  get downUntil(): number {
+    return this.downUntilMs;
   }
 
   markFailed(now: number): void {
-    this.downUntil = now + FAIL_TIMEOUT_MS;
+    this.failures++;
+    this.downUntilMs = now + FAIL_TIMEOUT_MS;
   }
 
   markHealthy(): void {
-    this.downUntil = 0;
+    this.downUntilMs = 0;
   }
 
   close(): void {

@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { ChannelWriter } from '../handoff/channel-writer';
 import { masterSocketPath, readMasterIdentity, readPublishedConfig } from '../handoff/handoff-dir';
-import { describeUnfitness, hostName, inheritedSpawnKey, unfitness } from '../handoff/host-identity';
+import { describeUnfitness, inheritedSpawnKey, unfitness, workerHostName } from '../handoff/host-identity';
 import { native, type Acceptor } from '../handoff/native';
 import { decode, encode, encodeRegister, MessageType, type FixedMessage } from '../handoff/protocol';
 import type { Config } from '../config/types';
@@ -14,6 +14,7 @@ import type { Logger } from '../observability/logger';
 import { workerIdOf } from '../observability/worker-identity';
 import { Front } from '../proxying/front';
 import { effectiveConnectionLimit } from './connection-limit';
+import { UpstreamReporter } from './upstream-reporter';
 import { applyWorkerPriority } from './process-priority';
 
 const GRACEFUL_SHUTDOWN_MS = 30_000;
@@ -44,6 +45,7 @@ export class Worker {
   /** reuseport: the listening sockets this worker accepts on itself. */
   private readonly ownListeners: { readonly fd: number; readonly acceptor: Acceptor }[] = [];
   private acceptPaused = false;
+  private upstreamReporter: UpstreamReporter | null = null;
   private readonly handlers: Record<number, (msg: FixedMessage, fd: number, truncated: boolean) => void> = {
     [MessageType.CONNECTION]: (msg, fd, truncated) => this.onConnection(msg, fd, truncated),
     [MessageType.QUIT]: () => void this.quit('the master asked'),
@@ -90,7 +92,9 @@ export class Worker {
     const { transport } = this.config.handoff;
     const unfit = unfitness(transport, typeof process.send === 'function', readMasterIdentity(this.handoffDir));
     if (unfit) this.log.warn(`joining under the ${transport} transport, which this worker cannot serve: ${describeUnfitness(unfit)}; it stays idle`);
-    this.channel.send(encodeRegister(process.pid, this.connectionLimit, { spawnKey: inheritedSpawnKey(), unfit, host: hostName() }));
+    this.channel.send(encodeRegister(process.pid, this.connectionLimit, { spawnKey: inheritedSpawnKey(), unfit, host: workerHostName() }));
+    this.upstreamReporter = new UpstreamReporter(this.front.upstreamServers, (message) => this.channel!.send(message));
+    this.upstreamReporter.reportChanges();
     this.reportPeriodically();
     if (transport === 'ipc') this.receiveOverIpc();
     if (transport === 'reuseport' && !unfit) this.acceptOnReusedPorts();
@@ -105,8 +109,8 @@ export class Worker {
 
   private onMessage(header: Buffer, fd: number, truncated: boolean): void {
     const msg = decode(header);
-    const handler = msg && msg.type !== MessageType.REGISTER ? this.handlers[msg.type] : undefined;
-    if (!msg || msg.type === MessageType.REGISTER || !handler) {
+    const handler = msg && msg.type !== MessageType.REGISTER && msg.type !== MessageType.UPSTREAM ? this.handlers[msg.type] : undefined;
+    if (!msg || msg.type === MessageType.REGISTER || msg.type === MessageType.UPSTREAM || !handler) {
       if (fd >= 0) native.closeFd(fd);
       this.log.error('the master sent a malformed message; ignoring it');
       return;
@@ -278,6 +282,7 @@ export class Worker {
     const timer = setInterval(() => {
       const changed = this.requests() !== this.lastReported || this.clients !== this.lastReportedClients;
       if (changed && !this.quitting) this.sendCounts(MessageType.STATUS, 0);
+      if (!this.quitting) this.upstreamReporter?.reportChanges();
     }, STATUS_INTERVAL_MS);
     timer.unref();
   }
