@@ -209,7 +209,7 @@ describe('the Docker lab (docker-compose.yml, built and run with testcontainers)
     if (info.code !== 0) {
       throw new Error(
         `The Docker lab suite needs a Docker engine, and none is reachable (docker info: ${(info.stderr || info.stdout).trim()}). ` +
-          'Start one (on this project\'s machines: bash ../shared/tools/docker-lab-setup.sh, as .ci/run does).',
+          'Start one (.ci/run does on a fresh CI machine).',
       );
     }
     const composeVersion = await run('docker', ['compose', 'version', '--short'], {}, 30_000);
