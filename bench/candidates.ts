@@ -9,7 +9,19 @@ const DIST = path.resolve(__dirname, '..');
 export const CANDIDATES = [
   'handoff-seqpacket', 'handoff-ipc', 'handoff-reuseport', 'nginx', 'haproxy', 'node-http-proxy',
 ] as const;
-export type CandidateName = (typeof CANDIDATES)[number];
+/**
+ * `--baseline DIR`: another checkout of Handoff (built: DIR/dist/proxy/cli.js), run with the
+ * seqpacket transport beside this one, so that a change is measured A/B in the same interleaved
+ * rounds rather than in two runs minutes apart on a machine whose speed drifts.
+ */
+export const BASELINE = 'handoff-baseline';
+export type CandidateName = (typeof CANDIDATES)[number] | typeof BASELINE;
+
+export interface CandidateOptions {
+  /** The baseline checkout's top folder (for handoff-baseline). */
+  readonly baselineDir?: string | null;
+  readonly timeoutMs?: number;
+}
 
 export interface Running {
   readonly name: string;
@@ -54,8 +66,9 @@ export async function startUpstreams(dir: string, nginxWorkers: number, log: (s:
 
 /** Starts one candidate; throws (with its output) if it does not come up within `timeoutMs`. */
 export async function startCandidate(
-  name: CandidateName, dir: string, up: Upstreams, workers: number, workerNice: number | null, timeoutMs = 20_000,
+  name: CandidateName, dir: string, up: Upstreams, workers: number, workerNice: number | null, options: CandidateOptions = {},
 ): Promise<Running> {
+  const timeoutMs = options.timeoutMs ?? 20_000;
   const site: Site = {
     dir, workers, workerNice, port: await freePort(), upstreamPort: up.nginx.port,
     // An unused port when the backend is missing: only the "backend" workload would reach it.
@@ -64,9 +77,12 @@ export async function startCandidate(
   let proc: Managed;
   let ready: (p: Managed) => boolean = () => true;
   if (name.startsWith('handoff-')) {
-    const transport = name.slice('handoff-'.length);
+    const baseline = name === BASELINE;
+    if (baseline && !options.baselineDir) throw new Error(`${BASELINE} needs --baseline DIR`);
+    const transport = baseline ? 'seqpacket' : name.slice('handoff-'.length);
+    const cli = baseline ? path.join(options.baselineDir!, 'dist', 'proxy', 'cli.js') : path.join(DIST, 'proxy', 'cli.js');
     const conf = writeConf(dir, `${name}.json`, handoffConf(site, name, transport));
-    proc = start(name, process.execPath, [path.join(DIST, 'proxy', 'cli.js'), '-c', conf], {
+    proc = start(name, process.execPath, [cli, '-c', conf], {
       env: { ...process.env, HANDOFF_LOG_LEVEL: 'warn' },
     });
     ready = (p) => p.output().includes(`${workers} workers ready`);

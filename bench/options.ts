@@ -1,6 +1,7 @@
 // Command-line options of `npm run bench` (node dist/bench/run.js).
 import path from 'node:path';
-import { CANDIDATES, type CandidateName } from './candidates';
+import fs from 'node:fs';
+import { BASELINE, CANDIDATES, type CandidateName } from './candidates';
 import { WORKLOADS, type WorkloadName } from './wrk';
 
 export const USAGE = `Usage: node dist/bench/run.js [options]      (npm run bench -- [options])
@@ -19,6 +20,8 @@ export const USAGE = `Usage: node dist/bench/run.js [options]      (npm run benc
   --budget S           stop starting runs after S seconds and report what was measured
   --seed N             seed of the per-round shuffle (default: random, recorded in the output)
   --keep-tmp           keep the temp dir (configs, error logs) for inspection
+  --baseline DIR       also run another built checkout of Handoff (DIR/dist/proxy/cli.js) as
+                       ${BASELINE} (seqpacket), interleaved with the rest: an A/B of a change
 `;
 
 export interface Options {
@@ -29,6 +32,8 @@ export interface Options {
   workers: number;
   upstreamWorkers: number;
   candidates: CandidateName[];
+  /** --baseline: the other checkout's top folder, or null. */
+  baseline: string | null;
   workloads: WorkloadName[];
   json: string;
   markdown: string;
@@ -81,11 +86,18 @@ export function parseOptions(argv: string[]): Options | 'help' {
       case '--budget': set.budget = positive(value(a), a, false); break;
       case '--seed': set.seed = positive(value(a), a, true, true); break;
       case '--keep-tmp': set.keepTmp = true; break;
+      case '--baseline': {
+        const dir = path.resolve(value(a));
+        if (!fs.existsSync(path.join(dir, 'dist', 'proxy', 'cli.js'))) throw new UsageError(`--baseline ${dir}: no dist/proxy/cli.js there (build that checkout first)`);
+        set.baseline = dir;
+        break;
+      }
       case '-h': case '--help': return 'help';
       default: throw new UsageError(`unknown option "${a}"`);
     }
   }
   const quick = mode === 'quick';
+  const baseline: CandidateName[] = set.baseline ? [BASELINE] : [];
   // Quick runs (CI, smoke checks) must not overwrite the figures of the last full run.
   const json = set.json ?? path.join(RESULTS, quick ? 'quick.json' : 'latest.json');
   return {
@@ -95,7 +107,8 @@ export function parseOptions(argv: string[]): Options | 'help' {
     warmup: set.warmup ?? (quick ? 0.5 : 1),
     workers: set.workers ?? 2,
     upstreamWorkers: set.upstreamWorkers ?? 1,
-    candidates: set.candidates ?? [...CANDIDATES],
+    candidates: [...(set.candidates ?? CANDIDATES), ...baseline],
+    baseline: set.baseline ?? null,
     workloads: set.workloads ?? [...WORKLOADS],
     json,
     markdown: json.replace(/\.json$/, '') + '.md',

@@ -106,7 +106,7 @@ async function main(opts: Options): Promise<void> {
   const exits: Record<string, string[]> = {};
   for (const name of opts.candidates) {
     try {
-      running.set(name, await startCandidate(name, dir, up, opts.workers, workerNice));
+      running.set(name, await startCandidate(name, dir, up, opts.workers, workerNice, { baselineDir: opts.baseline }));
       log(`started ${name}`);
     } catch (err) {
       unavailable[name] = (err as Error).message;
@@ -160,7 +160,7 @@ async function main(opts: Options): Promise<void> {
       return null;
     }
     try {
-      const again = await startCandidate(name, dir, up, opts.workers, workerNice);
+      const again = await startCandidate(name, dir, up, opts.workers, workerNice, { baselineDir: opts.baseline });
       running.set(name, again);
       log(`restarted ${name}`);
       return again;
