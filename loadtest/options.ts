@@ -17,6 +17,8 @@ export interface LoadtestOptions {
   delayMs: number;
   /** Targets other than loopback and single-label names (compose services) need this. */
   allowAnyHost: boolean;
+  /** The master's status listener, for the spread of requests over workers; null: not read. */
+  status: URL | null;
 }
 
 export class UsageError extends Error {}
@@ -38,6 +40,8 @@ Options:
   --out DIR            report directory                  (default loadtest/reports)
   --scenarios a,b      any of ${SCENARIO_NAMES.join(',')}  (default: all)
   --delay-ms N         the slow upstream's delay         (default 100)
+  --status URL         the master's status listener: the report shows how the proxy's requests
+                       spread over its workers (off when not given)
   --allow-any-host     allow targets other than loopback and single-label (compose service) names
   -h, --help           this text
 
@@ -89,6 +93,7 @@ export function parseArgs(argv: readonly string[]): LoadtestOptions | 'help' {
     scenarios: [...SCENARIO_NAMES],
     delayMs: 100,
     allowAnyHost: false,
+    status: null,
   };
   const args = [...argv];
   while (args.length > 0) {
@@ -107,6 +112,7 @@ export function parseArgs(argv: readonly string[]): LoadtestOptions | 'help' {
     switch (arg) {
       case '--proxy': opts.proxy = parseUrl(value(), arg); break;
       case '--direct': opts.direct = parseUrl(value(), arg); break;
+      case '--status': opts.status = parseUrl(value(), arg); break;
       case '--duration': opts.durationS = parseIntIn(value(), arg, 1, MAX_DURATION_S); break;
       case '--connections': opts.connections = parseIntIn(value(), arg, 1, MAX_CONNECTIONS); break;
       case '--out': opts.outDir = value(); break;
@@ -126,7 +132,8 @@ export function parseArgs(argv: readonly string[]): LoadtestOptions | 'help' {
     }
   }
   if (!opts.allowAnyHost) {
-    for (const [flag, url] of [['--proxy', opts.proxy], ['--direct', opts.direct]] as const) {
+    for (const [flag, url] of [['--proxy', opts.proxy], ['--direct', opts.direct], ['--status', opts.status]] as const) {
+      if (url === null) continue;
       if (!isLabHost(url.hostname)) {
         throw new UsageError(`${flag} ${url.href}: not a loopback address or a compose service name; a load test only goes to your own lab (--allow-any-host to override)`);
       }

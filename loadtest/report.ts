@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { ScenarioName } from './options';
 import type { LatencySummary } from './recorder';
 import type { GeneratorName, Scenario } from './scenarios';
+import { describeSpread, type WorkerShare } from './worker-spread';
 
 export type TargetName = 'proxy' | 'direct';
 
@@ -32,6 +33,8 @@ export interface RunResult {
   loadgenCpuUsPerRequest: number;
   /** Load generator CPU time / wall time: 1.0 = one core busy all along (then it is the bottleneck). */
   loadgenCores: number;
+  /** Through the proxy, with --status: the requests each worker served during the run. */
+  workers?: WorkerShare[];
 }
 
 export interface Comparison {
@@ -48,7 +51,7 @@ export interface Report {
   formatVersion: 1;
   startedAt: string;
   finishedAt: string;
-  options: { proxy: string; direct: string; durationS: number; connections: number; scenarios: ScenarioName[]; delayMs: number };
+  options: { proxy: string; direct: string; durationS: number; connections: number; scenarios: ScenarioName[]; delayMs: number; status: string | null };
   environment: { node: string; platform: string; cpus: number; hostname: string };
   scenarios: Array<Pick<Scenario, 'name' | 'title' | 'path' | 'generator' | 'connections' | 'note'>>;
   results: RunResult[];
@@ -126,7 +129,33 @@ export function consoleReport(report: Report): string {
     cost,
     '',
     `${num(report.totals.responses)} responses, ${report.totals.failures} failed.  gen = the load generator itself (this process).`,
+    ...spreadLines(report),
   ].join('\n');
+}
+
+function spreadLines(report: Report): string[] {
+  const runs = report.results.filter((r) => r.workers !== undefined);
+  if (runs.length === 0) return [];
+  return ['', "How the proxy's requests spread over its workers (from the master's status listener):", ...runs.map((r) => `  ${r.scenario.padEnd(10)} ${describeSpread(r.workers!)}`)];
+}
+
+function spreadHtml(report: Report): string {
+  const runs = report.results.filter((r) => r.workers !== undefined);
+  if (runs.length === 0) return '';
+  const rows = runs.flatMap((r) =>
+    r.workers!.map(
+      (w) =>
+        `<tr><td>${esc(r.scenario)}</td><td>${esc(w.id)}${w.left ? ' (left)' : ''}</td><td>${esc(w.origin)}</td><td>${esc(w.host ?? '?')}</td><td>${num(w.requests)}</td>` +
+        `<td><span class="bar" style="width:${Math.round(w.share * 200)}px"></span> ${Math.round(w.share * 100)}%</td></tr>`,
+    ),
+  );
+  return `<h2>How the proxy's requests spread over its workers</h2>
+<table class="runs">
+<thead><tr><th>scenario</th><th>worker</th><th>origin</th><th>host</th><th>requests</th><th>share</th></tr></thead>
+<tbody>
+${rows.join('\n')}
+</tbody>
+</table>`;
 }
 
 // ---- HTML ---------------------------------------------------------------------------------------
@@ -225,6 +254,7 @@ table{border-collapse:collapse;font-variant-numeric:tabular-nums}
 th,td{border-bottom:1px solid #dee2e6;padding:4px 10px;text-align:right;white-space:nowrap}
 th{background:#f1f3f5}td:first-child,th:first-child,.runs td:nth-child(-n+3),.runs th:nth-child(-n+3){text-align:left}
 td.bad{color:#c92a2a;font-weight:600}
+.bar{display:inline-block;height:10px;background:#d9480f;vertical-align:middle}
 ul{padding-left:20px}
 </style>
 </head>
@@ -245,6 +275,7 @@ ${panels}
 ${rows}
 </tbody>
 </table>
+${spreadHtml(report)}
 <h2>What the proxy costs</h2>
 <table>
 <thead><tr><th>scenario</th><th>proxy ÷ direct req/s</th><th>+p50 ms</th><th>+p99 ms</th></tr></thead>

@@ -13,6 +13,7 @@ import { Progress } from './progress';
 import { Recorder } from './recorder';
 import { compare, consoleReport, NOTES, writeReport, type Report, type RunResult, type TargetName } from './report';
 import { scenarios, type Scenario } from './scenarios';
+import { fetchCounts, WorkerSpread } from './worker-spread';
 
 const PAUSE_BETWEEN_RUNS_MS = 500;
 
@@ -42,6 +43,9 @@ function preflight(name: string, target: Target): Promise<void> {
 async function runOne(scenario: Scenario, name: TargetName, target: Target, opts: LoadtestOptions, progress: Progress): Promise<RunResult> {
   const recorder = new Recorder();
   progress.start(`${scenario.name} → ${name}`, opts.durationS, recorder);
+  const spread = name === 'proxy' && opts.status ? new WorkerSpread(opts.status) : null;
+  await spread?.start();
+  const sampler = spread && setInterval(() => void spread.sample().catch(() => undefined), 1000);
   const cpu0 = process.cpuUsage();
   let run: GeneratorRun;
   try {
@@ -52,6 +56,8 @@ async function runOne(scenario: Scenario, name: TargetName, target: Target, opts
   } catch (err) {
     progress.stop(`${scenario.name} → ${name}: failed: ${(err as Error).message}`);
     throw err;
+  } finally {
+    if (sampler) clearInterval(sampler);
   }
   const cpu = process.cpuUsage(cpu0);
   const latency = recorder.latency();
@@ -75,6 +81,7 @@ async function runOne(scenario: Scenario, name: TargetName, target: Target, opts
     loadgenCpuMs: { user: cpu.user / 1000, system: cpu.system / 1000 },
     loadgenCpuUsPerRequest: recorder.responses > 0 ? (cpuMs * 1000) / recorder.responses : 0,
     loadgenCores: cpuMs / 1000 / run.elapsedS,
+    ...(spread ? { workers: await spread.finish() } : {}),
   };
   progress.stop(
     `${`${scenario.name} → ${name}`.padEnd(22)} ${Math.round(result.reqPerSec).toLocaleString('en-US').padStart(7)} req/s  p50 ${latency.p50.toFixed(2)} ms  p99 ${latency.p99.toFixed(2)} ms  ${recorder.failures} failed`,
@@ -103,6 +110,13 @@ async function main(): Promise<number> {
   fs.accessSync(opts.outDir, fs.constants.W_OK);
   await preflight('proxy', proxy.target);
   await preflight('direct backend', direct.target);
+  if (opts.status) {
+    // The spread is extra: without the status listener (config "status" off) the test still runs.
+    await fetchCounts(opts.status).catch((err: Error) => {
+      log(`handoff-loadtest: no spread over workers in the report: ${err.message}`);
+      opts.status = null;
+    });
+  }
   log(`handoff-loadtest: ${list.length} scenario(s) × 2 targets × ${opts.durationS}s ≈ ${list.length * 2 * opts.durationS}s`);
 
   const startedAt = new Date();
@@ -126,6 +140,7 @@ async function main(): Promise<number> {
       connections: opts.connections,
       scenarios: opts.scenarios,
       delayMs: opts.delayMs,
+      status: opts.status?.href ?? null,
     },
     environment: { node: process.version, platform: `${process.platform} ${os.release()}`, cpus: os.cpus().length, hostname: os.hostname() },
     scenarios: list.map(({ name, title, path, generator, connections, note }) => ({ name, title, path, generator, connections, note })),

@@ -462,7 +462,7 @@ describe('the Docker lab (docker-compose.yml, built and run with testcontainers)
     const stdout = await lab(['load', '--duration', '2', '--connections', '8', '--delay-ms', '50'], 180_000);
     assert.match(stdout, /What the proxy costs/);
     const report = JSON.parse(fs.readFileSync(path.join(reportsDir, 'report.json'), 'utf8')) as {
-      results: Array<{ scenario: string; target: string; ok: number; errors: number; non2xx: number }>;
+      results: Array<{ scenario: string; target: string; ok: number; errors: number; non2xx: number; workers?: Array<{ id: string; origin: string; requests: number; share: number }> }>;
       totals: { failures: number };
     };
     assert.equal(report.totals.failures, 0);
@@ -470,6 +470,13 @@ describe('the Docker lab (docker-compose.yml, built and run with testcontainers)
     for (const res of report.results) {
       assert.ok(res.ok > 0, `${res.scenario} → ${res.target} got answers`);
       assert.equal(res.errors + res.non2xx, 0, `${res.scenario} → ${res.target}`);
+      if (res.target !== 'proxy') continue;
+      // The spread over workers, read from the master's status listener: the workers together
+      // served every request the run got answered (the master hands each connection to one).
+      const spread = res.workers ?? [];
+      assert.ok(spread.length >= 2, `${res.scenario}: the spread over workers is in the report: ${JSON.stringify(spread)}`);
+      assert.ok(spread.reduce((n, w) => n + w.requests, 0) >= res.ok, `${res.scenario}: workers served at least the ${res.ok} answered requests`);
+      assert.ok(Math.abs(spread.reduce((n, w) => n + w.share, 0) - 1) < 0.01);
     }
     const html = fs.readFileSync(path.join(reportsDir, 'report.html'), 'utf8');
     assert.match(html, /<svg[^>]*>/);
