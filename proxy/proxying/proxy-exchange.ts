@@ -13,7 +13,8 @@
 // The response head and the body bytes of the same upstream read are written to the client inside
 // one cork, so a small response leaves in one writev.
 import type { UpstreamConnection, UpstreamListener } from '../upstream/upstream-connection';
-import { failureKind, mayTryNextServer, UpstreamTimeout } from '../upstream/upstream-failure';
+import { errnoOf, UpstreamConnectTimeoutError, UpstreamReadTimeoutError, UpstreamSendTimeoutError } from '../upstream/errors';
+import { failureKind, mayTryNextServer } from '../upstream/upstream-failure';
 import type { UpstreamGroup } from '../upstream/upstream-group';
 import type { UpstreamServer } from '../upstream/upstream-server';
 import type { ParsedRequest } from '../http1/parsed-request';
@@ -244,7 +245,7 @@ export class ProxyExchange implements UpstreamListener {
     const req = this.req;
     const log = this.conn.front.ctx.log;
     if (this.headSent) {
-      log.error(`upstream prematurely closed connection while reading upstream (${err.code ?? err.message}), upstream: "http://${server.label}${req.url}"`);
+      log.error(`upstream prematurely closed connection while reading upstream (${errnoOf(err, err.message)}), upstream: "http://${server.label}${req.url}"`);
       this.abortClient();
       return;
     }
@@ -254,7 +255,7 @@ export class ProxyExchange implements UpstreamListener {
     const stale = kind === 'reset' && upstream !== null && upstream.exchanges > 1;
     if (!stale) server.markFailed(Date.now());
     log.error(
-      `${timeout ? err.message : `${err.code ?? 'error'}: ${err.message}`} while ${kind === 'connect' ? 'connecting to' : 'talking to'} upstream, ` +
+      `${timeout ? err.message : `${errnoOf(err)}: ${err.message}`} while ${kind === 'connect' ? 'connecting to' : 'talking to'} upstream, ` +
         `client: ${this.conn.socket.remoteAddress}, request: "${req.method} ${req.url} HTTP/1.${req.versionMinor}", ` +
         `upstream: "http://${server.label}${req.url}", host: "${req.t.host ?? ''}"`,
     );
@@ -285,9 +286,9 @@ export class ProxyExchange implements UpstreamListener {
       this.abortClient();
       return;
     }
-    const what = this.phase === Phase.Connect ? 'connecting' : this.phase === Phase.Send ? 'sending the request' : 'reading the response';
+    const err = this.phase === Phase.Connect ? new UpstreamConnectTimeoutError() : this.phase === Phase.Send ? new UpstreamSendTimeoutError() : new UpstreamReadTimeoutError();
     upstream.destroy(); // detaches this exchange first: no second report
-    this.onUpstreamError(new UpstreamTimeout(what), this.phase === Phase.Connect);
+    this.onUpstreamError(err, this.phase === Phase.Connect);
   }
 
   /** client_max_body_size passed mid-stream, or client_body_timeout: answer `status` if no response started. */
