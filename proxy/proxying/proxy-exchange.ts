@@ -50,6 +50,16 @@ export interface ExchangeClient {
 const NO_SERVERS: ReadonlySet<UpstreamServer> = new Set();
 
 const enum Framing { None, Raw, Chunked, Close }
+
+/** How an exchange ended; every end goes through finish(). */
+export const enum Outcome {
+  /** The response went out whole (the upstream's, or an error page given here). */
+  Completed,
+  /** A response was cut short (the upstream failed mid-body, a client too slow to take it): the client connection is destroyed, so a truncated body never looks complete. */
+  Aborted,
+  /** The client connection closed first: logged as 499 if no response had begun. */
+  ClientGone,
+}
 const enum Phase { Connect, Send, Read, ClientSend }
 
 export class ProxyExchange implements UpstreamListener {
@@ -234,7 +244,7 @@ export class ProxyExchange implements UpstreamListener {
     this.upstream = null;
     // Only a connection whose request went out whole can carry another.
     this.server!.pool.release(upstream, this.requestSent);
-    this.end(this.keepClient && this.framing !== Framing.Close);
+    this.finish(Outcome.Completed, this.keepClient && this.framing !== Framing.Close);
   }
 
   onUpstreamError(err: NodeJS.ErrnoException, connecting: boolean): void {
@@ -246,8 +256,7 @@ export class ProxyExchange implements UpstreamListener {
     const log = this.conn.front.ctx.log;
     if (this.headSent) {
       log.error(`upstream prematurely closed connection while reading upstream (${errnoOf(err, err.message)}), upstream: "http://${server.label}${req.url}"`);
-      this.abortClient();
-      return;
+      return this.finish(Outcome.Aborted);
     }
     const kind = failureKind(err, connecting);
     const timeout = kind === 'timeout';
@@ -281,10 +290,7 @@ export class ProxyExchange implements UpstreamListener {
       if (this.conn.sendWatch.tookBytes()) return this.arm(Phase.ClientSend);
       const req = this.req;
       this.conn.sendWatch.timedOut(`, request: "${req.method} ${req.url} HTTP/1.${req.versionMinor}", upstream: "http://${this.server!.label}${req.url}"`);
-      this.upstream = null;
-      upstream.destroy();
-      this.abortClient();
-      return;
+      return this.finish(Outcome.Aborted);
     }
     const err = this.phase === Phase.Connect ? new UpstreamConnectTimeoutError() : this.phase === Phase.Send ? new UpstreamSendTimeoutError() : new UpstreamReadTimeoutError();
     upstream.destroy(); // detaches this exchange first: no second report
@@ -293,44 +299,42 @@ export class ProxyExchange implements UpstreamListener {
 
   /** client_max_body_size passed mid-stream, or client_body_timeout: answer `status` if no response started. */
   refuse(status: number): void {
-    if (this.finished) return;
-    this.upstream?.destroy();
-    this.upstream = null;
-    if (this.headSent) this.abortClient();
-    else this.fail(status, true);
+    this.fail(status, true);
   }
 
   /** The client connection closed before the response was done. */
   clientGone(): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.deadline = 0;
-    this.upstream?.destroy();
-    this.upstream = null;
-    this.conn.logRequest(this.req, this.headSent ? this.status : 499, this.conn.bytesSent() - this.startBytes);
+    this.finish(Outcome.ClientGone);
   }
 
+  /** No response has begun: an error page with `status`; else the response is cut short. */
   private fail(status: number, close = false): void {
     if (this.finished) return;
-    if (this.headSent) return this.abortClient();
-    this.status = status;
+    if (this.headSent) return this.finish(Outcome.Aborted);
     // Any unread request body makes the connection unusable for the next request.
     const keep = !close && (!this.req.hasBody || this.req.complete) && this.req.keepAlive && !this.conn.front.closing;
+    this.status = status;
+    this.upstream?.destroy(); // one refused mid-request; none after an upstream failure
+    this.upstream = null;
     this.conn.writeErrorPage(status, this.req.method === 'HEAD', keep);
-    this.end(keep);
+    this.finish(Outcome.Completed, keep);
   }
 
-  private abortClient(): void {
+  /**
+   * The one exit: whatever upstream connection is still held is destroyed (a completed one was
+   * handed back already), the request is logged, and the client connection hears how it ended.
+   * `keepClient` (Completed only): the connection may serve the next request.
+   */
+  private finish(outcome: Outcome, keepClient = false): void {
+    if (this.finished) return;
     this.finished = true;
     this.deadline = 0;
-    this.conn.logRequest(this.req, this.status, this.conn.bytesSent() - this.startBytes);
-    this.conn.destroy();
-  }
-
-  private end(keepClient: boolean): void {
-    this.finished = true;
-    this.deadline = 0;
-    this.conn.logRequest(this.req, this.status, this.conn.bytesSent() - this.startBytes);
-    this.conn.exchangeDone(this.req, keepClient);
+    const upstream = this.upstream;
+    this.upstream = null;
+    upstream?.destroy();
+    const status = outcome === Outcome.ClientGone && !this.headSent ? 499 : this.status;
+    this.conn.logRequest(this.req, status, this.conn.bytesSent() - this.startBytes);
+    if (outcome === Outcome.Completed) this.conn.exchangeDone(this.req, keepClient);
+    else if (outcome === Outcome.Aborted) this.conn.destroy();
   }
 }
