@@ -8,7 +8,9 @@
 //    keepalive_timeout between requests;
 //  - malformed input: 400 (414 or 431 for a head too large, 408 for a head too slow), then close;
 //  - Upgrade: the socket leaves this class for proxyUpgrade's tunnel.
-// This class owns the client socket: only it ends or destroys it (the tunnel, once handed over).
+// Its state is one ConnState (connection-state.ts), changed only by enter(), which also sets the
+// deadline that state runs. This class owns the client socket: only it ends or destroys it (the
+// tunnel, once handed over).
 import { errorPage, errorResponseHead } from '../http1/error-pages';
 import { tunnelsUpgrade } from '../http1/headers';
 import type { ParsedRequest } from '../http1/parsed-request';
@@ -17,6 +19,7 @@ import type { ClientSocket, ClientSocketListener } from '../io/client-socket';
 import type { AccessLog } from '../observability/access-log';
 import { ClientPause } from './client-pause';
 import { ClientSendWatch } from './client-send-watch';
+import { checkMove, ConnState, isClosing } from './connection-state';
 import type { Sweepable } from './deadline-sweeper';
 import { closeLingerMs, type ProxyContext } from './proxy-context';
 import { ProxyExchange, type ExchangeClient } from './proxy-exchange';
@@ -40,12 +43,10 @@ export interface ConnectionFront {
   untrack(conn: ClientConnection): void;
 }
 
-const enum Wait { None, Header, Body, KeepAlive }
-
 export class ClientConnection implements Sweepable, RequestListener, ClientSocketListener, ExchangeClient {
   deadline = 0;
   readonly socket: ClientSocket;
-  private wait = Wait.Header;
+  private state = ConnState.ReadingHead;
   private readonly parser: RequestParser;
   private current: ProxyExchange | null = null;
   /** The request whose body llhttp is delivering now. */
@@ -55,12 +56,15 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
   private readonly queue: ParsedRequest[] = [];
   private headPending = false;
   private pauseBits = 0;
+  /** The client's FIN has arrived. */
   private clientEnded = false;
-  /** No more requests are taken: the connection ends after what is being answered. */
-  private done = false;
+  /** The head that asked to upgrade (state Upgrading), until the end of its read hands it over. */
   private upgradeRequest: ParsedRequest | null = null;
-  /** The last response is still leaving; the next request waits for it (exchangeDone). */
-  private flushing = false;
+  /**
+   * A whenFlushed wait for the last response is pending (afterFlush). Not a state of its own: it
+   * begins in Flushing and may outlast it when the connection starts closing meanwhile.
+   */
+  private flushPending = false;
   /** Inside parser.execute() of a client read. */
   private parsing = false;
   /** What runs when that read is done with (atReadEnd). */
@@ -113,13 +117,51 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     this.destroy();
   }
 
+  /** No more requests are taken. */
+  private get closing(): boolean {
+    return isClosing(this.state);
+  }
+
+  /**
+   * The one place the state changes: checks the move, and sets the deadline the new state runs
+   * (ClosingAfterAnswer keeps the one it had: a flush's clientSend goes on).
+   */
+  private enter(next: ConnState): void {
+    const from = this.state;
+    if (from === ConnState.Closed) return;
+    checkMove(from, next);
+    this.state = next;
+    const t = this.front.ctx.timeouts;
+    switch (next) {
+      case ConnState.ReadingHead:
+        this.deadline = Date.now() + t.clientHeader;
+        break;
+      case ConnState.ReadingBody:
+        this.deadline = this.pauseBits === 0 ? Date.now() + t.clientBody : 0;
+        break;
+      case ConnState.Flushing:
+        this.deadline = Date.now() + t.clientSend;
+        break;
+      case ConnState.IdleKeepAlive:
+        this.deadline = Date.now() + t.keepAlive;
+        break;
+      case ConnState.ClosingAfterAnswer:
+        break;
+      case ConnState.ClosingAfterFin:
+        this.deadline = Date.now() + closeLingerMs(this.front.ctx);
+        break;
+      default:
+        this.deadline = 0;
+    }
+  }
+
   /** Between requests, with nothing half-received: safe to close for a graceful shutdown. */
   get idle(): boolean {
-    return this.current === null && !this.flushing && this.queue.length === 0 && !this.headPending && this.upgradeRequest === null;
+    return this.current === null && !this.flushPending && this.queue.length === 0 && !this.headPending && this.upgradeRequest === null;
   }
 
   onData(chunk: Buffer): void {
-    if (this.done) return; // closing: whatever else the client sends is not read
+    if (this.closing) return; // whatever else the client sends is not read
     let ret: ParseResult | null = null;
     this.parsing = true;
     try {
@@ -145,23 +187,23 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     // A head that begins behind a request being answered waits its turn, and the client may not
     // be read meanwhile: its clientHeader starts when it gets its turn (takeNext), as nginx's
     // client_header_timeout starts for a pipelined request only when it gets to it.
-    if (this.current !== null || this.flushing) return;
-    this.setWait(Wait.Header, this.front.ctx.timeouts.clientHeader);
+    if (this.current !== null || this.flushPending || this.closing) return;
+    this.enter(ConnState.ReadingHead);
   }
 
   onRequest(req: ParsedRequest, upgrade: boolean): boolean {
     this.headPending = false;
-    if (this.done) return false;
+    if (this.closing) return false;
     if (upgrade && (req.method === 'CONNECT' || tunnelsUpgrade(req.t.upgrade, this.front.ctx.upgrades))) {
       this.upgradeRequest = req; // llhttp stops after this head; onData hands the socket over
-      this.setWait(Wait.None, 0);
+      this.enter(ConnState.Upgrading);
       return true;
     }
     // Served as a plain request. With a body, llhttp would parse it with its upgrade flag set,
     // which hides parse errors (request-parser.ts restart()): refused; upgrades with bodies are rare.
     if (upgrade && req.hasBody) {
       // Behind requests in flight: they keep their answers, then the connection closes.
-      if (this.current !== null || this.queue.length > 0) this.done = true;
+      if (this.current !== null || this.queue.length > 0) this.enter(ConnState.ClosingAfterAnswer);
       else {
         this.front.requestsServed++;
         this.answerLocally(req, 400, true);
@@ -170,34 +212,31 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     }
     this.reading = req;
     this.readingExchange = null;
-    this.setWait(req.hasBody ? Wait.Body : Wait.None, req.hasBody ? this.front.ctx.timeouts.clientBody : 0);
-    if (this.current === null && !this.flushing && this.queue.length === 0) {
+    if (this.current === null && !this.flushPending && this.queue.length === 0) {
+      this.enter(req.hasBody ? ConnState.ReadingBody : ConnState.WaitingUpstream);
       this.startRequest(req);
     } else {
       // Pipelined: it waits its turn, and the client is not read meanwhile (so no timeout runs).
       this.queue.push(req);
       this.pauseReading(ClientPause.Pipeline);
-      if (this.flushing) {
-        this.armSendDeadline(); // the wait is on the client taking the last answer
-      } else {
-        this.setWait(Wait.None, 0);
-      }
+      if (this.state === ConnState.Flushing) this.armSendDeadline(); // the wait is on the client taking the last answer
+      else this.enter(ConnState.WaitingUpstream);
     }
     return false;
   }
 
   onBody(chunk: Buffer): void {
     const req = this.reading;
-    if (req === null || this.done) return;
+    if (req === null || this.closing) return;
     const exchange = this.readingExchange;
-    if (this.wait === Wait.Body && this.pauseBits === 0) this.deadline = Date.now() + this.front.ctx.timeouts.clientBody;
+    if (this.state === ConnState.ReadingBody && this.pauseBits === 0) this.deadline = Date.now() + this.front.ctx.timeouts.clientBody;
     req.received += chunk.length;
     const limit = this.front.ctx.maxBodySize;
     if (limit > 0 && req.received > limit) {
       // client_max_body_size, counted as a chunked body streams: cut it here.
       if (exchange !== null) exchange.refuse(413);
       // Queued behind an answer still going out: that answer completes, then the connection closes.
-      else if (this.current !== null || this.flushing) this.done = true;
+      else if (this.current !== null || this.flushPending) this.enter(ConnState.ClosingAfterAnswer);
       else this.destroy();
       return;
     }
@@ -210,7 +249,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     const exchange = this.readingExchange;
     this.reading = null;
     this.readingExchange = null;
-    if (this.wait === Wait.Body) this.setWait(Wait.None, 0);
+    if (this.state === ConnState.ReadingBody) this.enter(ConnState.WaitingUpstream);
     if (req === null) return;
     req.complete = true;
     exchange?.onRequestEnd();
@@ -268,7 +307,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     // Draining (a reload), after a response that promised keep-alive: not closed here, or a next
     // request already on its way would meet a reset. The front closes the connection once it has
     // been idle a moment (closeIdle), and a request that comes first is answered with close.
-    if (!keep || this.done || bodyUnread) return this.finish(!req.keepAlive);
+    if (!keep || this.closing || bodyUnread) return this.finish(!req.keepAlive);
     // The answer is whole: what the exchange corked around its upstream read goes out now, so
     // that only what the kernel did not take counts as unsent. (Counting corked bytes too paused
     // and resumed reading on every request: two epoll_ctl calls each.)
@@ -278,30 +317,24 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
       // requests and takes no answers must not have them all proxied meanwhile, each on an
       // upstream connection of its own (one whose buffer a response still holds is not reused).
       // The client is not read meanwhile, and clientSend runs on what it has not taken.
-      this.flushing = true;
+      this.flushPending = true;
       this.pauseReading(ClientPause.Flush);
       this.sendWatch.start();
-      this.armSendDeadline();
+      this.enter(ConnState.Flushing);
       this.socket.whenFlushed(this.afterFlush);
       return;
     }
     this.takeNext();
   }
 
-  /** clientSend on the tail of the last answer: onDeadline then asks stillSending(). */
+  /** Another clientSend on the tail of the last answer, in whichever state waits on it. */
   private armSendDeadline(): void {
-    this.setWait(Wait.KeepAlive, this.front.ctx.timeouts.clientSend);
-  }
-
-  /** What the connection waits for now, and for how long (0: no deadline). */
-  private setWait(wait: Wait, ms: number): void {
-    this.wait = wait;
-    this.deadline = ms === 0 ? 0 : Date.now() + ms;
+    this.deadline = Date.now() + this.front.ctx.timeouts.clientSend;
   }
 
   private readonly afterFlush = (): void => {
-    this.flushing = false;
-    if (this.done || this.socket.closed) return;
+    this.flushPending = false;
+    if (this.closing || this.socket.closed) return;
     this.sendWatch.stop();
     this.resumeReading(ClientPause.Flush);
     this.takeNext();
@@ -315,7 +348,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     if (next !== undefined) {
       if (this.queue.length === 0) this.resumeReading(ClientPause.Pipeline);
       // The flush's clientSend is over; a body still to come has clientBody.
-      this.setWait(next.complete ? Wait.None : Wait.Body, next.complete ? 0 : this.front.ctx.timeouts.clientBody);
+      this.enter(next.complete ? ConnState.WaitingUpstream : ConnState.ReadingBody);
       this.startRequest(next);
       return;
     }
@@ -323,8 +356,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     if (this.clientEnded) return this.finish();
     this.idleSince = Date.now();
     // A head begun behind the last request has its turn now; else the keep-alive wait.
-    if (this.headPending) this.setWait(Wait.Header, this.front.ctx.timeouts.clientHeader);
-    else this.setWait(Wait.KeepAlive, this.front.ctx.timeouts.keepAlive);
+    this.enter(this.headPending ? ConnState.ReadingHead : ConnState.IdleKeepAlive);
   }
 
   /**
@@ -334,15 +366,15 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
   pauseReading(bit: ClientPause): void {
     this.pauseBits |= bit;
     this.socket.pause();
-    if (this.wait === Wait.Body) this.deadline = 0;
+    if (this.state === ConnState.ReadingBody) this.deadline = 0;
   }
 
   resumeReading(bit: ClientPause): void {
     if ((this.pauseBits & bit) === 0) return;
     this.pauseBits &= ~bit;
-    if (this.pauseBits !== 0 || this.done) return;
+    if (this.pauseBits !== 0 || this.closing) return;
     this.socket.resume();
-    if (this.wait === Wait.Body) this.deadline = Date.now() + this.front.ctx.timeouts.clientBody;
+    if (this.state === ConnState.ReadingBody) this.deadline = Date.now() + this.front.ctx.timeouts.clientBody;
   }
 
   check(now: number): void {
@@ -351,13 +383,19 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     if (ex !== null && ex.deadline !== 0 && now >= ex.deadline) ex.onDeadline();
   }
 
+  /** The state's deadline passed (it fires once: a state that waits on goes on with a new one). */
   private onDeadline(): void {
-    const wait = this.wait;
-    this.setWait(Wait.None, 0);
-    if (wait === Wait.Header) this.clientError('ERR_HTTP_REQUEST_TIMEOUT', 408);
-    else if (wait === Wait.Body && this.current !== null) this.current.refuse(408);
-    else if (wait === Wait.KeepAlive && this.stillSending()) return;
-    else this.destroy();
+    this.deadline = 0;
+    switch (this.state) {
+      case ConnState.ReadingHead:
+        return this.clientError('ERR_HTTP_REQUEST_TIMEOUT', 408);
+      case ConnState.ReadingBody:
+        if (this.current !== null) return this.current.refuse(408);
+        return this.destroy();
+      default:
+        // Flushing, keep-alive or closing: a client still taking the last answer gets its clientSend.
+        if (!this.stillSending()) this.destroy();
+    }
   }
 
   /**
@@ -386,11 +424,11 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
         this.current.refuse(status);
         this.finish();
       } else {
-        this.done = true;
+        this.enter(ConnState.ClosingAfterAnswer);
       }
       return;
     }
-    if (this.queue.length > 0 || this.done || !this.socket.writable) return this.destroy();
+    if (this.queue.length > 0 || this.closing || !this.socket.writable) return this.destroy();
     this.writeErrorPage(status, false, false);
     this.finish();
   }
@@ -400,7 +438,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     if (this.current !== null || this.queue.length > 0) {
       // An upgrade pipelined behind requests in flight: those keep their own answers, then the
       // connection closes (answering here would give an earlier request this one's status).
-      this.done = true;
+      this.enter(ConnState.ClosingAfterAnswer);
       return;
     }
     // The same answers as any request (CONNECT, which llhttp also stops after, gets its 405 here).
@@ -408,14 +446,14 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     if (admission.status !== 0) return this.answerLocally(req, admission.status, true);
     if (this.socket.closed) return;
     // From here the tunnel owns the socket; this class only keeps counting it until 'close'.
-    this.done = true;
+    this.enter(ConnState.Tunnel);
     this.front.untrack(this);
     proxyUpgrade({ method: req.method, url: req.url, rawHeaders: req.rawHeaders, headers: { upgrade: req.t.upgrade } }, this.socket.toStream(), head, admission.group, this.front.ctx);
   }
 
   onEnd(): void {
     this.clientEnded = true;
-    if (this.upgradeRequest !== null || (this.done && this.current === null)) return;
+    if (this.upgradeRequest !== null || (this.closing && this.current === null)) return;
     // A body cut short by EOF can never complete: that is the client going away.
     if (this.reading !== null || this.headPending) return this.destroy();
     if (this.current === null && this.queue.length === 0) this.finish();
@@ -430,27 +468,28 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
    * sends a reset, which can cost the client its response.
    */
   private finish(clientClosing = false): void {
-    this.done = true;
+    if (this.state === ConnState.Closed) return;
     const socket = this.socket;
     if (clientClosing && this.reading === null && !this.headPending && this.queue.length === 0 && this.upgradeRequest === null) {
       socket.flush(); // as end() would, so the writev happens now
       if (socket.queuedBytes === 0) {
         socket.closeAfterFin();
+        this.enter(ConnState.Closed);
         return;
       }
     }
     socket.end();
     // The client is expected to close its side now; one that does not is cut off after a while.
-    this.setWait(Wait.KeepAlive, closeLingerMs(this.front.ctx));
+    this.enter(ConnState.ClosingAfterFin);
   }
 
   destroy(): void {
-    this.done = true;
+    this.enter(ConnState.Closed);
     this.socket.destroy();
   }
 
   onClose(): void {
-    this.done = true;
+    this.enter(ConnState.Closed);
     this.front.untrack(this);
     this.current?.clientGone();
     this.current = null;
