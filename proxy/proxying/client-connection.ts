@@ -8,45 +8,23 @@
 //    keepalive_timeout between requests;
 //  - malformed input: 400 (414 or 431 for a head too large, 408 for a head too slow), then close;
 //  - Upgrade: the socket leaves this class for proxyUpgrade's tunnel.
-// Its state is one ConnState (connection-state.ts), changed only by enter(), which also sets the
-// deadline that state runs. This class owns the client socket: only it ends or destroys it (the
-// tunnel, once handed over).
+// Its state is one ConnState (connection-state.ts), changed only by enter() (on the socket side,
+// client-connection-base.ts, which owns the socket), which also sets the deadline that state runs.
 import { errorPage, errorResponseHead } from '../http1/error-pages';
 import { tunnelsUpgrade } from '../http1/headers';
 import type { ParsedRequest } from '../http1/parsed-request';
 import { RequestParser, type ParseResult, type RequestListener } from '../http1/request-parser';
 import type { ClientSocket, ClientSocketListener } from '../io/client-socket';
-import type { AccessLog } from '../observability/access-log';
+import { ClientConnectionBase, type ConnectionFront } from './client-connection-base';
 import { ClientPause } from './client-pause';
-import { ClientSendWatch } from './client-send-watch';
-import { checkMove, ConnState, isClosing } from './connection-state';
-import type { Sweepable } from './deadline-sweeper';
-import { closeLingerMs, type ProxyContext } from './proxy-context';
+import { ConnState } from './connection-state';
 import { ProxyExchange, type ExchangeClient } from './proxy-exchange';
 import { proxyUpgrade } from './proxy-upgrade';
 import { admit } from './request-admission';
-import type { Router } from './router';
 
-/** What a client connection needs of the front that serves it (front.ts). */
-export interface ConnectionFront {
-  readonly ctx: ProxyContext;
-  readonly router: Router;
-  readonly accessLog: AccessLog | null;
-  /** The Connection/Keep-Alive lines of every response on a connection that stays open. */
-  readonly keepAliveLines: string;
-  /** Draining: responses say Connection: close and connections end after them. */
-  readonly closing: boolean;
-  /** Requests taken, answered by an upstream or here. */
-  requestsServed: number;
-  track(conn: ClientConnection): void;
-  /** The connection closed, or became a tunnel (which keeps its own timeout). */
-  untrack(conn: ClientConnection): void;
-}
+export type { ConnectionFront } from './client-connection-base';
 
-export class ClientConnection implements Sweepable, RequestListener, ClientSocketListener, ExchangeClient {
-  deadline = 0;
-  readonly socket: ClientSocket;
-  private state = ConnState.ReadingHead;
+export class ClientConnection extends ClientConnectionBase implements RequestListener, ExchangeClient {
   private readonly parser: RequestParser;
   private current: ProxyExchange | null = null;
   /** The request whose body llhttp is delivering now. */
@@ -55,104 +33,28 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
   private readingExchange: ProxyExchange | null = null;
   private readonly queue: ParsedRequest[] = [];
   private headPending = false;
-  private pauseBits = 0;
   /** The client's FIN has arrived. */
   private clientEnded = false;
   /** The head that asked to upgrade (state Upgrading), until the end of its read hands it over. */
   private upgradeRequest: ParsedRequest | null = null;
-  /**
-   * A whenFlushed wait for the last response is pending (afterFlush). Not a state of its own: it
-   * begins in Flushing and may outlast it when the connection starts closing meanwhile.
-   */
-  private flushPending = false;
-  /** Inside parser.execute() of a client read. */
-  private parsing = false;
-  /** What runs when that read is done with (atReadEnd). */
-  private readEnds: Array<() => void> | null = null;
-  /** clientSend (nginx's send_timeout), for the exchange's response and for its tail. */
-  readonly sendWatch: ClientSendWatch;
-  /** When the connection last became idle (opened, or its last response ended): closeIdle's grace. */
-  idleSince = Date.now();
 
   /**
    * `open` makes the socket with this connection as its listener (and may throw: nothing is
    * tracked yet then). `onClosed` runs once the socket has closed.
    */
   constructor(
-    readonly front: ConnectionFront,
+    front: ConnectionFront,
     open: (listener: ClientSocketListener) => ClientSocket,
     private readonly onClosed: (() => void) | null,
   ) {
-    const socket = open(this);
-    this.socket = socket;
-    this.sendWatch = new ClientSendWatch(socket, front.ctx.log);
+    super(front, open);
+    const socket = this.socket;
     this.parser = new RequestParser(this, () => socket.remoteAddress);
-    this.deadline = Date.now() + front.ctx.timeouts.clientHeader;
     front.track(this);
   }
 
-  /**
-   * Runs `end` once the read being parsed is done with, and says so; false outside a read. (The
-   * exchange uncorks its upstream there: a read's request body leaves in one write.)
-   */
-  atReadEnd(end: () => void): boolean {
-    if (!this.parsing) return false;
-    (this.readEnds ??= []).push(end);
-    return true;
-  }
-
-  private endRead(): void {
-    const ends = this.readEnds!;
-    this.readEnds = null;
-    try {
-      for (const end of ends) end();
-    } catch (err) {
-      this.handlingFailed(err);
-    }
-  }
-
-  /** A bug of ours met this connection: it is closed, the worker and its other clients go on. */
-  private handlingFailed(err: unknown): void {
-    this.front.ctx.log.error(`request handling failed: ${(err as Error).stack ?? err}`);
-    this.destroy();
-  }
-
-  /** No more requests are taken. */
-  private get closing(): boolean {
-    return isClosing(this.state);
-  }
-
-  /**
-   * The one place the state changes: checks the move, and sets the deadline the new state runs
-   * (ClosingAfterAnswer keeps the one it had: a flush's clientSend goes on).
-   */
-  private enter(next: ConnState): void {
-    const from = this.state;
-    if (from === ConnState.Closed) return;
-    checkMove(from, next);
-    this.state = next;
-    const t = this.front.ctx.timeouts;
-    switch (next) {
-      case ConnState.ReadingHead:
-        this.deadline = Date.now() + t.clientHeader;
-        break;
-      case ConnState.ReadingBody:
-        this.deadline = this.pauseBits === 0 ? Date.now() + t.clientBody : 0;
-        break;
-      case ConnState.Flushing:
-        this.deadline = Date.now() + t.clientSend;
-        break;
-      case ConnState.IdleKeepAlive:
-        this.deadline = Date.now() + t.keepAlive;
-        break;
-      case ConnState.ClosingAfterAnswer:
-        break;
-      case ConnState.ClosingAfterFin:
-        this.deadline = Date.now() + closeLingerMs(this.front.ctx);
-        break;
-      default:
-        this.deadline = 0;
-    }
+  protected allRead(): boolean {
+    return this.reading === null && !this.headPending && this.queue.length === 0 && this.upgradeRequest === null;
   }
 
   /** Between requests, with nothing half-received: safe to close for a graceful shutdown. */
@@ -327,11 +229,6 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     this.takeNext();
   }
 
-  /** Another clientSend on the tail of the last answer, in whichever state waits on it. */
-  private armSendDeadline(): void {
-    this.deadline = Date.now() + this.front.ctx.timeouts.clientSend;
-  }
-
   private readonly afterFlush = (): void => {
     this.flushPending = false;
     if (this.closing || this.socket.closed) return;
@@ -359,24 +256,6 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     this.enter(this.headPending ? ConnState.ReadingHead : ConnState.IdleKeepAlive);
   }
 
-  /**
-   * While the client is not read, client_body_timeout does not run (nginx runs it only while it
-   * waits to read): an upstream that takes the body slowly is the send timeout's business.
-   */
-  pauseReading(bit: ClientPause): void {
-    this.pauseBits |= bit;
-    this.socket.pause();
-    if (this.state === ConnState.ReadingBody) this.deadline = 0;
-  }
-
-  resumeReading(bit: ClientPause): void {
-    if ((this.pauseBits & bit) === 0) return;
-    this.pauseBits &= ~bit;
-    if (this.pauseBits !== 0 || this.closing) return;
-    this.socket.resume();
-    if (this.state === ConnState.ReadingBody) this.deadline = Date.now() + this.front.ctx.timeouts.clientBody;
-  }
-
   check(now: number): void {
     if (this.deadline !== 0 && now >= this.deadline) this.onDeadline();
     const ex = this.current;
@@ -396,22 +275,6 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
         // Flushing, keep-alive or closing: a client still taking the last answer gets its clientSend.
         if (!this.stillSending()) this.destroy();
     }
-  }
-
-  /**
-   * An idle (or finished) connection whose last response is still leaving: that wait is the
-   * client's, so it gets clientSend at a time for as long as it takes some bytes, as the
-   * exchange gave it while the response was streaming (nginx's send_timeout).
-   */
-  private stillSending(): boolean {
-    if (this.socket.queuedBytes === 0) return false;
-    if (!this.sendWatch.watching) this.sendWatch.start();
-    else if (!this.sendWatch.tookBytes()) {
-      this.sendWatch.timedOut('');
-      return false;
-    }
-    this.armSendDeadline();
-    return true;
   }
 
   /** Malformed input or a head too slow: answer it if no response is under way, and close. */
@@ -457,35 +320,6 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     // A body cut short by EOF can never complete: that is the client going away.
     if (this.reading !== null || this.headPending) return this.destroy();
     if (this.current === null && this.queue.length === 0) this.finish();
-  }
-
-  /**
-   * Takes no more requests and ends the connection once what was written is flushed. When the
-   * request answered was the client's last (`clientClosing`: Connection: close, or HTTP/1.0), the
-   * socket is closed at once, as nginx does, rather than shutdown() and a wait for the client's
-   * FIN (a syscall, an EOF read, an epoll change and a loop turn fewer per connection) — but only
-   * with all of the request read and the response all in the kernel: close() with unread bytes
-   * sends a reset, which can cost the client its response.
-   */
-  private finish(clientClosing = false): void {
-    if (this.state === ConnState.Closed) return;
-    const socket = this.socket;
-    if (clientClosing && this.reading === null && !this.headPending && this.queue.length === 0 && this.upgradeRequest === null) {
-      socket.flush(); // as end() would, so the writev happens now
-      if (socket.queuedBytes === 0) {
-        socket.closeAfterFin();
-        this.enter(ConnState.Closed);
-        return;
-      }
-    }
-    socket.end();
-    // The client is expected to close its side now; one that does not is cut off after a while.
-    this.enter(ConnState.ClosingAfterFin);
-  }
-
-  destroy(): void {
-    this.enter(ConnState.Closed);
-    this.socket.destroy();
   }
 
   onClose(): void {
