@@ -1,0 +1,34 @@
+// The health of one upstream server as one worker sees it, as a state machine: up, or down until
+// a time (nginx's max_fails=1 fail_timeout=10s). Today it is fed by passive outcomes (an
+// exchange's failure or response); an active health check would feed the same transitions.
+
+/** How long a server that failed is skipped by the balancer (nginx's fail_timeout default). */
+export const FAIL_TIMEOUT_MS = 10_000;
+
+export const enum HealthState {
+  Up,
+  /** Skipped by the balancer until `downUntil`; past it, tried again (and Up once it answers). */
+  DownUntil,
+}
+
+export class ServerHealth {
+  private state = HealthState.Up;
+  private downUntil = 0;
+
+  /** The balancer may pick it now. */
+  isAvailable(now: number): boolean {
+    return this.state === HealthState.Up || now >= this.downUntil;
+  }
+
+  /** It failed (refused, reset, timed out): down for FAIL_TIMEOUT_MS. */
+  failed(now: number): void {
+    this.state = HealthState.DownUntil;
+    this.downUntil = now + FAIL_TIMEOUT_MS;
+  }
+
+  /** It answered: up. */
+  succeeded(): void {
+    this.state = HealthState.Up;
+    this.downUntil = 0;
+  }
+}
