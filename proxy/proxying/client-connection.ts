@@ -10,13 +10,13 @@
 //  - Upgrade: the socket leaves this class for proxyUpgrade's tunnel.
 // Its state is one ConnState (connection-state.ts), changed only by enter() (on the socket side,
 // client-connection-base.ts, which owns the socket), which also sets the deadline that state runs.
-import { errorPage, errorResponseHead } from '../http1/error-pages';
 import { tunnelsUpgrade } from '../http1/headers';
 import type { ParsedRequest } from '../http1/parsed-request';
 import { RequestParser, type ParseResult, type RequestListener } from '../http1/request-parser';
 import type { ClientSocket, ClientSocketListener } from '../io/client-socket';
 import { ClientConnectionBase, type ConnectionFront } from './client-connection-base';
 import { ClientPause } from './client-pause';
+import { Http1ResponseSink } from './http1-response-sink';
 import { ConnState } from './connection-state';
 import { ProxyExchange, type ExchangeClient } from './proxy-exchange';
 import { proxyUpgrade } from './proxy-upgrade';
@@ -26,6 +26,8 @@ export type { ConnectionFront } from './client-connection-base';
 
 export class ClientConnection extends ClientConnectionBase implements RequestListener, ExchangeClient {
   private readonly parser: RequestParser;
+  /** Every response of this connection goes out through it (HTTP/1 framing). */
+  readonly sink: Http1ResponseSink;
   private current: ProxyExchange | null = null;
   /** The request whose body llhttp is delivering now. */
   private reading: ParsedRequest | null = null;
@@ -49,6 +51,7 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
   ) {
     super(front, open);
     const socket = this.socket;
+    this.sink = new Http1ResponseSink(socket, front, () => this.destroy());
     this.parser = new RequestParser(this, () => socket.remoteAddress);
     front.track(this);
   }
@@ -173,18 +176,9 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
   private answerLocally(req: ParsedRequest, status: number, close: boolean): void {
     const start = this.bytesSent();
     const keep = !close && req.keepAlive && !this.front.closing;
-    this.writeErrorPage(status, req.method === 'HEAD', keep);
+    this.sink.errorPage(status, req.method === 'HEAD', keep);
     this.logRequest(req, status, this.bytesSent() - start);
     this.exchangeDone(req, keep);
-  }
-
-  /** An nginx-style error page, with the Connection header that matches what happens next. */
-  writeErrorPage(status: number, head: boolean, keepAlive: boolean): void {
-    const body = errorPage(status);
-    this.socket.cork();
-    this.socket.write(errorResponseHead(status, body.length, keepAlive ? this.front.keepAliveLines : 'Connection: close\r\n'));
-    if (!head) this.socket.write(body);
-    this.socket.uncork();
   }
 
   /** Bytes written to the client so far, for the access log only (net's getter walks the write queue). */
@@ -292,7 +286,7 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
       return;
     }
     if (this.queue.length > 0 || this.closing || !this.socket.writable) return this.destroy();
-    this.writeErrorPage(status, false, false);
+    this.sink.errorPage(status, false, false);
     this.finish();
   }
 

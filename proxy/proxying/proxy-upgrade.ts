@@ -60,7 +60,7 @@ export function proxyUpgrade(req: UpgradeRequest, client: net.Socket, head: Buff
   upstreamReq.on('upgrade', (upstreamRes, upstream: net.Socket, upstreamHead: Buffer) => {
     clearTimeout(connectTimer);
     tunnelled = true;
-    server.markHealthy();
+    server.health.succeeded();
     client.write(rawHead(101, upstreamRes.statusMessage ?? 'Switching Protocols', upstreamRes.rawHeaders));
     if (upstreamHead.length > 0) client.write(upstreamHead);
     if (head.length > 0) upstream.write(head);
