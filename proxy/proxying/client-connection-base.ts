@@ -1,7 +1,8 @@
 // The socket side of a client connection (client-connection.ts is the HTTP/1 side): its one
 // state and the deadline that state runs, reading paused and resumed, clientSend on the tail of
-// the last answer, and closing. It owns the client socket: only it ends or destroys it (the
-// tunnel, once handed over).
+// the last answer, closing, and the access log line. It owns the client socket: only it ends or
+// destroys it (the tunnel, once handed over).
+import type { ParsedRequest } from '../http1/parsed-request';
 import type { ClientSocket, ClientSocketListener } from '../io/client-socket';
 import type { AccessLog } from '../observability/access-log';
 import type { ClientPause } from './client-pause';
@@ -57,12 +58,45 @@ export abstract class ClientConnectionBase implements Sweepable, ClientSocketLis
     this.deadline = Date.now() + front.ctx.timeouts.clientHeader;
   }
 
-  abstract check(now: number): void;
   abstract onData(chunk: Buffer): void;
   abstract onEnd(): void;
   abstract onClose(): void;
   /** Nothing of a request is unread or waiting: closing at once cannot reset a request. */
   protected abstract allRead(): boolean;
+  /** client_header_timeout passed (ReadingHead). */
+  protected abstract headTimedOut(): void;
+  /** client_body_timeout passed (ReadingBody). */
+  protected abstract bodyTimedOut(): void;
+  /** Fires the deadline of the exchange under way, if any has passed. */
+  protected abstract checkExchange(now: number): void;
+
+  check(now: number): void {
+    if (this.deadline !== 0 && now >= this.deadline) this.onDeadline();
+    this.checkExchange(now);
+  }
+
+  /** The state's deadline passed (it fires once: a state that waits on goes on with a new one). */
+  private onDeadline(): void {
+    this.deadline = 0;
+    switch (this.state) {
+      case ConnState.ReadingHead:
+        return this.headTimedOut();
+      case ConnState.ReadingBody:
+        return this.bodyTimedOut();
+      default:
+        // Flushing, keep-alive or closing: a client still taking the last answer gets its clientSend.
+        if (!this.stillSending()) this.destroy();
+    }
+  }
+
+  /** Bytes written to the client so far, for the access log only (net's getter walks the write queue). */
+  bytesSent(): number {
+    return this.front.accessLog === null ? 0 : this.socket.bytesWritten;
+  }
+
+  logRequest(req: ParsedRequest, status: number, bytes: number): void {
+    this.front.accessLog?.record(this.socket.remoteAddress, `${req.method} ${req.url} HTTP/1.${req.versionMinor}`, status, bytes, req.t.referer, req.t.userAgent);
+  }
 
   /**
    * Runs `end` once the read being parsed is done with, and says so; false outside a read. (The
@@ -156,7 +190,7 @@ export abstract class ClientConnectionBase implements Sweepable, ClientSocketLis
    * client's, so it gets clientSend at a time for as long as it takes some bytes, as the
    * exchange gave it while the response was streaming (nginx's send_timeout).
    */
-  protected stillSending(): boolean {
+  private stillSending(): boolean {
     if (this.socket.queuedBytes === 0) return false;
     if (!this.sendWatch.watching) this.sendWatch.start();
     else if (!this.sendWatch.tookBytes()) {

@@ -1,11 +1,11 @@
 // One client connection: requests parsed straight off the socket (RequestParser: Node's llhttp,
-// strict), proxied one at a time in arrival order, responses written raw.
+// strict), proxied one at a time in arrival order, responses written through its HTTP/1 sink.
 //  - pipelining: a request whose head arrives while another is in flight waits in `queue` (with
 //    what arrived of its body) and the socket stops being read until its turn, so the memory it
 //    can take is bounded by one read;
 //  - timeouts (one shared sweep, see deadline-sweeper.ts): client_header_timeout from the first
 //    byte of a head (or from the connection), client_body_timeout between body reads,
-//    keepalive_timeout between requests;
+//    keepalive_timeout between requests (the socket side runs them: client-connection-base.ts);
 //  - malformed input: 400 (414 or 431 for a head too large, 408 for a head too slow), then close;
 //  - Upgrade: the socket leaves this class for proxyUpgrade's tunnel.
 // Its state is one ConnState (connection-state.ts), changed only by enter() (on the socket side,
@@ -181,15 +181,6 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
     this.exchangeDone(req, keep);
   }
 
-  /** Bytes written to the client so far, for the access log only (net's getter walks the write queue). */
-  bytesSent(): number {
-    return this.front.accessLog === null ? 0 : this.socket.bytesWritten;
-  }
-
-  logRequest(req: ParsedRequest, status: number, bytes: number): void {
-    this.front.accessLog?.record(this.socket.remoteAddress, `${req.method} ${req.url} HTTP/1.${req.versionMinor}`, status, bytes, req.t.referer, req.t.userAgent);
-  }
-
   /** The response to the current request is written; `keep`: the connection may serve the next. */
   exchangeDone(req: ParsedRequest, keep: boolean): void {
     this.current = null;
@@ -250,25 +241,18 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
     this.enter(this.headPending ? ConnState.ReadingHead : ConnState.IdleKeepAlive);
   }
 
-  check(now: number): void {
-    if (this.deadline !== 0 && now >= this.deadline) this.onDeadline();
-    const ex = this.current;
-    if (ex !== null && ex.deadline !== 0 && now >= ex.deadline) ex.onDeadline();
+  protected headTimedOut(): void {
+    this.clientError('ERR_HTTP_REQUEST_TIMEOUT', 408);
   }
 
-  /** The state's deadline passed (it fires once: a state that waits on goes on with a new one). */
-  private onDeadline(): void {
-    this.deadline = 0;
-    switch (this.state) {
-      case ConnState.ReadingHead:
-        return this.clientError('ERR_HTTP_REQUEST_TIMEOUT', 408);
-      case ConnState.ReadingBody:
-        if (this.current !== null) return this.current.refuse(408);
-        return this.destroy();
-      default:
-        // Flushing, keep-alive or closing: a client still taking the last answer gets its clientSend.
-        if (!this.stillSending()) this.destroy();
-    }
+  protected bodyTimedOut(): void {
+    if (this.current !== null) this.current.refuse(408);
+    else this.destroy();
+  }
+
+  protected checkExchange(now: number): void {
+    const ex = this.current;
+    if (ex !== null && ex.deadline !== 0 && now >= ex.deadline) ex.onDeadline();
   }
 
   /** Malformed input or a head too slow: answer it if no response is under way, and close. */
