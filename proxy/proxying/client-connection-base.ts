@@ -7,7 +7,7 @@ import type { ClientSocket, ClientSocketListener } from '../io/client-socket';
 import type { AccessLog } from '../observability/access-log';
 import type { ClientPause } from './client-pause';
 import { ClientSendWatch } from './client-send-watch';
-import { checkMove, ConnState, isClosing } from './connection-state';
+import { ConnState, illegalMove, isClosing } from './connection-state';
 import type { Sweepable } from './deadline-sweeper';
 import { closeLingerMs, type ProxyContext } from './proxy-context';
 import type { Router } from './router';
@@ -131,12 +131,14 @@ export abstract class ClientConnectionBase implements Sweepable, ClientSocketLis
 
   /**
    * The one place the state changes: checks the move, and sets the deadline the new state runs
-   * (ClosingAfterAnswer keeps the one it had: a flush's clientSend goes on).
+   * (ClosingAfterAnswer keeps the one it had: a flush's clientSend goes on). A move that cannot
+   * happen is a bug of ours: that connection is closed, not the worker.
    */
   protected enter(next: ConnState): void {
     const from = this.state;
     if (from === ConnState.Closed) return;
-    checkMove(from, next);
+    const illegal = illegalMove(from, next);
+    if (illegal !== null) return this.handlingFailed(new Error(illegal));
     this.state = next;
     const t = this.front.ctx.timeouts;
     switch (next) {

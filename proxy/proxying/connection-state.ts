@@ -45,9 +45,9 @@ const MOVES: readonly number[] = [
   /* Closed */ 0,
 ];
 
-/** Throws on a move the connection can never make: a bug of ours, which closes that connection. */
-export function checkMove(from: ConnState, to: ConnState): void {
-  if ((MOVES[from] & (1 << to)) === 0) throw new Error(`client connection cannot go from ${NAMES[from]} to ${NAMES[to]}`);
+/** Why `from` → `to` is a move no connection makes (a bug of ours), or null when it is a legal one. */
+export function illegalMove(from: ConnState, to: ConnState): string | null {
+  return (MOVES[from] & (1 << to)) === 0 ? `client connection cannot go from ${NAMES[from]} to ${NAMES[to]}` : null;
 }
 
 /** No more requests are taken in these states. */
