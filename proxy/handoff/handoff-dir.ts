@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_TIMEOUTS } from '../config/schema';
 import type { Config } from '../config/types';
+import { HandoffDirInUseError } from './errors';
 import type { MasterIdentity } from './host-identity';
 import { native } from './native';
 import { MASTER_SOCKET_NAME } from './protocol';
@@ -32,7 +33,7 @@ export function prepareHandoffDir(dir: string): void {
 
 /**
  * Takes the directory for this master; the returned fd must stay open while the master runs.
- * Throws EBUSY, naming the other master's pid, when one already holds it.
+ * Throws HandoffDirInUseError, naming the other master's pid, when one already holds it.
  */
 export function lockHandoffDir(dir: string): number {
   const file = path.join(dir, LOCK_NAME);
@@ -45,7 +46,7 @@ export function lockHandoffDir(dir: string): number {
     } catch {
       // unreadable: say less
     }
-    throw Object.assign(new Error(`handoff dir ${dir} is in use by ${holder} (${file} is locked); stop it, or give this one another handoff.dir`), { code: 'EBUSY' });
+    throw new HandoffDirInUseError(dir, holder, file);
   }
   fs.ftruncateSync(fd);
   fs.writeSync(fd, `${process.pid}\n`, 0);

@@ -2,6 +2,7 @@
 // into what a client connection acts on: a head begins, a request's head is complete (as a ParsedRequest), body bytes, the end
 // of the request. It gathers a head that arrives over several reads (llhttp hands over header
 // fields and the URL in pieces then) and reads the head's framing in one pass (wire-heads.ts).
+import { ParserInternalError } from './errors';
 import { headOverflowStatus, openLineStart } from './head-overflow';
 import { AfterHead, type HttpParser, type HttpParserEvents, type ParseError } from './http-parser';
 import { createHttpParser } from './llhttp';
@@ -114,7 +115,7 @@ export class RequestParser {
         return ret;
       }
       // Never from a sane llhttp; but see restart() for when the binding stops reporting errors.
-      if (ret < 0 || offset + ret > chunk.length) return Object.assign(new Error('llhttp returned an impossible count'), { code: 'HPE_INTERNAL' });
+      if (ret < 0 || offset + ret > chunk.length) return new ParserInternalError();
       offset += ret;
       if (this.headOpen) this.noteOpenLine(chunk, offset); // a head goes on in the next read
       if (!this.restartPending) return offset;

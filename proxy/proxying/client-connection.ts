@@ -1,52 +1,33 @@
 // One client connection: requests parsed straight off the socket (RequestParser: Node's llhttp,
-// strict), proxied one at a time in arrival order, responses written raw.
+// strict), proxied one at a time in arrival order, responses written through its HTTP/1 sink.
 //  - pipelining: a request whose head arrives while another is in flight waits in `queue` (with
 //    what arrived of its body) and the socket stops being read until its turn, so the memory it
 //    can take is bounded by one read;
 //  - timeouts (one shared sweep, see deadline-sweeper.ts): client_header_timeout from the first
 //    byte of a head (or from the connection), client_body_timeout between body reads,
-//    keepalive_timeout between requests;
+//    keepalive_timeout between requests (the socket side runs them: client-connection-base.ts);
 //  - malformed input: 400 (414 or 431 for a head too large, 408 for a head too slow), then close;
 //  - Upgrade: the socket leaves this class for proxyUpgrade's tunnel.
-// This class owns the client socket: only it ends or destroys it (the tunnel, once handed over).
-import { errorPage, errorResponseHead } from '../http1/error-pages';
+// Its state is one ConnState (connection-state.ts), changed only by enter() (on the socket side,
+// client-connection-base.ts, which owns the socket), which also sets the deadline that state runs.
 import { tunnelsUpgrade } from '../http1/headers';
 import type { ParsedRequest } from '../http1/parsed-request';
 import { RequestParser, type ParseResult, type RequestListener } from '../http1/request-parser';
 import type { ClientSocket, ClientSocketListener } from '../io/client-socket';
-import type { AccessLog } from '../observability/access-log';
+import { ClientConnectionBase, type ConnectionFront } from './client-connection-base';
 import { ClientPause } from './client-pause';
-import { ClientSendWatch } from './client-send-watch';
-import type { Sweepable } from './deadline-sweeper';
-import { closeLingerMs, type ProxyContext } from './proxy-context';
+import { Http1ResponseSink } from './http1-response-sink';
+import { ConnState } from './connection-state';
 import { ProxyExchange, type ExchangeClient } from './proxy-exchange';
 import { proxyUpgrade } from './proxy-upgrade';
 import { admit } from './request-admission';
-import type { Router } from './router';
 
-/** What a client connection needs of the front that serves it (front.ts). */
-export interface ConnectionFront {
-  readonly ctx: ProxyContext;
-  readonly router: Router;
-  readonly accessLog: AccessLog | null;
-  /** The Connection/Keep-Alive lines of every response on a connection that stays open. */
-  readonly keepAliveLines: string;
-  /** Draining: responses say Connection: close and connections end after them. */
-  readonly closing: boolean;
-  /** Requests taken, answered by an upstream or here. */
-  requestsServed: number;
-  track(conn: ClientConnection): void;
-  /** The connection closed, or became a tunnel (which keeps its own timeout). */
-  untrack(conn: ClientConnection): void;
-}
+export type { ConnectionFront } from './client-connection-base';
 
-const enum Wait { None, Header, Body, KeepAlive }
-
-export class ClientConnection implements Sweepable, RequestListener, ClientSocketListener, ExchangeClient {
-  deadline = 0;
-  readonly socket: ClientSocket;
-  private wait = Wait.Header;
+export class ClientConnection extends ClientConnectionBase implements RequestListener, ExchangeClient {
   private readonly parser: RequestParser;
+  /** Every response of this connection goes out through it (HTTP/1 framing). */
+  readonly sink: Http1ResponseSink;
   private current: ProxyExchange | null = null;
   /** The request whose body llhttp is delivering now. */
   private reading: ParsedRequest | null = null;
@@ -54,72 +35,38 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
   private readingExchange: ProxyExchange | null = null;
   private readonly queue: ParsedRequest[] = [];
   private headPending = false;
-  private pauseBits = 0;
+  /** The client's FIN has arrived. */
   private clientEnded = false;
-  /** No more requests are taken: the connection ends after what is being answered. */
-  private done = false;
+  /** The head that asked to upgrade (state Upgrading), until the end of its read hands it over. */
   private upgradeRequest: ParsedRequest | null = null;
-  /** The last response is still leaving; the next request waits for it (exchangeDone). */
-  private flushing = false;
-  /** Inside parser.execute() of a client read. */
-  private parsing = false;
-  /** What runs when that read is done with (atReadEnd). */
-  private readEnds: Array<() => void> | null = null;
-  /** clientSend (nginx's send_timeout), for the exchange's response and for its tail. */
-  readonly sendWatch: ClientSendWatch;
-  /** When the connection last became idle (opened, or its last response ended): closeIdle's grace. */
-  idleSince = Date.now();
 
   /**
    * `open` makes the socket with this connection as its listener (and may throw: nothing is
    * tracked yet then). `onClosed` runs once the socket has closed.
    */
   constructor(
-    readonly front: ConnectionFront,
+    front: ConnectionFront,
     open: (listener: ClientSocketListener) => ClientSocket,
     private readonly onClosed: (() => void) | null,
   ) {
-    const socket = open(this);
-    this.socket = socket;
-    this.sendWatch = new ClientSendWatch(socket, front.ctx.log);
+    super(front, open);
+    const socket = this.socket;
+    this.sink = new Http1ResponseSink(socket, front, () => this.destroy());
     this.parser = new RequestParser(this, () => socket.remoteAddress);
-    this.deadline = Date.now() + front.ctx.timeouts.clientHeader;
     front.track(this);
   }
 
-  /**
-   * Runs `end` once the read being parsed is done with, and says so; false outside a read. (The
-   * exchange uncorks its upstream there: a read's request body leaves in one write.)
-   */
-  atReadEnd(end: () => void): boolean {
-    if (!this.parsing) return false;
-    (this.readEnds ??= []).push(end);
-    return true;
-  }
-
-  private endRead(): void {
-    const ends = this.readEnds!;
-    this.readEnds = null;
-    try {
-      for (const end of ends) end();
-    } catch (err) {
-      this.handlingFailed(err);
-    }
-  }
-
-  /** A bug of ours met this connection: it is closed, the worker and its other clients go on. */
-  private handlingFailed(err: unknown): void {
-    this.front.ctx.log.error(`request handling failed: ${(err as Error).stack ?? err}`);
-    this.destroy();
+  protected allRead(): boolean {
+    return this.reading === null && !this.headPending && this.queue.length === 0 && this.upgradeRequest === null;
   }
 
   /** Between requests, with nothing half-received: safe to close for a graceful shutdown. */
   get idle(): boolean {
-    return this.current === null && !this.flushing && this.queue.length === 0 && !this.headPending && this.upgradeRequest === null;
+    return this.current === null && !this.flushPending && this.queue.length === 0 && !this.headPending && this.upgradeRequest === null;
   }
 
   onData(chunk: Buffer): void {
-    if (this.done) return; // closing: whatever else the client sends is not read
+    if (this.closing) return; // whatever else the client sends is not read
     let ret: ParseResult | null = null;
     this.parsing = true;
     try {
@@ -145,23 +92,23 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     // A head that begins behind a request being answered waits its turn, and the client may not
     // be read meanwhile: its clientHeader starts when it gets its turn (takeNext), as nginx's
     // client_header_timeout starts for a pipelined request only when it gets to it.
-    if (this.current !== null || this.flushing) return;
-    this.setWait(Wait.Header, this.front.ctx.timeouts.clientHeader);
+    if (this.current !== null || this.flushPending || this.closing) return;
+    this.enter(ConnState.ReadingHead);
   }
 
   onRequest(req: ParsedRequest, upgrade: boolean): boolean {
     this.headPending = false;
-    if (this.done) return false;
+    if (this.closing) return false;
     if (upgrade && (req.method === 'CONNECT' || tunnelsUpgrade(req.t.upgrade, this.front.ctx.upgrades))) {
       this.upgradeRequest = req; // llhttp stops after this head; onData hands the socket over
-      this.setWait(Wait.None, 0);
+      this.enter(ConnState.Upgrading);
       return true;
     }
     // Served as a plain request. With a body, llhttp would parse it with its upgrade flag set,
     // which hides parse errors (request-parser.ts restart()): refused; upgrades with bodies are rare.
     if (upgrade && req.hasBody) {
       // Behind requests in flight: they keep their answers, then the connection closes.
-      if (this.current !== null || this.queue.length > 0) this.done = true;
+      if (this.current !== null || this.queue.length > 0) this.enter(ConnState.ClosingAfterAnswer);
       else {
         this.front.requestsServed++;
         this.answerLocally(req, 400, true);
@@ -170,34 +117,31 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     }
     this.reading = req;
     this.readingExchange = null;
-    this.setWait(req.hasBody ? Wait.Body : Wait.None, req.hasBody ? this.front.ctx.timeouts.clientBody : 0);
-    if (this.current === null && !this.flushing && this.queue.length === 0) {
+    if (this.current === null && !this.flushPending && this.queue.length === 0) {
+      this.enter(req.hasBody ? ConnState.ReadingBody : ConnState.WaitingUpstream);
       this.startRequest(req);
     } else {
       // Pipelined: it waits its turn, and the client is not read meanwhile (so no timeout runs).
       this.queue.push(req);
       this.pauseReading(ClientPause.Pipeline);
-      if (this.flushing) {
-        this.armSendDeadline(); // the wait is on the client taking the last answer
-      } else {
-        this.setWait(Wait.None, 0);
-      }
+      if (this.state === ConnState.Flushing) this.armSendDeadline(); // the wait is on the client taking the last answer
+      else this.enter(ConnState.WaitingUpstream);
     }
     return false;
   }
 
   onBody(chunk: Buffer): void {
     const req = this.reading;
-    if (req === null || this.done) return;
+    if (req === null || this.closing) return;
     const exchange = this.readingExchange;
-    if (this.wait === Wait.Body && this.pauseBits === 0) this.deadline = Date.now() + this.front.ctx.timeouts.clientBody;
+    if (this.state === ConnState.ReadingBody && this.pauseBits === 0) this.deadline = Date.now() + this.front.ctx.timeouts.clientBody;
     req.received += chunk.length;
     const limit = this.front.ctx.maxBodySize;
     if (limit > 0 && req.received > limit) {
       // client_max_body_size, counted as a chunked body streams: cut it here.
       if (exchange !== null) exchange.refuse(413);
       // Queued behind an answer still going out: that answer completes, then the connection closes.
-      else if (this.current !== null || this.flushing) this.done = true;
+      else if (this.current !== null || this.flushPending) this.enter(ConnState.ClosingAfterAnswer);
       else this.destroy();
       return;
     }
@@ -210,7 +154,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     const exchange = this.readingExchange;
     this.reading = null;
     this.readingExchange = null;
-    if (this.wait === Wait.Body) this.setWait(Wait.None, 0);
+    if (this.state === ConnState.ReadingBody) this.enter(ConnState.WaitingUpstream);
     if (req === null) return;
     req.complete = true;
     exchange?.onRequestEnd();
@@ -232,27 +176,9 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
   private answerLocally(req: ParsedRequest, status: number, close: boolean): void {
     const start = this.bytesSent();
     const keep = !close && req.keepAlive && !this.front.closing;
-    this.writeErrorPage(status, req.method === 'HEAD', keep);
+    this.sink.errorPage(status, req.method === 'HEAD', keep);
     this.logRequest(req, status, this.bytesSent() - start);
     this.exchangeDone(req, keep);
-  }
-
-  /** An nginx-style error page, with the Connection header that matches what happens next. */
-  writeErrorPage(status: number, head: boolean, keepAlive: boolean): void {
-    const body = errorPage(status);
-    this.socket.cork();
-    this.socket.write(errorResponseHead(status, body.length, keepAlive ? this.front.keepAliveLines : 'Connection: close\r\n'));
-    if (!head) this.socket.write(body);
-    this.socket.uncork();
-  }
-
-  /** Bytes written to the client so far, for the access log only (net's getter walks the write queue). */
-  bytesSent(): number {
-    return this.front.accessLog === null ? 0 : this.socket.bytesWritten;
-  }
-
-  logRequest(req: ParsedRequest, status: number, bytes: number): void {
-    this.front.accessLog?.record(this.socket.remoteAddress, `${req.method} ${req.url} HTTP/1.${req.versionMinor}`, status, bytes, req.t.referer, req.t.userAgent);
   }
 
   /** The response to the current request is written; `keep`: the connection may serve the next. */
@@ -268,7 +194,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     // Draining (a reload), after a response that promised keep-alive: not closed here, or a next
     // request already on its way would meet a reset. The front closes the connection once it has
     // been idle a moment (closeIdle), and a request that comes first is answered with close.
-    if (!keep || this.done || bodyUnread) return this.finish(!req.keepAlive);
+    if (!keep || this.closing || bodyUnread) return this.finish(!req.keepAlive);
     // The answer is whole: what the exchange corked around its upstream read goes out now, so
     // that only what the kernel did not take counts as unsent. (Counting corked bytes too paused
     // and resumed reading on every request: two epoll_ctl calls each.)
@@ -278,30 +204,19 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
       // requests and takes no answers must not have them all proxied meanwhile, each on an
       // upstream connection of its own (one whose buffer a response still holds is not reused).
       // The client is not read meanwhile, and clientSend runs on what it has not taken.
-      this.flushing = true;
+      this.flushPending = true;
       this.pauseReading(ClientPause.Flush);
       this.sendWatch.start();
-      this.armSendDeadline();
+      this.enter(ConnState.Flushing);
       this.socket.whenFlushed(this.afterFlush);
       return;
     }
     this.takeNext();
   }
 
-  /** clientSend on the tail of the last answer: onDeadline then asks stillSending(). */
-  private armSendDeadline(): void {
-    this.setWait(Wait.KeepAlive, this.front.ctx.timeouts.clientSend);
-  }
-
-  /** What the connection waits for now, and for how long (0: no deadline). */
-  private setWait(wait: Wait, ms: number): void {
-    this.wait = wait;
-    this.deadline = ms === 0 ? 0 : Date.now() + ms;
-  }
-
   private readonly afterFlush = (): void => {
-    this.flushing = false;
-    if (this.done || this.socket.closed) return;
+    this.flushPending = false;
+    if (this.closing || this.socket.closed) return;
     this.sendWatch.stop();
     this.resumeReading(ClientPause.Flush);
     this.takeNext();
@@ -315,7 +230,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     if (next !== undefined) {
       if (this.queue.length === 0) this.resumeReading(ClientPause.Pipeline);
       // The flush's clientSend is over; a body still to come has clientBody.
-      this.setWait(next.complete ? Wait.None : Wait.Body, next.complete ? 0 : this.front.ctx.timeouts.clientBody);
+      this.enter(next.complete ? ConnState.WaitingUpstream : ConnState.ReadingBody);
       this.startRequest(next);
       return;
     }
@@ -323,57 +238,21 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     if (this.clientEnded) return this.finish();
     this.idleSince = Date.now();
     // A head begun behind the last request has its turn now; else the keep-alive wait.
-    if (this.headPending) this.setWait(Wait.Header, this.front.ctx.timeouts.clientHeader);
-    else this.setWait(Wait.KeepAlive, this.front.ctx.timeouts.keepAlive);
+    this.enter(this.headPending ? ConnState.ReadingHead : ConnState.IdleKeepAlive);
   }
 
-  /**
-   * While the client is not read, client_body_timeout does not run (nginx runs it only while it
-   * waits to read): an upstream that takes the body slowly is the send timeout's business.
-   */
-  pauseReading(bit: ClientPause): void {
-    this.pauseBits |= bit;
-    this.socket.pause();
-    if (this.wait === Wait.Body) this.deadline = 0;
+  protected headTimedOut(): void {
+    this.clientError('ERR_HTTP_REQUEST_TIMEOUT', 408);
   }
 
-  resumeReading(bit: ClientPause): void {
-    if ((this.pauseBits & bit) === 0) return;
-    this.pauseBits &= ~bit;
-    if (this.pauseBits !== 0 || this.done) return;
-    this.socket.resume();
-    if (this.wait === Wait.Body) this.deadline = Date.now() + this.front.ctx.timeouts.clientBody;
-  }
-
-  check(now: number): void {
-    if (this.deadline !== 0 && now >= this.deadline) this.onDeadline();
-    const ex = this.current;
-    if (ex !== null && ex.deadline !== 0 && now >= ex.deadline) ex.onDeadline();
-  }
-
-  private onDeadline(): void {
-    const wait = this.wait;
-    this.setWait(Wait.None, 0);
-    if (wait === Wait.Header) this.clientError('ERR_HTTP_REQUEST_TIMEOUT', 408);
-    else if (wait === Wait.Body && this.current !== null) this.current.refuse(408);
-    else if (wait === Wait.KeepAlive && this.stillSending()) return;
+  protected bodyTimedOut(): void {
+    if (this.current !== null) this.current.refuse(408);
     else this.destroy();
   }
 
-  /**
-   * An idle (or finished) connection whose last response is still leaving: that wait is the
-   * client's, so it gets clientSend at a time for as long as it takes some bytes, as the
-   * exchange gave it while the response was streaming (nginx's send_timeout).
-   */
-  private stillSending(): boolean {
-    if (this.socket.queuedBytes === 0) return false;
-    if (!this.sendWatch.watching) this.sendWatch.start();
-    else if (!this.sendWatch.tookBytes()) {
-      this.sendWatch.timedOut('');
-      return false;
-    }
-    this.armSendDeadline();
-    return true;
+  protected checkExchange(now: number): void {
+    const ex = this.current;
+    if (ex !== null && ex.deadline !== 0 && now >= ex.deadline) ex.onDeadline();
   }
 
   /** Malformed input or a head too slow: answer it if no response is under way, and close. */
@@ -386,12 +265,12 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
         this.current.refuse(status);
         this.finish();
       } else {
-        this.done = true;
+        this.enter(ConnState.ClosingAfterAnswer);
       }
       return;
     }
-    if (this.queue.length > 0 || this.done || !this.socket.writable) return this.destroy();
-    this.writeErrorPage(status, false, false);
+    if (this.queue.length > 0 || this.closing || !this.socket.writable) return this.destroy();
+    this.sink.errorPage(status, false, false);
     this.finish();
   }
 
@@ -400,7 +279,7 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     if (this.current !== null || this.queue.length > 0) {
       // An upgrade pipelined behind requests in flight: those keep their own answers, then the
       // connection closes (answering here would give an earlier request this one's status).
-      this.done = true;
+      this.enter(ConnState.ClosingAfterAnswer);
       return;
     }
     // The same answers as any request (CONNECT, which llhttp also stops after, gets its 405 here).
@@ -408,49 +287,21 @@ export class ClientConnection implements Sweepable, RequestListener, ClientSocke
     if (admission.status !== 0) return this.answerLocally(req, admission.status, true);
     if (this.socket.closed) return;
     // From here the tunnel owns the socket; this class only keeps counting it until 'close'.
-    this.done = true;
+    this.enter(ConnState.Tunnel);
     this.front.untrack(this);
     proxyUpgrade({ method: req.method, url: req.url, rawHeaders: req.rawHeaders, headers: { upgrade: req.t.upgrade } }, this.socket.toStream(), head, admission.group, this.front.ctx);
   }
 
   onEnd(): void {
     this.clientEnded = true;
-    if (this.upgradeRequest !== null || (this.done && this.current === null)) return;
+    if (this.upgradeRequest !== null || (this.closing && this.current === null)) return;
     // A body cut short by EOF can never complete: that is the client going away.
     if (this.reading !== null || this.headPending) return this.destroy();
     if (this.current === null && this.queue.length === 0) this.finish();
   }
 
-  /**
-   * Takes no more requests and ends the connection once what was written is flushed. When the
-   * request answered was the client's last (`clientClosing`: Connection: close, or HTTP/1.0), the
-   * socket is closed at once, as nginx does, rather than shutdown() and a wait for the client's
-   * FIN (a syscall, an EOF read, an epoll change and a loop turn fewer per connection) — but only
-   * with all of the request read and the response all in the kernel: close() with unread bytes
-   * sends a reset, which can cost the client its response.
-   */
-  private finish(clientClosing = false): void {
-    this.done = true;
-    const socket = this.socket;
-    if (clientClosing && this.reading === null && !this.headPending && this.queue.length === 0 && this.upgradeRequest === null) {
-      socket.flush(); // as end() would, so the writev happens now
-      if (socket.queuedBytes === 0) {
-        socket.closeAfterFin();
-        return;
-      }
-    }
-    socket.end();
-    // The client is expected to close its side now; one that does not is cut off after a while.
-    this.setWait(Wait.KeepAlive, closeLingerMs(this.front.ctx));
-  }
-
-  destroy(): void {
-    this.done = true;
-    this.socket.destroy();
-  }
-
   onClose(): void {
-    this.done = true;
+    this.enter(ConnState.Closed);
     this.front.untrack(this);
     this.current?.clientGone();
     this.current = null;

@@ -12,6 +12,7 @@ import { socketFromTcpFd } from '../io/socket-from-fd';
 import { AccessLog } from '../observability/access-log';
 import type { Logger } from '../observability/logger';
 import { ClientConnection, type ConnectionFront } from './client-connection';
+import type { ConnectionHandler } from './connection-handler';
 import { DeadlineSweeper } from './deadline-sweeper';
 import type { ProxyContext } from './proxy-context';
 import { Router } from './router';
@@ -20,7 +21,7 @@ import type { UpstreamServer } from '../upstream/upstream-server';
 /** The most one client read takes, as net's default. */
 const CLIENT_READ_BYTES = 64 * 1024;
 
-export class Front implements ConnectionFront {
+export class Front implements ConnectionFront, ConnectionHandler {
   readonly router: Router;
   readonly ctx: ProxyContext;
   readonly accessLog: AccessLog | null;

@@ -10,45 +10,54 @@
 //    the client's (timeouts.clientSend, nginx's send_timeout), not proxy_read_timeout; past it
 //    both connections are closed and the upstream is not counted as failed;
 //  - the client goes away: the upstream connection is destroyed (it never returns to the pool).
-// The response head and the body bytes of the same upstream read are written to the client inside
-// one cork, so a small response leaves in one writev.
+// The response goes to the connection's ResponseSink (response-sink.ts), which frames it for the
+// client. The head and the body bytes of the same upstream read are written inside one cork of
+// the client socket, so a small response leaves in one writev.
 import type { UpstreamConnection, UpstreamListener } from '../upstream/upstream-connection';
-import { failureKind, mayTryNextServer, UpstreamTimeout } from '../upstream/upstream-failure';
+import { errnoOf, UpstreamConnectTimeoutError, UpstreamReadTimeoutError, UpstreamSendTimeoutError } from '../upstream/errors';
+import { failureKind, mayTryNextServer } from '../upstream/upstream-failure';
 import type { UpstreamGroup } from '../upstream/upstream-group';
 import type { UpstreamServer } from '../upstream/upstream-server';
 import type { ParsedRequest } from '../http1/parsed-request';
-import { translateResponse } from '../http1/wire-heads';
 import type { ClientSocket } from '../io/client-socket';
 import { ClientPause } from './client-pause';
 import type { ClientSendWatch } from './client-send-watch';
 import type { ProxyContext } from './proxy-context';
+import type { ResponseSink } from './response-sink';
 
 /** What an exchange needs of the client connection it answers (client-connection.ts). */
 export interface ExchangeClient {
   readonly socket: ClientSocket;
+  /** Where the response goes, framed for the client. */
+  readonly sink: ResponseSink;
   readonly sendWatch: ClientSendWatch;
   readonly front: {
     readonly ctx: ProxyContext;
     /** Draining: responses say Connection: close. */
     readonly closing: boolean;
-    /** The Connection/Keep-Alive lines of a response on a connection that stays open. */
-    readonly keepAliveLines: string;
   };
   /** Runs `end` once the client read being parsed is done with, and says so; false outside a read. */
   atReadEnd(end: () => void): boolean;
   pauseReading(reason: ClientPause): void;
   resumeReading(reason: ClientPause): void;
   bytesSent(): number;
-  writeErrorPage(status: number, head: boolean, keepAlive: boolean): void;
   logRequest(req: ParsedRequest, status: number, bytes: number): void;
   /** The response is written; `keep`: the connection may serve the next request. */
   exchangeDone(req: ParsedRequest, keep: boolean): void;
-  destroy(): void;
 }
 
 const NO_SERVERS: ReadonlySet<UpstreamServer> = new Set();
 
-const enum Framing { None, Raw, Chunked, Close }
+
+/** How an exchange ended; every end goes through finish(). */
+export const enum Outcome {
+  /** The response went out whole (the upstream's, or an error page given here). */
+  Completed,
+  /** A response was cut short (the upstream failed mid-body, a client too slow to take it): the client connection is destroyed, so a truncated body never looks complete. */
+  Aborted,
+  /** The client connection closed first: logged as 499 if no response had begun. */
+  ClientGone,
+}
 const enum Phase { Connect, Send, Read, ClientSend }
 
 export class ProxyExchange implements UpstreamListener {
@@ -64,7 +73,6 @@ export class ProxyExchange implements UpstreamListener {
   private head = '';
   private requestSent = false;
   private headSent = false;
-  private framing = Framing.None;
   private keepClient = false;
   private finished = false;
   private status = 0;
@@ -197,43 +205,25 @@ export class ProxyExchange implements UpstreamListener {
   }
 
   onResponseHead(status: number, reason: string, rawHeaders: string[], contentLength: number): void {
-    const req = this.req;
-    this.server!.markHealthy();
+    this.server!.health.succeeded();
     this.status = status;
-    let framing: Framing;
-    if (req.method === 'HEAD' || status === 204 || status === 304) framing = Framing.None;
-    else if (contentLength >= 0) framing = Framing.Raw;
-    else if (req.versionMinor >= 1) framing = Framing.Chunked; // close-delimited or chunked upstream
-    else framing = Framing.Close; // an HTTP/1.0 client: no chunked, the close ends the body
-    this.framing = framing;
-    this.keepClient = req.keepAlive && framing !== Framing.Close && !this.conn.front.closing;
-    let head = translateResponse(status, reason, rawHeaders);
-    if (framing === Framing.Chunked) head += 'Transfer-Encoding: chunked\r\n';
-    head += this.keepClient ? this.conn.front.keepAliveLines : 'Connection: close\r\n';
-    this.conn.socket.write(`${head}\r\n`);
+    this.keepClient = this.conn.sink.head(this.req, status, reason, rawHeaders, contentLength);
     this.headSent = true;
     this.arm(Phase.Read);
   }
 
   onResponseBody(chunk: Buffer): void {
     this.deadline = Date.now() + this.conn.front.ctx.timeouts.read;
-    const socket = this.conn.socket;
-    if (this.framing === Framing.Raw || this.framing === Framing.Close) {
-      socket.write(chunk);
-    } else if (this.framing === Framing.Chunked) {
-      socket.write(`${chunk.length.toString(16)}\r\n`);
-      socket.write(chunk);
-      socket.write('\r\n');
-    }
+    this.conn.sink.data(chunk);
   }
 
   onResponseEnd(): void {
-    if (this.framing === Framing.Chunked) this.conn.socket.write('0\r\n\r\n');
+    this.conn.sink.end();
     const upstream = this.upstream!;
     this.upstream = null;
     // Only a connection whose request went out whole can carry another.
     this.server!.pool.release(upstream, this.requestSent);
-    this.end(this.keepClient && this.framing !== Framing.Close);
+    this.finish(Outcome.Completed, this.keepClient);
   }
 
   onUpstreamError(err: NodeJS.ErrnoException, connecting: boolean): void {
@@ -244,17 +234,16 @@ export class ProxyExchange implements UpstreamListener {
     const req = this.req;
     const log = this.conn.front.ctx.log;
     if (this.headSent) {
-      log.error(`upstream prematurely closed connection while reading upstream (${err.code ?? err.message}), upstream: "http://${server.label}${req.url}"`);
-      this.abortClient();
-      return;
+      log.error(`upstream prematurely closed connection while reading upstream (${errnoOf(err, err.message)}), upstream: "http://${server.label}${req.url}"`);
+      return this.finish(Outcome.Aborted);
     }
     const kind = failureKind(err, connecting);
     const timeout = kind === 'timeout';
     // A reused keep-alive socket that the upstream had just closed is a race, not a sick server.
     const stale = kind === 'reset' && upstream !== null && upstream.exchanges > 1;
-    if (!stale) server.markFailed(Date.now());
+    if (!stale) server.health.failed(Date.now());
     log.error(
-      `${timeout ? err.message : `${err.code ?? 'error'}: ${err.message}`} while ${kind === 'connect' ? 'connecting to' : 'talking to'} upstream, ` +
+      `${timeout ? err.message : `${errnoOf(err)}: ${err.message}`} while ${kind === 'connect' ? 'connecting to' : 'talking to'} upstream, ` +
         `client: ${this.conn.socket.remoteAddress}, request: "${req.method} ${req.url} HTTP/1.${req.versionMinor}", ` +
         `upstream: "http://${server.label}${req.url}", host: "${req.t.host ?? ''}"`,
     );
@@ -280,56 +269,51 @@ export class ProxyExchange implements UpstreamListener {
       if (this.conn.sendWatch.tookBytes()) return this.arm(Phase.ClientSend);
       const req = this.req;
       this.conn.sendWatch.timedOut(`, request: "${req.method} ${req.url} HTTP/1.${req.versionMinor}", upstream: "http://${this.server!.label}${req.url}"`);
-      this.upstream = null;
-      upstream.destroy();
-      this.abortClient();
-      return;
+      return this.finish(Outcome.Aborted);
     }
-    const what = this.phase === Phase.Connect ? 'connecting' : this.phase === Phase.Send ? 'sending the request' : 'reading the response';
+    const err = this.phase === Phase.Connect ? new UpstreamConnectTimeoutError() : this.phase === Phase.Send ? new UpstreamSendTimeoutError() : new UpstreamReadTimeoutError();
     upstream.destroy(); // detaches this exchange first: no second report
-    this.onUpstreamError(new UpstreamTimeout(what), this.phase === Phase.Connect);
+    this.onUpstreamError(err, this.phase === Phase.Connect);
   }
 
   /** client_max_body_size passed mid-stream, or client_body_timeout: answer `status` if no response started. */
   refuse(status: number): void {
-    if (this.finished) return;
-    this.upstream?.destroy();
-    this.upstream = null;
-    if (this.headSent) this.abortClient();
-    else this.fail(status, true);
+    this.fail(status, true);
   }
 
   /** The client connection closed before the response was done. */
   clientGone(): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.deadline = 0;
-    this.upstream?.destroy();
-    this.upstream = null;
-    this.conn.logRequest(this.req, this.headSent ? this.status : 499, this.conn.bytesSent() - this.startBytes);
+    this.finish(Outcome.ClientGone);
   }
 
+  /** No response has begun: an error page with `status`; else the response is cut short. */
   private fail(status: number, close = false): void {
     if (this.finished) return;
-    if (this.headSent) return this.abortClient();
-    this.status = status;
+    if (this.headSent) return this.finish(Outcome.Aborted);
     // Any unread request body makes the connection unusable for the next request.
     const keep = !close && (!this.req.hasBody || this.req.complete) && this.req.keepAlive && !this.conn.front.closing;
-    this.conn.writeErrorPage(status, this.req.method === 'HEAD', keep);
-    this.end(keep);
+    this.status = status;
+    this.upstream?.destroy(); // one refused mid-request; none after an upstream failure
+    this.upstream = null;
+    this.conn.sink.errorPage(status, this.req.method === 'HEAD', keep);
+    this.finish(Outcome.Completed, keep);
   }
 
-  private abortClient(): void {
+  /**
+   * The one exit: whatever upstream connection is still held is destroyed (a completed one was
+   * handed back already), the request is logged, and the client connection hears how it ended.
+   * `keepClient` (Completed only): the connection may serve the next request.
+   */
+  private finish(outcome: Outcome, keepClient = false): void {
+    if (this.finished) return;
     this.finished = true;
     this.deadline = 0;
-    this.conn.logRequest(this.req, this.status, this.conn.bytesSent() - this.startBytes);
-    this.conn.destroy();
-  }
-
-  private end(keepClient: boolean): void {
-    this.finished = true;
-    this.deadline = 0;
-    this.conn.logRequest(this.req, this.status, this.conn.bytesSent() - this.startBytes);
-    this.conn.exchangeDone(this.req, keepClient);
+    const upstream = this.upstream;
+    this.upstream = null;
+    upstream?.destroy();
+    const status = outcome === Outcome.ClientGone && !this.headSent ? 499 : this.status;
+    this.conn.logRequest(this.req, status, this.conn.bytesSent() - this.startBytes);
+    if (outcome === Outcome.Completed) this.conn.exchangeDone(this.req, keepClient);
+    else if (outcome === Outcome.Aborted) this.conn.sink.abort();
   }
 }

@@ -6,6 +6,7 @@ import type net from 'node:net';
 import { rawErrorResponse } from '../http1/error-pages';
 import { clientResponseHeaders, isHiddenResponseHeader, upstreamRequestHeaders } from '../http1/headers';
 import { httpDate } from '../http1/http-date';
+import { errnoOf, UpstreamConnectTimeoutError, UpstreamReadTimeoutError } from '../upstream/errors';
 import type { UpstreamGroup } from '../upstream/upstream-group';
 import type { ProxyContext } from './proxy-context';
 
@@ -42,12 +43,11 @@ export function proxyUpgrade(req: UpgradeRequest, client: net.Socket, head: Buff
   let tunnelled = false;
   // Until the upstream's answer: timeouts.connect, then timeouts.read once connected (an upstream
   // that accepts and never answers is a read timeout, as for any request).
-  const timedOut = (what: string) => () => upstreamReq.destroy(Object.assign(new Error(`upstream timed out while ${what}`), { code: 'ETIMEDOUT' }));
-  let connectTimer = setTimeout(timedOut('connecting'), ctx.timeouts.connect);
+  let connectTimer = setTimeout(() => upstreamReq.destroy(new UpstreamConnectTimeoutError()), ctx.timeouts.connect);
   upstreamReq.once('socket', (socket: net.Socket) =>
     socket.once('connect', () => {
       clearTimeout(connectTimer);
-      connectTimer = setTimeout(timedOut('reading the response header'), ctx.timeouts.read);
+      connectTimer = setTimeout(() => upstreamReq.destroy(new UpstreamReadTimeoutError('reading the response header')), ctx.timeouts.read);
     }),
   );
 
@@ -60,7 +60,7 @@ export function proxyUpgrade(req: UpgradeRequest, client: net.Socket, head: Buff
   upstreamReq.on('upgrade', (upstreamRes, upstream: net.Socket, upstreamHead: Buffer) => {
     clearTimeout(connectTimer);
     tunnelled = true;
-    server.markHealthy();
+    server.health.succeeded();
     client.write(rawHead(101, upstreamRes.statusMessage ?? 'Switching Protocols', upstreamRes.rawHeaders));
     if (upstreamHead.length > 0) client.write(upstreamHead);
     if (head.length > 0) upstream.write(head);
@@ -104,8 +104,8 @@ export function proxyUpgrade(req: UpgradeRequest, client: net.Socket, head: Buff
       client.destroy(); // a head went out already: an error page now would read as part of the body
       return;
     }
-    ctx.log.error(`${err.code ?? 'error'}: ${err.message} while upgrading to upstream "http://${server.label}${req.url}"`);
-    if (client.writable) client.end(rawErrorResponse(err.code === 'ETIMEDOUT' ? 504 : 502));
+    ctx.log.error(`${errnoOf(err)}: ${err.message} while upgrading to upstream "http://${server.label}${req.url}"`);
+    if (client.writable) client.end(rawErrorResponse(errnoOf(err) === 'ETIMEDOUT' ? 504 : 502));
   });
   upstreamReq.end();
 }

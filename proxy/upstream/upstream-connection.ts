@@ -14,6 +14,7 @@
 import net from 'node:net';
 import { AfterHead, type HttpParser } from '../http1/http-parser';
 import { createHttpParser } from '../http1/llhttp';
+import { UpstreamClosedError, UpstreamPrematureCloseError, UpstreamProtocolError } from './errors';
 
 /**
  * Bytes per read: a 1 MiB body in 16 reads. Each connection keeps its buffer while it lives, idle
@@ -96,7 +97,7 @@ export class UpstreamConnection {
     this.socket.on('end', () => this.onEnd());
     this.socket.on('error', (err: NodeJS.ErrnoException) => this.fail(err));
     this.socket.on('close', () => {
-      this.fail(Object.assign(new Error('upstream closed the connection'), { code: 'ECONNRESET' }));
+      this.fail(new UpstreamClosedError());
       // 'close' never runs inside execute(), so the C++ parser can go now.
       this.parser.close();
     });
@@ -166,7 +167,7 @@ export class UpstreamConnection {
     const listener = this.listener;
     if (listener === null) {
       // Bytes while idle: nothing was asked, so the stream is out of step. Drop the connection.
-      this.fail(Object.assign(new Error('upstream sent data on an idle connection'), { code: 'EPROTO' }));
+      this.fail(new UpstreamProtocolError('upstream sent data on an idle connection'));
       return false;
     }
     listener.onReadStart();
@@ -175,7 +176,7 @@ export class UpstreamConnection {
     this.executing = false;
     const free = listener.onReadEnd(this.bufferReturned);
     if (problem !== null) {
-      this.fail(Object.assign(new Error(problem), { code: 'EPROTO' }));
+      this.fail(new UpstreamProtocolError(problem));
       return false;
     }
     if (!free) {
@@ -233,7 +234,7 @@ export class UpstreamConnection {
     if (status < 100) {
       // llhttp takes any three digits; no status below 100 exists (nginx: "upstream sent no valid HTTP/1.0 header").
       this.responded = true;
-      this.fail(Object.assign(new Error(`upstream sent an invalid status ${status}`), { code: 'EPROTO' }));
+      this.fail(new UpstreamProtocolError(`upstream sent an invalid status ${status}`));
       return AfterHead.Body;
     }
     if (status < 200 && status !== 101) return AfterHead.Body; // interim (100, 103): dropped, the final one follows
@@ -241,11 +242,11 @@ export class UpstreamConnection {
     this.keepAlive = keepAlive;
     const listener = this.listener;
     if (listener === null) {
-      this.fail(Object.assign(new Error('upstream sent a response nobody asked for'), { code: 'EPROTO' }));
+      this.fail(new UpstreamProtocolError('upstream sent a response nobody asked for'));
       return AfterHead.Body;
     }
     if (status === 101) {
-      this.fail(Object.assign(new Error('upstream switched protocols on a request without Upgrade'), { code: 'EPROTO' }));
+      this.fail(new UpstreamProtocolError('upstream switched protocols on a request without Upgrade'));
       return AfterHead.Body;
     }
     const length = contentLength(raw);
@@ -280,12 +281,11 @@ export class UpstreamConnection {
       listener.onReadStart();
       const err = this.parser.finish();
       listener.onReadEnd(nothingLent);
-      if (err) this.fail(Object.assign(new Error('upstream prematurely closed connection'), { code: 'ECONNRESET' }));
-      else if (this.listener !== null) this.fail(Object.assign(new Error('upstream prematurely closed connection'), { code: 'ECONNRESET' }));
+      // A body cut short, or a complete one the exchange did not take the end of.
+      if (err || this.listener !== null) this.fail(new UpstreamPrematureCloseError());
       return;
     }
-    const what = this.bodyLeft > 0 ? 'upstream prematurely closed connection' : 'upstream closed the connection';
-    this.fail(Object.assign(new Error(what), { code: 'ECONNRESET' }));
+    this.fail(this.bodyLeft > 0 ? new UpstreamPrematureCloseError() : new UpstreamClosedError());
   }
 
   private fail(err: NodeJS.ErrnoException): void {

@@ -6,27 +6,20 @@
 //    only an idempotent method is tried again;
 //  - a request with a body never is: bodies are streamed (proxy_request_buffering off), and what
 //    was sent of it cannot be sent again.
+import { UpstreamConnectTimeoutError, UpstreamTimeoutError } from './errors';
 
 export type FailureKind = 'connect' | 'reset' | 'timeout';
 
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN']);
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-/** A connect, send or read timeout; `phase` says which, as nginx's "upstream timed out ... while ..." does. */
-export class UpstreamTimeout extends Error {
-  readonly code = 'HANDOFF_UPSTREAM_TIMEOUT';
-  constructor(readonly phase: 'connecting' | 'sending the request' | 'reading the response') {
-    super(`upstream timed out while ${phase}`);
-  }
-}
-
 export function failureKind(err: NodeJS.ErrnoException, connecting: boolean): FailureKind {
-  if (err instanceof UpstreamTimeout) return 'timeout';
+  if (err instanceof UpstreamTimeoutError) return 'timeout';
   return connecting || CONNECT_ERRORS.has(err.code ?? '') ? 'connect' : 'reset';
 }
 
 export function mayTryNextServer(err: NodeJS.ErrnoException, kind: FailureKind, method: string, hasBody: boolean): boolean {
   if (hasBody) return false;
-  const reached = kind === 'reset' || (kind === 'timeout' && (err as UpstreamTimeout).phase !== 'connecting');
+  const reached = kind === 'reset' || (kind === 'timeout' && !(err instanceof UpstreamConnectTimeoutError));
   return !reached || IDEMPOTENT_METHODS.has(method);
 }

@@ -27,7 +27,7 @@ export class UpstreamGroup {
    * untried server is down, nginx tries them anyway rather than fail outright: so do we.
    */
   pick(tried: ReadonlySet<UpstreamServer>, now = Date.now()): UpstreamServer | null {
-    const server = this.pickAmong(tried, (s) => s.isAvailable(now)) ?? this.pickAmong(tried, () => true);
+    const server = this.pickAmong(tried, (s) => s.health.isAvailable(now)) ?? this.pickAmong(tried, () => true);
     if (server) server.requests++;
     return server;
   }

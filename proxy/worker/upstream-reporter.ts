@@ -17,10 +17,10 @@ export class UpstreamReporter {
   /** One UPSTREAM per server whose figures changed since the last call (every server the first time). */
   reportChanges(now = Date.now()): void {
     this.servers.forEach((server, i) => {
-      const figures = `${server.requests} ${server.failures} ${server.downUntil}`;
+      const figures = `${server.requests} ${server.health.failures} ${server.health.downUntil}`;
       if (this.lastSent[i] === figures) return;
       this.lastSent[i] = figures;
-      this.send(encodeUpstream({ server: i, requests: server.requests >>> 0, failures: server.failures >>> 0, downForMs: Math.max(0, server.downUntil - now) }));
+      this.send(encodeUpstream({ server: i, requests: server.requests >>> 0, failures: server.health.failures >>> 0, downForMs: Math.max(0, server.health.downUntil - now) }));
     });
   }
 }

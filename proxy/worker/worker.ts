@@ -12,6 +12,7 @@ import type { Config } from '../config/types';
 import { requireHttpParser } from '../http1/llhttp';
 import type { Logger } from '../observability/logger';
 import { workerIdOf } from '../observability/worker-identity';
+import type { ConnectionHandler } from '../proxying/connection-handler';
 import { Front } from '../proxying/front';
 import { effectiveConnectionLimit } from './connection-limit';
 import { UpstreamReporter } from './upstream-reporter';
@@ -28,6 +29,8 @@ const SMALL_CONNECTION_LIMIT = 1024;
 export class Worker {
   private channel: ChannelWriter | null = null;
   private front: Front | null = null;
+  /** What serves each listener's connections, by listener index (connection-handler.ts). */
+  private listenerHandlers: readonly ConnectionHandler[] = [];
   private config: Config | null = null;
   /** Client connections open in this worker, however they arrived; reported with each ACK and STATUS. */
   private clients = 0;
@@ -82,6 +85,8 @@ export class Worker {
         `${this.config.limits.maxConnectionsPerWorker} connections exceed the open files limit (${fdLimit}): taking at most ${limit}`);
     }
     this.front = new Front(this.config, this.log);
+    // Every listener speaks HTTP/1 today.
+    this.listenerHandlers = this.config.listeners.map(() => this.front!);
     this.channel = new ChannelWriter(
       fd,
       (header, passedFd, truncated) => this.onMessage(header, passedFd, truncated),
@@ -135,17 +140,26 @@ export class Worker {
       this.sendCounts(MessageType.REJECT, msg.seq);
       return;
     }
-    if (this.serveFd(fd, `connection ${msg.seq}`, true)) this.acknowledge(msg.seq);
+    if (this.serveFd(this.handlerFor(msg.a), fd, `connection ${msg.seq}`, true)) this.acknowledge(msg.seq);
     else this.sendCounts(MessageType.REJECT, msg.seq);
+  }
+
+  /**
+   * The handler of listener `index` (CONNECTION's `a`, the ipc message's `listener`). An index
+   * this worker's config does not have (a listener added by a reload this worker predates) is
+   * served by the front, as every listener is today.
+   */
+  private handlerFor(index: number | undefined): ConnectionHandler {
+    return (index === undefined ? undefined : this.listenerHandlers[index]) ?? this.front!;
   }
 
   /**
    * Serves a client fd that a listener of ours accepted (handed off, or reuseport): false, with
    * the fd closed, when it cannot be opened. Such sockets have TCP_NODELAY from the listener.
    */
-  private serveFd(fd: number, what: string, handedOff: boolean): boolean {
+  private serveFd(handler: ConnectionHandler, fd: number, what: string, handedOff: boolean): boolean {
     try {
-      this.front!.serveFd(fd, this.onClientClosed, handedOff);
+      handler.serveFd(fd, this.onClientClosed, handedOff);
     } catch (err) {
       native.closeFd(fd);
       this.log.error(`cannot open ${what}: ${(err as Error).message}`);
@@ -213,19 +227,19 @@ export class Worker {
    * A client socket that Node made (the "ipc" transport). Fds accepted on a listener of ours
    * (native.tcpListen) have TCP_NODELAY from it already; these are given it here.
    */
-  private adopt(socket: net.Socket): void {
+  private adopt(socket: net.Socket, listener: number | undefined): void {
     this.clients++;
     socket.setNoDelay(true);
     socket.on('close', this.onClientClosed);
-    this.front!.serve(socket);
+    this.handlerFor(listener).serve(socket);
   }
 
   /** The "ipc" transport: sockets arrive on Node's child_process channel (spawned workers only). */
   private receiveOverIpc(): void {
-    process.on('message', (msg: { handoff?: string }, socket: net.Socket | undefined) => {
+    process.on('message', (msg: { handoff?: string; listener?: number }, socket: net.Socket | undefined) => {
       if (msg?.handoff !== 'connection' || !socket) return;
       if (this.quitting) socket.destroy();
-      else this.adopt(socket);
+      else this.adopt(socket, msg.listener);
     });
   }
 
@@ -236,19 +250,20 @@ export class Worker {
    * read buffer). At the connection limit it stops accepting; the kernel backlog holds the rest.
    */
   private acceptOnReusedPorts(): void {
-    for (const listener of this.config!.listeners) {
+    this.config!.listeners.forEach((listener, index) => {
       const fd = native.tcpListen(listener.host, listener.port, listener.backlog, true);
+      const handler = this.handlerFor(index);
       const acceptor = new native.Acceptor(
         fd,
-        (clientFd) => this.onAccepted(clientFd),
+        (clientFd) => this.onAccepted(handler, clientFd),
         (code, message) => this.log.error(`accept() on ${listener.host}:${listener.port} failed (${code}: ${message}), backing off`),
       );
       this.ownListeners.push({ fd, acceptor });
-    }
+    });
   }
 
-  private onAccepted(fd: number): void {
-    if (this.serveFd(fd, 'an accepted connection', false) && this.clients >= this.connectionLimit) this.setAccepting(false);
+  private onAccepted(handler: ConnectionHandler, fd: number): void {
+    if (this.serveFd(handler, fd, 'an accepted connection', false) && this.clients >= this.connectionLimit) this.setAccepting(false);
   }
 
   private setAccepting(on: boolean): void {

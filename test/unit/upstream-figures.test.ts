@@ -58,7 +58,7 @@ test('a worker reports every server at first, then only those whose figures chan
   reporter.reportChanges(2_000);
   assert.equal(sent.length, 0, 'nothing changed');
   const picked = groups[0].pick(new Set(), 2_000)!;
-  picked.markFailed(2_000);
+  picked.health.failed(2_000);
   reporter.reportChanges(2_500);
   assert.deepEqual(sent.map((r) => [r.server, r.requests, r.failures, r.downForMs]), [[servers.indexOf(picked), 1, 1, 9_500]]);
   for (const g of groups) g.close();

@@ -41,11 +41,11 @@ describe('UpstreamGroup', () => {
   it('skips a failed server until its fail timeout, and tries it anyway when all are down', () => {
     const g = group([1, 1]);
     const [a, b] = g.servers;
-    a.markFailed(Date.now());
+    a.health.failed(Date.now());
     for (let i = 0; i < 4; i++) assert.equal(g.pick(none), b);
-    b.markFailed(Date.now());
+    b.health.failed(Date.now());
     assert.ok(g.pick(none) !== null, 'all down: nginx tries them anyway');
-    a.markHealthy();
+    a.health.succeeded();
     assert.equal(g.pick(none), a);
     g.close();
   });
