@@ -18,4 +18,6 @@ export interface ParsedRequest {
   received: number;
   /** Body bytes that arrived before the request's exchange started. */
   buffered: Buffer[] | null;
+  /** false once routed to a route with accessLog off: no access-log line. */
+  accessLogged: boolean;
 }

@@ -205,6 +205,7 @@ export class RequestParser {
         complete: false,
         received: 0,
         buffered: null,
+        accessLogged: true,
       },
       upgrade,
     );

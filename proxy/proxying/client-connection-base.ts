@@ -19,6 +19,8 @@ export interface ConnectionFront {
   readonly accessLog: AccessLog | null;
   /** The Connection/Keep-Alive lines of every response on a connection that stays open. */
   readonly keepAliveLines: string;
+  /** The Connection: close line of a response that ends its connection (with the worker's header). */
+  readonly closeLines: string;
   /** Draining: responses say Connection: close and connections end after them. */
   readonly closing: boolean;
   /** Requests taken, answered by an upstream or here. */
@@ -95,7 +97,7 @@ export abstract class ClientConnectionBase implements Sweepable, ClientSocketLis
   }
 
   logRequest(req: ParsedRequest, status: number, bytes: number): void {
-    this.front.accessLog?.record(this.socket.remoteAddress, `${req.method} ${req.url} HTTP/1.${req.versionMinor}`, status, bytes, req.t.referer, req.t.userAgent);
+    if (req.accessLogged) this.front.accessLog?.record(this.socket.remoteAddress, `${req.method} ${req.url} HTTP/1.${req.versionMinor}`, status, bytes, req.t.referer, req.t.userAgent);
   }
 
   /**

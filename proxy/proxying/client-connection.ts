@@ -165,6 +165,7 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
     this.front.requestsServed++;
     const admission = admit(req, this.front.router, this.front.ctx.maxBodySize);
     if (admission.status !== 0) return this.answerLocally(req, admission.status, admission.close);
+    req.accessLogged = admission.accessLog;
     // node:http answers 100-continue itself; so does this path (Expect is not forwarded).
     if (req.t.expect !== null && req.hasBody && !req.complete && req.versionMinor >= 1) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n');
     const exchange = new ProxyExchange(this, req, admission.group);

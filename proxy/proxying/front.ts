@@ -26,7 +26,13 @@ export class Front implements ConnectionFront, ConnectionHandler {
   readonly ctx: ProxyContext;
   readonly accessLog: AccessLog | null;
   /** The Connection/Keep-Alive lines of every response on a connection that stays open. */
-  readonly keepAliveLines: string;
+  keepAliveLines: string;
+  /** The Connection line of a response that closes its connection (and the worker's header). */
+  closeLines = 'Connection: close\r\n';
+  /** config.workerHeader's line once the master has named this worker; '' until then or when off. */
+  private workerLine = '';
+  private readonly workerHeader: string | null;
+  private readonly keepAliveOnly: string;
   /** Set by drain(): responses say Connection: close and connections end after them. */
   closing = false;
   private drainedAt = 0;
@@ -42,6 +48,10 @@ export class Front implements ConnectionFront, ConnectionHandler {
    */
   nameWorker(id: string): void {
     if (this.accessLog) this.accessLog.worker = id;
+    if (this.workerHeader === null) return;
+    this.workerLine = `${this.workerHeader}: ${id}\r\n`;
+    this.keepAliveLines = this.keepAliveOnly + this.workerLine;
+    this.closeLines = `Connection: close\r\n${this.workerLine}`;
   }
 
   get upstreamServers(): readonly UpstreamServer[] {
@@ -50,10 +60,12 @@ export class Front implements ConnectionFront, ConnectionHandler {
 
   constructor(config: Config, log: Logger) {
     this.router = new Router(config.routes, config.upstreams);
-    this.ctx = { timeouts: config.timeouts, maxBodySize: config.limits.maxBodySize, upgrades: config.upgrades, log };
+    this.ctx = { timeouts: config.timeouts, maxBodySize: config.limits.maxBodySize, upgrades: config.upgrades, log, workerLine: () => this.workerLine };
+    this.workerHeader = config.workerHeader;
     this.accessLog = config.accessLog === 'stdout' ? new AccessLog() : null;
     const t = config.timeouts;
-    this.keepAliveLines = `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(t.keepAlive / 1000)}\r\n`;
+    this.keepAliveOnly = `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(t.keepAlive / 1000)}\r\n`;
+    this.keepAliveLines = this.keepAliveOnly;
     this.sweeper = new DeadlineSweeper(Math.min(t.connect, t.read, t.send, t.clientHeader, t.clientBody, t.keepAlive, t.clientSend));
   }
 

@@ -15,6 +15,8 @@ const enum Framing { None, Raw, Chunked, Close }
 export interface SinkFront {
   /** The Connection/Keep-Alive lines of a response on a connection that stays open. */
   readonly keepAliveLines: string;
+  /** The Connection: close line of a response that ends its connection (with the worker's header). */
+  readonly closeLines: string;
   /** Draining: responses say Connection: close. */
   readonly closing: boolean;
 }
@@ -39,7 +41,7 @@ export class Http1ResponseSink implements ResponseSink {
     const keep = req.keepAlive && framing !== Framing.Close && !this.front.closing;
     let head = translateResponse(status, reason, rawHeaders);
     if (framing === Framing.Chunked) head += 'Transfer-Encoding: chunked\r\n';
-    head += keep ? this.front.keepAliveLines : 'Connection: close\r\n';
+    head += keep ? this.front.keepAliveLines : this.front.closeLines;
     this.socket.write(`${head}\r\n`);
     return keep;
   }
@@ -68,7 +70,7 @@ export class Http1ResponseSink implements ResponseSink {
   errorPage(status: number, head: boolean, keepAlive: boolean): void {
     const body = errorPage(status);
     this.socket.cork();
-    this.socket.write(errorResponseHead(status, body.length, keepAlive ? this.front.keepAliveLines : 'Connection: close\r\n'));
+    this.socket.write(errorResponseHead(status, body.length, keepAlive ? this.front.keepAliveLines : this.front.closeLines));
     if (!head) this.socket.write(body);
     this.socket.uncork();
   }

@@ -9,6 +9,8 @@ export interface ProxyContext {
   /** Upgrade protocols tunnelled (config.upgrades); any other makes a plain request. */
   readonly upgrades: readonly string[];
   readonly log: Logger;
+  /** The worker's header line (config.workerHeader, "X-Handoff-Worker: w2\r\n"), or ''. */
+  readonly workerLine: () => string;
 }
 
 /**

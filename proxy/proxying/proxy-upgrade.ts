@@ -11,12 +11,12 @@ import type { UpstreamGroup } from '../upstream/upstream-group';
 import type { ProxyContext } from './proxy-context';
 
 /** A response head with the proxy's Server and Date, without the upstream's hidden headers (headers.ts). */
-function rawHead(statusCode: number, statusMessage: string, rawHeaders: readonly string[]): string {
+function rawHead(statusCode: number, statusMessage: string, rawHeaders: readonly string[], workerLine: string): string {
   let head = `HTTP/1.1 ${statusCode} ${statusMessage}\r\nServer: handoff\r\nDate: ${httpDate()}\r\n`;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     if (!isHiddenResponseHeader(rawHeaders[i].toLowerCase())) head += `${rawHeaders[i]}: ${rawHeaders[i + 1]}\r\n`;
   }
-  return `${head}\r\n`;
+  return `${head}${workerLine}\r\n`;
 }
 
 /** What a tunnel needs of the request head (the shape of node:http's IncomingMessage). */
@@ -61,7 +61,7 @@ export function proxyUpgrade(req: UpgradeRequest, client: net.Socket, head: Buff
     clearTimeout(connectTimer);
     tunnelled = true;
     server.health.succeeded();
-    client.write(rawHead(101, upstreamRes.statusMessage ?? 'Switching Protocols', upstreamRes.rawHeaders));
+    client.write(rawHead(101, upstreamRes.statusMessage ?? 'Switching Protocols', upstreamRes.rawHeaders, ctx.workerLine()));
     if (upstreamHead.length > 0) client.write(upstreamHead);
     if (head.length > 0) upstream.write(head);
     const idle = setTimeout(() => upstream.destroy(), ctx.timeouts.read);
@@ -84,7 +84,7 @@ export function proxyUpgrade(req: UpgradeRequest, client: net.Socket, head: Buff
   upstreamReq.on('response', (upstreamRes) => {
     clearTimeout(connectTimer);
     responded = true;
-    client.write(rawHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage ?? '', [...clientResponseHeaders(upstreamRes.rawHeaders), 'Connection', 'close']));
+    client.write(rawHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage ?? '', [...clientResponseHeaders(upstreamRes.rawHeaders), 'Connection', 'close'], ctx.workerLine()));
     const idle = setTimeout(() => upstreamReq.destroy(), ctx.timeouts.read);
     upstreamRes.on('data', () => void idle.refresh());
     upstreamRes.on('close', () => {

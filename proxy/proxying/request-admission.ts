@@ -11,7 +11,7 @@ import { routeKey } from '../http1/request-target';
 import type { Router } from './router';
 
 export type Admission =
-  | { readonly status: 0; readonly group: UpstreamGroup }
+  | { readonly status: 0; readonly group: UpstreamGroup; readonly accessLog: boolean }
   /** `close`: the connection cannot serve another request after this answer. */
   | { readonly status: 400 | 404 | 405 | 413 | 417 | 501 | 505; readonly close: boolean };
 
@@ -28,10 +28,10 @@ export function admit(req: ParsedRequest, router: Router, maxBodySize: number): 
     if (req.versionMinor === 0) return { status: 400, close: true };
     if (te.trim().toLowerCase() !== 'chunked') return { status: 501, close: true };
   }
-  const group = router.match(key.host, key.path);
+  const route = router.match(key.host, key.path);
   // A 404 keeps the connection when no body is left unread (as nginx after a 404).
-  if (group === null) return { status: 404, close: req.hasBody && !req.complete };
+  if (route === null) return { status: 404, close: req.hasBody && !req.complete };
   if (maxBodySize > 0 && t.contentLength > maxBodySize) return { status: 413, close: true };
   if (t.expect !== null && t.expect !== '100-continue') return { status: 417, close: true };
-  return { status: 0, group };
+  return { status: 0, group: route.group, accessLog: route.accessLog };
 }

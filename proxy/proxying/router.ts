@@ -4,9 +4,11 @@ import type { RouteConfig, UpstreamConfig } from '../config/types';
 import { UpstreamGroup } from '../upstream/upstream-group';
 import type { UpstreamServer } from '../upstream/upstream-server';
 
-interface CompiledRoute {
+export interface CompiledRoute {
   readonly pathPrefix: string;
   readonly group: UpstreamGroup;
+  /** false: its requests leave no access-log line (nginx's access_log off in a location). */
+  readonly accessLog: boolean;
 }
 
 export class Router {
@@ -22,7 +24,7 @@ export class Router {
       const group = groups.get(route.upstream);
       if (!group) throw new Error(`route ${route.host}${route.pathPrefix}: unknown upstream "${route.upstream}"`);
       const list = this.byHost.get(route.host) ?? [];
-      list.push({ pathPrefix: route.pathPrefix, group });
+      list.push({ pathPrefix: route.pathPrefix, group, accessLog: route.accessLog });
       this.byHost.set(route.host, list);
     }
     for (const list of this.byHost.values()) list.sort((a, b) => b.pathPrefix.length - a.pathPrefix.length);
@@ -34,7 +36,7 @@ export class Router {
   }
 
   /** `host` and `path` as request-target.ts's routeKey gives them (a name without port; a normalised path). */
-  match(host: string, path: string): UpstreamGroup | null {
+  match(host: string, path: string): CompiledRoute | null {
     return this.matchIn(this.byHost.get(host), path) ?? this.matchIn(this.byHost.get('*'), path);
   }
 
@@ -43,9 +45,9 @@ export class Router {
     for (const group of this.groups.values()) group.close();
   }
 
-  private matchIn(list: CompiledRoute[] | undefined, path: string): UpstreamGroup | null {
+  private matchIn(list: CompiledRoute[] | undefined, path: string): CompiledRoute | null {
     if (!list) return null;
-    for (const route of list) if (path.startsWith(route.pathPrefix)) return route.group;
+    for (const route of list) if (path.startsWith(route.pathPrefix)) return route;
     return null;
   }
 }

@@ -269,9 +269,9 @@ describe('upstream failures', () => {
     assert.match(chunked, /^HTTP\/1\.1 413 /);
   });
 
-  it('writes an access-log line per request in the combined format', async () => {
+  it('writes an access-log line per request in the combined format, then the worker that served it', async () => {
     await waitFor('the access log', () => proxy.stdout().includes('GET /nowhere'));
-    assert.match(proxy.stdout(), /^127\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "GET \/nowhere HTTP\/1\.1" 404 \d+ "-" "test \\x22agent\\x22"$/m);
+    assert.match(proxy.stdout(), /^127\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "GET \/nowhere HTTP\/1\.1" 404 \d+ "-" "test \\x22agent\\x22" worker=w\d+$/m);
     assert.match(proxy.stdout(), /"GET \/down\/x HTTP\/1\.1" 502 /);
   });
 });
