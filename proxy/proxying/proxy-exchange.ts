@@ -14,7 +14,7 @@
 // client. The head and the body bytes of the same upstream read are written inside one cork of
 // the client socket, so a small response leaves in one writev.
 import type { UpstreamConnection, UpstreamListener } from '../upstream/upstream-connection';
-import { errnoOf, UpstreamConnectTimeoutError, UpstreamReadTimeoutError, UpstreamSendTimeoutError } from '../upstream/errors';
+import { errnoOf, UpstreamConnectTimeoutError, UpstreamReadTimeoutError, UpstreamSendTimeoutError, UpstreamTimeoutError } from '../upstream/errors';
 import { failureKind, mayTryNextServer } from '../upstream/upstream-failure';
 import type { UpstreamGroup } from '../upstream/upstream-group';
 import type { UpstreamServer } from '../upstream/upstream-server';
@@ -243,7 +243,7 @@ export class ProxyExchange implements UpstreamListener {
     const stale = kind === 'reset' && upstream !== null && upstream.exchanges > 1;
     if (!stale) server.health.failed(Date.now());
     log.error(
-      `${timeout ? err.message : `${errnoOf(err)}: ${err.message}`} while ${kind === 'connect' ? 'connecting to' : 'talking to'} upstream, ` +
+      `${err instanceof UpstreamTimeoutError ? `upstream timed out while ${err.whileDoing}` : `${errnoOf(err)}: ${err.message} while ${kind === 'connect' ? 'connecting to' : 'talking to'} upstream`}, ` +
         `client: ${this.conn.socket.remoteAddress}, request: "${req.method} ${req.url} HTTP/1.${req.versionMinor}", ` +
         `upstream: "http://${server.label}${req.url}", host: "${req.t.host ?? ''}"`,
     );

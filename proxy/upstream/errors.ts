@@ -43,6 +43,11 @@ export abstract class UpstreamTimeoutError extends UpstreamError {
   constructor(readonly phase: UpstreamPhase) {
     super(`upstream timed out while ${phase}`);
   }
+
+  /** What the error log says it was doing, as nginx's "… while connecting to upstream". */
+  get whileDoing(): string {
+    return `${this.phase} ${this.phase.startsWith('reading') ? 'from' : 'to'} upstream`;
+  }
 }
 
 export class UpstreamConnectTimeoutError extends UpstreamTimeoutError {

@@ -55,7 +55,7 @@ for (const method of ['GET', 'POST'] as const) {
         assert.deepEqual(statuses, ['200', '504']);
         assert.equal(requestsTo(good), 1, 'the one that timed out was not sent again');
       }
-      assert.match(proxy.stderr(), /upstream timed out while reading the response/);
+      assert.match(proxy.stderr(), /upstream timed out while reading the response from upstream, client: /);
     });
   });
 }
