@@ -57,6 +57,8 @@ function applyOne(root: unknown, { path, value }: ConfigOverride): string | null
       key = keys[0]!;
     }
     if (Array.isArray(container) && !/^\d+$/.test(key)) return `${describe(path.slice(0, i))} is an array: use an index`;
+    // A config has no such keys, and walking into them would change every object of the master.
+    if (!Object.hasOwn(container, key) && key in container) return `${describe(path.slice(0, i + 1))} is not a config key`;
     if (i === path.length - 1) container[key] = structuredClone(value);
     else container[key] ??= {};
     node = container[key];

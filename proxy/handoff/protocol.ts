@@ -20,9 +20,12 @@ export const MAX_MESSAGE_SIZE = 64;
 /**
  * 2: an ACK covers every earlier connection on its channel (1 acknowledged one at a time).
  * 3: REGISTER carries the worker's identity after the 16 bytes.
- * 4: workers report each upstream server's requests, failures and down time (UPSTREAM).
+ * 4: workers report each upstream server's requests, failures and down time (UPSTREAM), and
+ *    the master tells each worker its name (WELCOME).
  */
 export const PROTOCOL_VERSION = 4;
+/** An older worker would take WELCOME for a malformed message: only version 4 on gets one. */
+export const WELCOME_SINCE_PROTOCOL = 4;
 /**
  * A version-1 worker's ACKs (one per connection, in order) are valid cumulative ACKs, and a
  * version-2 worker's REGISTER is a plain 16-byte one (it gets an identity from its pid alone), so
@@ -67,7 +70,7 @@ export enum MessageType {
    */
   UPSTREAM = 7,
   /**
-   * master → worker, once, right after a protocol-3 REGISTER is taken: "you are worker w<a> of
+   * master → worker, once, right after a protocol-4 REGISTER is taken: "you are worker w<a> of
    * generation b". The worker names itself so in its access log and its response header
    * (workerHeader): the same name the master's status, metrics and dashboard use.
    */

@@ -16,7 +16,7 @@ import type { Config } from '../config/types';
 import { native, type Acceptor } from '../handoff/native';
 import { cleanHandoffDir, lockHandoffDir, masterSocketPath, prepareHandoffDir, publishConfig, publishMasterIdentity } from '../handoff/handoff-dir';
 import { describeUnfitness, newSpawnKey, ownIdentity } from '../handoff/host-identity';
-import { decode, MessageType, OLDEST_WORKER_PROTOCOL, PROTOCOL_VERSION, type FixedMessage, type Register } from '../handoff/protocol';
+import { decode, MessageType, OLDEST_WORKER_PROTOCOL, PROTOCOL_VERSION, WELCOME_SINCE_PROTOCOL, type FixedMessage, type Register } from '../handoff/protocol';
 import { EventTimeline } from '../observability/event-timeline';
 import type { Logger } from '../observability/logger';
 import { ConfigError } from '../config/errors';
@@ -144,7 +144,7 @@ export class Master {
       const at = await this.statusServer.listen(this.config.status.host, this.config.status.port);
       process.stdout.write(`handoff: status and dashboard on http://${at}/\n`);
     }
-    this.spawner.start(this.config.workers);
+    this.spawner.start(this.config.workers, this.generation);
   }
 
   // ---- signals: flags and one cycle -------------------------------------------------------
@@ -192,7 +192,7 @@ export class Master {
       ),
     );
     this.spawner.retire();
-    this.spawner.start(next.workers);
+    this.spawner.start(next.workers, this.generation + 1);
     this.counters.reloads++;
     this.generation++;
     this.timeline.add({ kind: 'reload-done', generation: this.generation, starting: next.workers, retiring: retired });
@@ -216,7 +216,8 @@ export class Master {
     if (passedFd >= 0) native.closeFd(passedFd); // workers never send fds; do not leak one
     const msg = decode(header);
     if (msg?.type === MessageType.REGISTER) return this.onRegister(link, msg);
-    if (msg?.type === MessageType.UPSTREAM) return link.upstreamFigures.record(msg);
+    // Figures count only from a worker that has said who it is.
+    if (msg?.type === MessageType.UPSTREAM) return void (link.identity !== null && link.upstreamFigures.record(msg));
     const handler = msg && this.handlers[msg.type];
     if (!msg || !handler) {
       this.log.error(`${link.name} sent a malformed message; dropping it`);
@@ -235,7 +236,9 @@ export class Master {
       link.close();
       return;
     }
-    const worker = this.identities.identify(msg, this.generation);
+    // A child of ours registers under the generation it was spawned for: one spawned before a
+    // reload may register after it, only to be told to quit.
+    const worker = this.identities.identify(msg, (spawned) => (spawned ? this.spawner.generationOf(msg.pid) : null) ?? this.generation);
     link.identity = worker;
     const own = worker.origin === 'spawned';
     if (own && this.spawner.isRetired(worker.pid)) {
@@ -249,7 +252,7 @@ export class Master {
     // The worker's own word (it compared network namespaces), or, for a worker older than protocol
     // 3 under ipc, ours: a worker that is not our child has no IPC channel for the sockets.
     link.unfit = msg.self?.unfit ?? (this.config.handoff.transport === 'ipc' && link.ipcChild === null ? 'ipc-not-spawned' : null);
-    if (msg.version >= 3) link.welcome(worker);
+    if (msg.version >= WELCOME_SINCE_PROTOCOL) link.welcome(worker);
     const idleReason = link.unfit && describeUnfitness(link.unfit);
     this.timeline.add({ kind: 'worker-joined', worker, idleReason });
     if (link.unfit) {

@@ -15,8 +15,10 @@ export class WorkerIdentities {
     private readonly isOwnChild: (pid: number) => boolean,
   ) {}
 
-  identify(msg: Register, generation: number): WorkerIdentity {
-    return { id: workerIdOf(++this.issued), pid: msg.pid, host: msg.self?.host ?? null, origin: this.origin(msg), generation };
+  /** `generationOf`: the generation it serves, given whether it is one of our children. */
+  identify(msg: Register, generationOf: (spawned: boolean) => number): WorkerIdentity {
+    const origin = this.origin(msg);
+    return { id: workerIdOf(++this.issued), pid: msg.pid, host: msg.self?.host ?? null, origin, generation: generationOf(origin === 'spawned') };
   }
 
   /**

@@ -29,6 +29,9 @@ export class WorkerSpawner {
   private readonly children = new Set<ChildProcess>();
   /** An older generation (before a reload): finishing their requests, never respawned. */
   private readonly retired = new Set<ChildProcess>();
+  /** The config generation each child was spawned for (a respawn: its predecessor's). */
+  private readonly generations = new Map<ChildProcess, number>();
+  private generation = 1;
   private stopping = false;
   private respawnDelay = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -60,8 +63,16 @@ export class WorkerSpawner {
     return [...this.children].map((c) => c.pid).filter((p): p is number => p !== undefined);
   }
 
-  start(count: number): void {
+  /** `generation`: the config generation these workers (and their respawns) serve. */
+  start(count: number, generation: number): void {
+    this.generation = generation;
     for (let i = 0; i < count; i++) this.spawnOne();
+  }
+
+  /** The generation our child with this pid was spawned for; null: not a child of ours. */
+  generationOf(pid: number): number | null {
+    for (const [child, generation] of this.generations) if (child.pid === pid) return generation;
+    return null;
   }
 
   /** Only for a Node binary (the command is `node [loader] cli.js worker ...`). */
@@ -78,9 +89,11 @@ export class WorkerSpawner {
       env: { ...process.env, [SPAWN_KEY_ENV]: String(this.spawnKey) },
     });
     this.children.add(child);
+    this.generations.set(child, this.generation);
     child.on('error', (err) => this.log.error(`cannot spawn worker: ${err.message}`));
     child.on('exit', (code, signal) => {
       this.children.delete(child);
+      this.generations.delete(child);
       const retired = this.retired.delete(child);
       if (child.pid !== undefined) this.onExit(child.pid, { code, signal });
       if (retired || this.stopping) return;

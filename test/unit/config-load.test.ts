@@ -146,6 +146,14 @@ describe('loadConfigFile with overrides', () => {
       { message: `${file}: --set listeners.0.port=1: listeners.0 is not an object or array` });
     assert.throws(() => parseSetOption('=1'), /expected key\.path=value/);
   });
+
+  test('--set never walks into an object\'s prototype (it would change every object of the master)', () => {
+    const file = writeConfig('proto.json', VALID);
+    for (const [set, key] of [['__proto__.polluted=1', '__proto__'], ['constructor.prototype.polluted=1', 'constructor'], ['timeouts.__proto__.polluted=1', 'timeouts.__proto__']]) {
+      assert.throws(() => loadConfigFile(file, [parseSetOption(set)]), { message: `${file}: --set ${set}: ${key} is not a config key` });
+    }
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
 });
 
 describe('firstJsonErrorOffset', () => {

@@ -74,12 +74,14 @@ test('the master names workers w1, w2… and calls one spawned only with its key
     type: MessageType.REGISTER, pid, version: PROTOCOL_VERSION, maxConnections: 0,
     self: spawnKey === null ? null : { spawnKey, unfit: null, host },
   });
-  const a = ids.identify(register(100, 1234), 1);
-  const b = ids.identify(register(100, 0, 'other-container'), 1); // our child's pid, in another container
-  const c = ids.identify(register(100, 99), 2); // another master's child
-  const d = ids.identify(register(100, null), 2); // protocol 2: its pid is all it says
+  const a = ids.identify(register(100, 1234), () => 1);
+  const b = ids.identify(register(100, 0, 'other-container'), () => 1); // our child's pid, in another container
+  const c = ids.identify(register(100, 99), (spawned) => (spawned ? 1 : 2)); // another master's child: this generation
+  // Protocol 2, its pid is all it says; a child of ours keeps the generation it was spawned for
+  // (one spawned before a reload may register after it).
+  const d = ids.identify(register(100, null), (spawned) => (spawned ? 1 : 2));
   assert.deepEqual([a, b, c, d].map((w) => [w.id, w.origin, w.generation]), [
-    ['w1', 'spawned', 1], ['w2', 'joined', 1], ['w3', 'joined', 2], ['w4', 'spawned', 2],
+    ['w1', 'spawned', 1], ['w2', 'joined', 1], ['w3', 'joined', 2], ['w4', 'spawned', 1],
   ]);
   assert.equal(d.host, null);
 });
