@@ -5,7 +5,7 @@
 // cut in its request line when the line it was cut in begins with a method and a space. A header
 // line cannot: it begins with a field name and a colon.
 // Where a head's bytes are not known to start (it began in the same read as the end of a body),
-// the line may look like neither: then 431, node:http's own answer, as before this distinction.
+// the line may look like neither: then 431, node:http's own answer for any overflow.
 import { KNOWN_METHODS } from './llhttp';
 
 /** A method llhttp knows and the space after it (the names are letters, '-' and '_'). */

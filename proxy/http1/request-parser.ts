@@ -32,7 +32,7 @@ export type ParseResult = number | ParseError;
  * (4 × 8k) lets cookie-heavy heads of up to 32 KiB through; Node's own default, 16 KiB, would
  * refuse some that work behind nginx. Over it: 414 in the request line, else 431 (head-overflow.ts).
  */
-export const MAX_REQUEST_HEAD_BYTES = 32 * 1024;
+const MAX_REQUEST_HEAD_BYTES = 32 * 1024;
 
 /**
  * How many llhttp parsers a worker keeps for reuse, as node:http's FreeList of 1000. Creating
@@ -185,7 +185,7 @@ export class RequestParser {
     this.url = '';
     // A client that speaks to us as to a forward proxy: routed and forwarded as origin-form, with
     // the target's authority as the Host (RFC 9112 §3.2.2), as nginx does; its own Host headers
-    // are still checked (admission). rawHeaders (for an upgrade's node:http request) get it too.
+    // are still checked (admission). rawHeaders (for an upgrade's tunnel request) get it too.
     const absolute = splitAbsoluteForm(target);
     const t = translateRequest(raw, this.clientAddress(), absolute?.[0]);
     if (absolute !== null) {

@@ -1,5 +1,5 @@
 // The master's status listener (config `status`), like nginx's stub_status but richer:
-//   GET /             the live dashboard (dashboard-page.ts)
+//   GET /             the live dashboard (dashboard/page.ts)
 //   GET /metrics      Prometheus text
 //   GET /status.json  the snapshot as JSON
 //   GET /events       the snapshot once a second as Server-Sent Events (what the dashboard reads)

@@ -166,7 +166,7 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
     const admission = admit(req, this.front.router, this.front.ctx.maxBodySize);
     if (admission.status !== 0) return this.answerLocally(req, admission.status, admission.close);
     req.accessLogged = admission.accessLog;
-    // node:http answers 100-continue itself; so does this path (Expect is not forwarded).
+    // As node:http and nginx, the proxy answers 100-continue itself (Expect is not forwarded).
     if (req.t.expect !== null && req.hasBody && !req.complete && req.versionMinor >= 1) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n');
     const exchange = new ProxyExchange(this, req, admission.group);
     if (req === this.reading) this.readingExchange = exchange;
@@ -197,8 +197,8 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
     // been idle a moment (closeIdle), and a request that comes first is answered with close.
     if (!keep || this.closing || bodyUnread) return this.finish(!req.keepAlive);
     // The answer is whole: what the exchange corked around its upstream read goes out now, so
-    // that only what the kernel did not take counts as unsent. (Counting corked bytes too paused
-    // and resumed reading on every request: two epoll_ctl calls each.)
+    // that only what the kernel did not take counts as unsent: counted corked bytes would pause
+    // and resume reading on every request, two epoll_ctl calls each.
     this.socket.flush();
     if (this.socket.queuedBytes > 0) {
       // The next request starts once this response has left, as nginx's: a client that sends

@@ -1,9 +1,9 @@
 // A worker's client-facing side: every client connection it serves, the routes and upstreams they
 // share, and the one sweep of their deadlines. Client connections are parsed by Node's llhttp
 // directly (client-connection.ts), upstream ones by llhttp in response mode over raw sockets with a
-// keep-alive pool per server (upstream-pool.ts). node:http's Server + http.request cost 150-300 µs
-// of CPU per proxied request here; the objects, streams and per-request timers they allocate are
-// what this path leaves out.
+// keep-alive pool per server (upstream-pool.ts): node:http's Server + http.request cost 150-300 µs
+// of CPU per proxied request on this project's machines, in the objects, streams and per-request
+// timers they allocate.
 import type net from 'node:net';
 import type { Config } from '../config/types';
 import { NetClientSocket } from '../io/client-socket';

@@ -130,7 +130,7 @@ export class ProxyExchange implements UpstreamListener {
     let keepingUp: boolean;
     if (this.req.t.chunked) {
       // A chunk is three writes: corked, so that the chunks of one client read leave in one
-      // writev (a client sending 1-byte chunks cost three upstream syscalls per chunk before).
+      // writev, not three syscalls per chunk (a client may pack thousands of 1-byte chunks).
       // Corked bytes count as unsent, so whether the upstream keeps up is asked once they have
       // gone: here, or at the end of the read (uncorkBody).
       const held = this.corkForRead(upstream);

@@ -1,5 +1,5 @@
-// How an upstream attempt failed, and whether the next server may be tried — one policy for both
-// engines: nginx's proxy_next_upstream default (`error timeout`, `non_idempotent` off).
+// How an upstream attempt failed, and whether the next server may be tried: nginx's
+// proxy_next_upstream default (`error timeout`, `non_idempotent` off).
 //  - connect: the server was not reached (refused, unreachable, unresolvable, or the connect timed
 //    out): the request never left, so any request may go to the next server;
 //  - reset, or a send/read timeout: the request may have reached the server and had effects, so
@@ -8,7 +8,7 @@
 //    was sent of it cannot be sent again.
 import { UpstreamConnectTimeoutError, UpstreamTimeoutError } from './errors';
 
-export type FailureKind = 'connect' | 'reset' | 'timeout';
+type FailureKind = 'connect' | 'reset' | 'timeout';
 
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN']);
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #define READ_BATCH 128 // messages per wakeup: a flood must not starve the loop (level-triggered: we come back)
-#define MAX_MESSAGE 64 // messages are 16 bytes; a longer one arrives cut (and decode rejects it)
+#define MAX_MESSAGE 64 // a 16-byte header, and for REGISTER and UPSTREAM a trailer; what is longer arrives cut
 
 // ---- Channel: messages with at most one fd each, over SOCK_SEQPACKET ------------------------
 
