@@ -1,6 +1,6 @@
-// A chunked request body goes upstream a client read at a time, not a chunk at a time: a client
-// that packed thousands of 1-byte chunks into one write made the fast path write three times per
-// chunk (size line, byte, CRLF), each a syscall on a connection with Nagle off: a few bytes in
+// A chunked request body goes upstream a client read at a time, not a chunk at a time: written a
+// chunk at a time, a client that packs thousands of 1-byte chunks into one write costs three writes
+// per chunk (size line, byte, CRLF), each a syscall on a connection with Nagle off: a few bytes in
 // cost the worker three writes out. The worker's own count of write syscalls shows it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

@@ -1,4 +1,4 @@
-// Client connections on the fast path run on bare libuv TCP handles (handle-socket.ts), where
+// Client connections run on bare libuv TCP handles (handle-socket.ts), where
 // the proxy itself, not net.Socket, owns every close, write error and FIN. These clients go away
 // at every point of an exchange — before a byte, mid-head, mid-body of a large response with its
 // reads stalled, after their FIN with the response still streaming — and the worker must close

@@ -3,7 +3,7 @@
 // on every request once the end of an exchange counted its own corked answer as "not yet sent"
 // and waited for it to flush (5-10% of a worker's CPU on small keep-alive responses).
 // The same for a chunked body that the upstream takes as fast as it comes.
-// The fast path runs here in-process on real sockets, so the test can count the socket's pauses.
+// The front runs here in-process on real sockets, so the test can count the socket's pauses.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';

@@ -1,4 +1,4 @@
-// The fast path (raw sockets + llhttp) on the framings and races node:http used to handle for us:
+// Framings and races a proxy on raw sockets + llhttp must handle itself (node:http's would):
 // pipelining, upstream Connection: close, close-delimited and chunked upstream bodies, a pooled
 // connection the upstream dropped, 1xx both ways, HTTP/1.0 clients. Real sockets throughout.
 import assert from 'node:assert/strict';
@@ -38,7 +38,7 @@ function bodyBytes(response: Buffer): Buffer {
 
 const ok = (body: string, extra = ''): string => `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n${extra}\r\n${body}`;
 
-describe('fast path edge cases', () => {
+describe('framing edge cases', () => {
   let upstream: RawUpstream;
   let proxy: RunningProxy;
 
