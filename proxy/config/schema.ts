@@ -5,7 +5,7 @@
 // `title` is the noun phrase an error message uses for a value ("expected <title>, got ...").
 
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { parseDuration } from './value-parsers';
+import { DEFAULT_TIMEOUTS, timeoutFields, type TimeoutName } from './timeout-defaults';
 
 const defs: Record<string, TSchema> = {};
 
@@ -84,17 +84,6 @@ const route = def('route', Type.Object({
   upstream: Type.String({ minLength: 1, description: 'Name of the upstream (a key of "upstreams") that serves the request.' }),
   accessLog: Type.Optional(Type.Boolean({ default: true, description: 'Whether requests of this route are written to the access log (nginx access_log off in a location): false keeps health checks out of it. Default true; nothing is written anyway while the top-level accessLog is "off".' })),
 }, { additionalProperties: false, description: 'Sends matching requests to an upstream (nginx server_name + location prefix + proxy_pass).' }));
-
-const timeoutFields = {
-  connect: ['60s', 'Connecting to an upstream server (nginx proxy_connect_timeout).'],
-  read: ['60s', 'Between two reads from the upstream (nginx proxy_read_timeout).'],
-  send: ['60s', 'Between two writes to the upstream (nginx proxy_send_timeout).'],
-  clientHeader: ['60s', 'The whole request head must arrive within this (nginx client_header_timeout).'],
-  clientBody: ['60s', 'Between two reads of the request body (nginx client_body_timeout).'],
-  keepAlive: ['75s', 'An idle client connection is closed after this (nginx keepalive_timeout).'],
-  clientSend: ['60s', 'A client that takes no byte of its response for this long is closed (nginx send_timeout; checked once per period, so a stall is cut after one to two periods). Meanwhile the upstream is not read, and proxy_read_timeout does not run.'],
-} as const;
-type TimeoutName = keyof typeof timeoutFields;
 
 const durationProperty = (key: TimeoutName) => Type.Optional(Type.Unsafe<Static<typeof duration>>({
   $ref: '#/$defs/duration', description: `${timeoutFields[key][1]} Default ${timeoutFields[key][0]}.`, default: timeoutFields[key][0],
@@ -194,10 +183,7 @@ export function defaultsOf(name: string): Record<string, unknown> {
 
 export const TIMEOUT_NAMES = Object.keys(timeoutFields) as TimeoutName[];
 
-/** The timeouts' defaults in milliseconds (nginx's, for the matching directives). */
-export const DEFAULT_TIMEOUTS: Readonly<Record<TimeoutName, number>> = Object.freeze(Object.fromEntries(
-  Object.entries(timeoutFields).map(([key, [fallback]]) => [key, parseDuration(fallback)]),
-) as Record<TimeoutName, number>);
+export { DEFAULT_TIMEOUTS };
 
 /** config/handoff.schema.json: what `npm run schema` writes and a unit test compares. */
 export function configJsonSchema(): object {

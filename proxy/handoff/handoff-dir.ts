@@ -10,7 +10,7 @@
 //                        lock file someone may have just opened would let two masters both lock.
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_TIMEOUTS } from '../config/schema';
+import { DEFAULT_TIMEOUTS } from '../config/timeout-defaults';
 import type { Config } from '../config/types';
 import { HandoffDirInUseError } from './errors';
 import type { MasterIdentity } from './host-identity';
