@@ -6,7 +6,7 @@ import net from 'node:net';
 import { ChannelWriter } from '../handoff/channel-writer';
 import { masterSocketPath, readMasterIdentity, readPublishedConfig } from '../handoff/handoff-dir';
 import { describeUnfitness, inheritedSpawnKey, unfitness, workerHostName } from '../handoff/host-identity';
-import { native, type Acceptor } from '../handoff/native';
+import { native } from '../handoff/native';
 import { decode, encode, encodeRegister, MessageType, type FixedMessage } from '../handoff/protocol';
 import type { Config } from '../config/types';
 import { requireHttpParser } from '../http1/llhttp';
@@ -17,6 +17,7 @@ import { Front } from '../proxying/front';
 import { effectiveConnectionLimit } from './connection-limit';
 import { UpstreamReporter } from './upstream-reporter';
 import { applyWorkerPriority } from './process-priority';
+import { ReusedPorts } from './reused-ports';
 
 const GRACEFUL_SHUTDOWN_MS = 30_000;
 const IDLE_GRACE_MS = 500;
@@ -46,8 +47,7 @@ export class Worker {
   /** limits.maxConnectionsPerWorker, or less when the open-files limit leaves room for fewer. */
   private connectionLimit = 0;
   /** reuseport: the listening sockets this worker accepts on itself. */
-  private readonly ownListeners: { readonly fd: number; readonly acceptor: Acceptor }[] = [];
-  private acceptPaused = false;
+  private reusedPorts: ReusedPorts | null = null;
   private upstreamReporter: UpstreamReporter | null = null;
   private readonly handlers: Record<number, (msg: FixedMessage, fd: number, truncated: boolean) => void> = {
     [MessageType.CONNECTION]: (msg, fd, truncated) => this.onConnection(msg, fd, truncated),
@@ -102,7 +102,9 @@ export class Worker {
     this.upstreamReporter.reportChanges();
     this.reportPeriodically();
     if (transport === 'ipc') this.receiveOverIpc();
-    if (transport === 'reuseport' && !unfit) this.acceptOnReusedPorts();
+    if (transport === 'reuseport' && !unfit) {
+      this.reusedPorts = new ReusedPorts(this.config.listeners, (index, fd) => this.onAccepted(this.handlerFor(index), fd), this.log);
+    }
     process.on('SIGTERM', () => this.exitNow());
     process.on('SIGINT', () => this.exitNow());
     process.on('SIGQUIT', () => void this.quit('SIGQUIT'));
@@ -220,7 +222,7 @@ export class Worker {
       this.statusDue = true;
       this.scheduleReport();
     }
-    if (this.acceptPaused && this.clients < this.connectionLimit) this.setAccepting(true);
+    if (this.reusedPorts?.isPaused && this.clients < this.connectionLimit) this.reusedPorts.setAccepting(true);
   };
 
   /**
@@ -243,35 +245,9 @@ export class Worker {
     });
   }
 
-  /**
-   * The "reuseport" transport: this worker binds the ports itself and the kernel spreads
-   * connections. It accepts with the addon's Acceptor, as the master does, so its sockets are
-   * served exactly as handed-off ones (serveFd: the TCP handle straight from the fd, the shared
-   * read buffer). At the connection limit it stops accepting; the kernel backlog holds the rest.
-   */
-  private acceptOnReusedPorts(): void {
-    this.config!.listeners.forEach((listener, index) => {
-      const fd = native.tcpListen(listener.host, listener.port, listener.backlog, true);
-      const handler = this.handlerFor(index);
-      const acceptor = new native.Acceptor(
-        fd,
-        (clientFd) => this.onAccepted(handler, clientFd),
-        (code, message) => this.log.error(`accept() on ${listener.host}:${listener.port} failed (${code}: ${message}), backing off`),
-      );
-      this.ownListeners.push({ fd, acceptor });
-    });
-  }
-
   private onAccepted(handler: ConnectionHandler, fd: number): void {
-    if (this.serveFd(handler, fd, 'an accepted connection', false) && this.clients >= this.connectionLimit) this.setAccepting(false);
-  }
-
-  private setAccepting(on: boolean): void {
-    this.acceptPaused = !on;
-    for (const { acceptor } of this.ownListeners) {
-      if (on) acceptor.resume();
-      else acceptor.pause();
-    }
+    // reuseport: at the limit, the kernel backlog holds the rest (ReusedPorts).
+    if (this.serveFd(handler, fd, 'an accepted connection', false) && this.clients >= this.connectionLimit) this.reusedPorts?.setAccepting(false);
   }
 
   /**
@@ -309,10 +285,7 @@ export class Worker {
     this.log.notice(`gracefully shutting down: ${why}`);
     this.flushAcks();
     this.channel?.closeWhenFlushed(CHANNEL_FLUSH_MS);
-    for (const { fd, acceptor } of this.ownListeners) {
-      acceptor.close();
-      native.closeFd(fd);
-    }
+    this.reusedPorts?.close();
     const front = this.front;
     if (front) {
       front.drain();
