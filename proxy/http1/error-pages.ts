@@ -25,8 +25,11 @@ export function errorResponseHead(status: number, bodyLength: number, connection
   );
 }
 
-/** Raw bytes of a whole response, for a socket that leaves the client connection (an upgrade's tunnel). */
-export function rawErrorResponse(status: number): Buffer {
+/**
+ * Raw bytes of a whole response that closes its connection, for a socket that leaves the client
+ * connection (an upgrade's tunnel); `extraLines` (the worker's header) go after Connection: close.
+ */
+export function rawErrorResponse(status: number, extraLines: string): Buffer {
   const body = errorPage(status);
-  return Buffer.concat([Buffer.from(errorResponseHead(status, body.length, 'Connection: close\r\n'), 'latin1'), body]);
+  return Buffer.concat([Buffer.from(errorResponseHead(status, body.length, `Connection: close\r\n${extraLines}`), 'latin1'), body]);
 }

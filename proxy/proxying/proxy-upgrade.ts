@@ -33,7 +33,7 @@ export function proxyUpgrade(req: UpgradeRequest, client: net.Socket, head: Buff
   client.once('finish', () => client.resume());
   const server = group.pick(new Set());
   if (!server) {
-    client.end(rawErrorResponse(502));
+    client.end(rawErrorResponse(502, ctx.workerLine()));
     return;
   }
   const headers = upstreamRequestHeaders(req.rawHeaders, client.remoteAddress, false);
@@ -105,7 +105,7 @@ export function proxyUpgrade(req: UpgradeRequest, client: net.Socket, head: Buff
       return;
     }
     ctx.log.error(`${errnoOf(err)}: ${err.message} while upgrading to upstream "http://${server.label}${req.url}"`);
-    if (client.writable) client.end(rawErrorResponse(errnoOf(err) === 'ETIMEDOUT' ? 504 : 502));
+    if (client.writable) client.end(rawErrorResponse(errnoOf(err) === 'ETIMEDOUT' ? 504 : 502, ctx.workerLine()));
   });
   upstreamReq.end();
 }

@@ -23,11 +23,13 @@ describe('the worker named in responses and in the access log', () => {
   before(async () => {
     backend = await startBackend({ id: 'named' });
     statusPort = await deadPort();
+    const nobody = await deadPort();
     proxy = await startProxy({
       workers: 2,
       handoff: { policy: 'round-robin' },
-      upstreams: { app: { servers: [`127.0.0.1:${backend.port}`] } },
+      upstreams: { app: { servers: [`127.0.0.1:${backend.port}`] }, gone: { servers: [`127.0.0.1:${nobody}`] } },
       routes: [
+        { host: '*', pathPrefix: '/gone', upstream: 'gone' },
         { host: '*', pathPrefix: '/health', upstream: 'app', accessLog: false },
         { host: '*', pathPrefix: '/', upstream: 'app' },
       ],
@@ -57,7 +59,7 @@ describe('the worker named in responses and in the access log', () => {
     assert.match(raw, /\r\nConnection: close\r\nX-Handoff-Worker: w\d+\r\n/);
   });
 
-  it('a WebSocket upgrade answer names the worker too', async () => {
+  it('a WebSocket upgrade answer names the worker too, and so does its 502 when the upstream refuses', async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/ws`);
     const headers = await new Promise<Record<string, string | string[] | undefined>>((resolve, reject) => {
       ws.once('upgrade', (res) => resolve(res.headers));
@@ -65,6 +67,9 @@ describe('the worker named in responses and in the access log', () => {
     });
     ws.close();
     assert.match(String(headers['x-handoff-worker']), /^w\d+$/);
+    // An upgrade whose upstream refuses: the tunnel's own 502 names the worker too.
+    const raw = await rawExchange(proxy.port, 'GET /gone HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+    assert.match(raw, /^HTTP\/1\.1 502 [^]*\r\nConnection: close\r\nX-Handoff-Worker: w\d+\r\n\r\n/);
   });
 
   it('the access-log line ends with the same worker id the response header gave', async () => {
