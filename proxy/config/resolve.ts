@@ -9,7 +9,7 @@ import * as path from 'path';
 import { type PlacedAddress, comparableHost, describeOverlap, firstBindConflict, formatAddress } from './addresses';
 import { Checker, closestMatch, joinPath } from './errors';
 import { DEFAULT_TIMEOUTS, DEFAULT_UPGRADES, MAX_WORKERS, TIMEOUT_NAMES, defaultsOf } from './schema';
-import type { Config, HandoffConfig, ListenerConfig, RouteConfig, UpstreamConfig, UpstreamServerConfig } from './types';
+import type { BalancerName, Config, HandoffConfig, ListenerConfig, RouteConfig, UpstreamConfig, UpstreamServerConfig } from './types';
 import {
   NO_ADDRESS, parseDuration, parseHost, parseListenAddress, parsePathPrefix, parseRouteHost, parseServerAddress, parseSize,
 } from './value-parsers';
@@ -108,7 +108,11 @@ function resolveUpstreams(check: Checker, value: unknown): UpstreamConfig[] {
     const obj = objectOr(upstream);
     const servers = arrayOr(obj.servers).map((item, i) => resolveServer(check, item, `${at}.servers[${i}]`));
     reportDuplicateServers(check, servers, `${at}.servers`);
-    return { name, servers, keepalive: valueOr(obj.keepalive, keepalive, 'number') };
+    const balancer = valueOr(obj.balancer, defaultsOf('upstream').balancer as BalancerName, 'string');
+    const hashKey = typeof obj.hashKey === 'string' ? obj.hashKey : null;
+    if (balancer === 'hash' && hashKey === null) check.report(`${at}.hashKey`, 'is required with balancer "hash" (what to hash: "client-address", "uri" or "header:<name>")');
+    if (balancer !== 'hash' && hashKey !== null) check.report(`${at}.hashKey`, `is only used with balancer "hash", not "${balancer}"`);
+    return { name, servers, keepalive: valueOr(obj.keepalive, keepalive, 'number'), balancer, hashKey };
   });
 }
 

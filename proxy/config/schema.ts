@@ -25,6 +25,10 @@ export const MAX_WORKERS = 256;
 export const TOKEN_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
 export const TRANSPORTS = Object.freeze(['seqpacket', 'ipc', 'reuseport'] as const);
 export const POLICIES = Object.freeze(['least-conn', 'round-robin'] as const);
+/** How an upstream group picks a server (nginx: the default, least_conn, random two least_conn, hash … consistent). */
+export const BALANCERS = Object.freeze(['round-robin', 'least-conn', 'random-two', 'hash'] as const);
+/** What the hash balancer hashes: the client's address, the request target, or one header's value. */
+export const HASH_KEY_PATTERN = "^(client-address|uri|header:[!#$%&'*+.^_`|~0-9A-Za-z-]+)$";
 export const ACCESS_LOG_TARGETS = Object.freeze(['off', 'stdout'] as const);
 /**
  * The Upgrade protocols tunnelled unless the config says otherwise. nginx tunnels none unless told
@@ -76,6 +80,16 @@ const upstream = def('upstream', Type.Object({
     description: 'The backend servers: "host:port" strings or objects with an address and a weight. Each server once: give it a higher weight rather than listing it twice.',
   }),
   keepalive: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000, default: 32, description: 'Idle keep-alive connections kept open per server, per worker (nginx keepalive), 0 to 10000. 0 closes upstream connections after each request.' })),
+  balancer: Type.Optional(StringEnum(BALANCERS, {
+    default: 'round-robin',
+    description: 'How a server is picked for each request: "round-robin" (smooth weighted round robin, nginx\'s default), "least-conn" (fewest requests in flight for its weight, nginx least_conn), "random-two" (the less busy of two servers drawn at random by weight, nginx random two least_conn) or "hash" (consistent hashing of hashKey, nginx hash … consistent). Each worker balances on its own, with its own counts.',
+  })),
+  hashKey: Type.Optional(Type.String({
+    pattern: HASH_KEY_PATTERN,
+    title: '"client-address", "uri" or "header:<name>"',
+    examples: ['client-address', 'uri', 'header:X-User'],
+    description: 'What the "hash" balancer hashes (required with it, refused without): "client-address", "uri" (the request target as sent) or "header:<name>" (that header\'s first value; a request without it hashes the empty string). A key stays on its server while the group is unchanged; removing one of N servers moves about 1/N of the keys.',
+  })),
 }, { additionalProperties: false, description: 'A group of backend servers that share the load (nginx upstream).' }));
 
 const route = def('route', Type.Object({

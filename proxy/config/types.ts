@@ -2,12 +2,14 @@
 // the route fields are taken from there); validate.ts turns a file into these types: shorthands
 // expanded, durations and sizes in numbers, defaults filled in.
 
-import type { ACCESS_LOG_TARGETS, POLICIES, TRANSPORTS } from './schema';
+import type { ACCESS_LOG_TARGETS, BALANCERS, POLICIES, TRANSPORTS } from './schema';
 
 /** How accepted connections reach the workers. */
 export type HandoffTransport = (typeof TRANSPORTS)[number];
 /** Which worker the master hands the next connection to. */
 export type BalancePolicy = (typeof POLICIES)[number];
+/** How an upstream group picks a server for a request. */
+export type BalancerName = (typeof BALANCERS)[number];
 
 export interface ListenerConfig {
   /** As server.listen wants it: IPv6 without brackets ("::1"). */
@@ -30,6 +32,9 @@ export interface UpstreamConfig {
   readonly servers: readonly UpstreamServerConfig[];
   /** Idle keep-alive connections kept per server, per worker (nginx `keepalive`). */
   readonly keepalive: number;
+  readonly balancer: BalancerName;
+  /** "client-address", "uri" or "header:<name>" with the "hash" balancer; null with the others. */
+  readonly hashKey: string | null;
 }
 
 export interface RouteConfig {

@@ -68,6 +68,9 @@ export class ProxyExchange implements UpstreamListener {
   /** The upstream connection corked for the body bytes of the client read being parsed. */
   private bodyCorked: UpstreamConnection | null = null;
   private server: UpstreamServer | null = null;
+  /** The server this attempt holds a unit of `active` on (least-conn), released once. */
+  private occupied: UpstreamServer | null = null;
+  private key = '';
   private tried: Set<UpstreamServer> | null = null;
   private retriedStale = false;
   private head = '';
@@ -91,11 +94,13 @@ export class ProxyExchange implements UpstreamListener {
     this.head =
       `${req.method} ${req.url} HTTP/1.1\r\n${req.t.headerLines}` +
       `${req.t.chunked ? 'Transfer-Encoding: chunked\r\n' : ''}Connection: keep-alive\r\n\r\n`;
+    this.key = this.group.keyFor(this.conn.socket.remoteAddress, req.url, req.rawHeaders);
     this.attempt();
   }
 
   private attempt(): void {
-    const server = this.group.pick(this.tried ?? NO_SERVERS);
+    const server = this.group.pick(this.tried ?? NO_SERVERS, this.key);
+    this.occupy(server);
     if (server === null) return this.fail(502);
     (this.tried ??= new Set()).add(server);
     this.server = server;
@@ -114,6 +119,13 @@ export class ProxyExchange implements UpstreamListener {
       this.requestSent = true;
       if (!upstream.isConnecting) this.arm(Phase.Read);
     }
+  }
+
+  /** Moves this exchange's unit of `active` to `server` (null: it holds none). */
+  private occupy(server: UpstreamServer | null): void {
+    this.occupied?.leave();
+    server?.enter();
+    this.occupied = server;
   }
 
   private arm(phase: Phase): void {
@@ -308,6 +320,7 @@ export class ProxyExchange implements UpstreamListener {
     if (this.finished) return;
     this.finished = true;
     this.deadline = 0;
+    this.occupy(null);
     const upstream = this.upstream;
     this.upstream = null;
     upstream?.destroy();

@@ -31,11 +31,14 @@ export function proxyUpgrade(req: UpgradeRequest, client: net.Socket, head: Buff
   // Without a tunnel, the client's answer ends our side; read on to its FIN, discarding, so the
   // socket closes (the upgrade left it paused, and a client socket is allowed to half-close).
   client.once('finish', () => client.resume());
-  const server = group.pick(new Set());
+  const server = group.pick(new Set(), group.keyFor(client.remoteAddress, req.url, req.rawHeaders));
   if (!server) {
     client.end(rawErrorResponse(502, ctx.workerLine()));
     return;
   }
+  // A tunnel is a connection in flight for least-conn, for as long as the client's side lives.
+  server.enter();
+  client.once('close', () => server.leave());
   const headers = upstreamRequestHeaders(req.rawHeaders, client.remoteAddress, false);
   headers.push('Connection', 'Upgrade', 'Upgrade', String(req.headers.upgrade));
   // A tunnel holds its socket for its whole life: never take one from (or give one to) the pool.

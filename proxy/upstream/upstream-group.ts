@@ -1,50 +1,41 @@
-// An upstream group: its servers and the balancer that picks one per request attempt.
-// The balancer is nginx's smooth weighted round robin (ngx_http_upstream_round_robin.c):
-// every pick adds each server's weight to its current score, takes the highest, and subtracts
-// the total from the winner — weights are honoured and picks are interleaved, not bunched.
+// An upstream group: its servers and the balancer that picks one per request attempt. The group
+// decides which servers may be picked (not tried yet for this request, not marked down) and
+// counts what was sent; the balancer (balancers/, as the config's `balancer` says) chooses.
 import type { UpstreamConfig } from '../config/types';
+import type { Balancer } from './balancers/balancer';
+import { type KeyOf, keyReader } from './balancers/balance-key';
+import { createBalancer } from './balancers/create-balancer';
 import { UpstreamServer } from './upstream-server';
-
-const NOTHING_TRIED: ReadonlySet<UpstreamServer> = new Set();
 
 export class UpstreamGroup {
   readonly name: string;
   readonly servers: readonly UpstreamServer[];
-  private readonly current: number[];
+  private readonly balancer: Balancer;
+  private readonly keyOf: KeyOf;
 
   constructor(config: UpstreamConfig) {
     this.name = config.name;
     this.servers = config.servers.map((s) => new UpstreamServer(s, config.keepalive));
-    this.current = this.servers.map(() => 0);
-    // Every worker runs its own balancer from the same starting state; without an offset, workers
-    // taking turns would each send their next request to the same server (runs of N per backend).
-    const totalWeight = this.servers.reduce((sum, s) => sum + s.weight, 0);
-    for (let i = process.pid % totalWeight; i > 0; i--) this.pickAmong(NOTHING_TRIED, () => true);
+    // A master older than this worker publishes no balancer: nginx's default, as before.
+    this.balancer = createBalancer(config.balancer ?? 'round-robin', this.servers);
+    this.keyOf = keyReader(config.hashKey ?? null);
+  }
+
+  /** The request's hash key (the empty string unless the balancer is "hash"). */
+  keyFor(clientAddress: string | undefined, url: string, rawHeaders: readonly string[]): string {
+    return this.keyOf(clientAddress, url, rawHeaders);
   }
 
   /**
    * Picks the next server, skipping those in `tried` and those marked down. When every
    * untried server is down, nginx tries them anyway rather than fail outright: so do we.
    */
-  pick(tried: ReadonlySet<UpstreamServer>, now = Date.now()): UpstreamServer | null {
-    const server = this.pickAmong(tried, (s) => s.health.isAvailable(now)) ?? this.pickAmong(tried, () => true);
+  pick(tried: ReadonlySet<UpstreamServer>, key = '', now = Date.now()): UpstreamServer | null {
+    const server =
+      this.balancer.pick((s) => !tried.has(s) && s.health.isAvailable(now), key) ??
+      this.balancer.pick((s) => !tried.has(s), key);
     if (server) server.requests++;
     return server;
-  }
-
-  private pickAmong(tried: ReadonlySet<UpstreamServer>, eligible: (s: UpstreamServer) => boolean): UpstreamServer | null {
-    let best = -1;
-    let total = 0;
-    for (let i = 0; i < this.servers.length; i++) {
-      const server = this.servers[i];
-      if (tried.has(server) || !eligible(server)) continue;
-      this.current[i] += server.weight;
-      total += server.weight;
-      if (best === -1 || this.current[i] > this.current[best]) best = i;
-    }
-    if (best === -1) return null;
-    this.current[best] -= total;
-    return this.servers[best];
   }
 
   close(): void {

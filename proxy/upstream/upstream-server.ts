@@ -24,6 +24,11 @@ export class UpstreamServer implements ServerIdentity {
   readonly pool: UpstreamPool;
   /** Request attempts sent here (a retry counts on the server it went to), for the master's figures. */
   requests = 0;
+  /**
+   * Attempts (and tunnels) this worker has in flight here, for least-conn and random-two. Whoever
+   * picked the server holds one unit from enter() until leave().
+   */
+  active = 0;
 
   constructor(config: UpstreamServerConfig, keepalive: number) {
     this.host = config.host;
@@ -31,6 +36,14 @@ export class UpstreamServer implements ServerIdentity {
     this.weight = config.weight;
     this.label = config.host.includes(':') ? `[${config.host}]:${config.port}` : `${config.host}:${config.port}`;
     this.pool = new UpstreamPool(config.host, config.port, keepalive);
+  }
+
+  enter(): void {
+    this.active++;
+  }
+
+  leave(): void {
+    this.active--;
   }
 
   close(): void {

@@ -88,7 +88,7 @@ describe('validateConfig', () => {
       upgrades: ['websocket'],
       handoff: { dir: path.join(os.tmpdir(), 'handoff'), transport: 'seqpacket', policy: 'least-conn', maxInFlightPerWorker: 64 },
       listeners: [{ host: '127.0.0.1', port: 8080, backlog: 511 }],
-      upstreams: { backend: { name: 'backend', servers: [{ host: 'h', port: 1, weight: 1 }], keepalive: 32 } },
+      upstreams: { backend: { name: 'backend', servers: [{ host: 'h', port: 1, weight: 1 }], keepalive: 32, balancer: 'round-robin', hashKey: null } },
       routes: [{ host: '*', pathPrefix: '/', upstream: 'backend', accessLog: true }],
       timeouts: { connect: 60_000, read: 60_000, send: 60_000, clientHeader: 60_000, clientBody: 60_000, keepAlive: 75_000, clientSend: 60_000 },
       limits: { maxConnectionsPerWorker: 10_000, maxBodySize: 0 },
@@ -206,6 +206,17 @@ describe('validateConfig', () => {
       { host: '127.0.0.1', port: 9000 });
     assert.deepEqual(validateConfig(minimal({ listeners: ['127.0.0.1:0'], status: '127.0.0.1:0' }), null).status,
       { host: '127.0.0.1', port: 0 });
+  });
+
+  test('balancer: one of four, and hashKey required with "hash" and refused without it', () => {
+    const upstream = (extra: Record<string, unknown>) => minimal({ upstreams: { backend: { servers: ['127.0.0.1:3000'], ...extra } } });
+    assert.equal(validateConfig(upstream({ balancer: 'least-conn' }), null).upstreams.backend!.balancer, 'least-conn');
+    const hashed = validateConfig(upstream({ balancer: 'hash', hashKey: 'header:X-User' }), null).upstreams.backend!;
+    assert.deepEqual([hashed.balancer, hashed.hashKey], ['hash', 'header:X-User']);
+    assert.match(problemAt(upstream({ balancer: 'least_conn' }), 'upstreams.backend.balancer'), /least-conn/);
+    assert.match(problemAt(upstream({ balancer: 'hash' }), 'upstreams.backend.hashKey'), /^is required with balancer "hash"/);
+    assert.match(problemAt(upstream({ hashKey: 'uri' }), 'upstreams.backend.hashKey'), /^is only used with balancer "hash", not "round-robin"/);
+    assert.ok(problemAt(upstream({ balancer: 'hash', hashKey: 'cookie:session' }), 'upstreams.backend.hashKey'));
   });
 
   test('the same server twice in one upstream is an error naming the first; other upstreams may share it', () => {

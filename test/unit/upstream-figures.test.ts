@@ -15,8 +15,8 @@ import { UpstreamReporter } from '../../proxy/worker/upstream-reporter';
 import { seqpacketPair } from '../helpers/channels';
 
 const UPSTREAMS = {
-  app: { name: 'app', keepalive: 0, servers: [{ host: '10.0.0.1', port: 80, weight: 1 }, { host: '10.0.0.2', port: 80, weight: 3 }] },
-  api: { name: 'api', keepalive: 0, servers: [{ host: '::1', port: 81, weight: 1 }] },
+  app: { name: 'app', keepalive: 0, balancer: 'round-robin', hashKey: null, servers: [{ host: '10.0.0.1', port: 80, weight: 1 }, { host: '10.0.0.2', port: 80, weight: 3 }] },
+  api: { name: 'api', keepalive: 0, balancer: 'round-robin', hashKey: null, servers: [{ host: '::1', port: 81, weight: 1 }] },
 } as unknown as Config['upstreams'];
 
 test('an UPSTREAM message crosses a real channel whole (20 bytes) and decodes to what was sent', async () => {
@@ -57,7 +57,7 @@ test('a worker reports every server at first, then only those whose figures chan
   sent.length = 0;
   reporter.reportChanges(2_000);
   assert.equal(sent.length, 0, 'nothing changed');
-  const picked = groups[0].pick(new Set(), 2_000)!;
+  const picked = groups[0].pick(new Set(), '', 2_000)!;
   picked.health.failed(2_000);
   reporter.reportChanges(2_500);
   assert.deepEqual(sent.map((r) => [r.server, r.requests, r.failures, r.downForMs]), [[servers.indexOf(picked), 1, 1, 9_500]]);

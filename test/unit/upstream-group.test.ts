@@ -9,6 +9,8 @@ function group(weights: number[]): UpstreamGroup {
   return new UpstreamGroup({
     name: 'g',
     keepalive: 0,
+    balancer: 'round-robin',
+    hashKey: null,
     servers: weights.map((weight, i) => ({ host: `10.0.0.${i + 1}`, port: 80, weight })),
   });
 }
