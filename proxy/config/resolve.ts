@@ -106,7 +106,11 @@ function resolveUpstreams(check: Checker, value: unknown): UpstreamConfig[] {
   return Object.entries(objectOr(value)).map(([name, upstream]) => {
     const at = joinPath('upstreams', name);
     const obj = objectOr(upstream);
-    const servers = arrayOr(obj.servers).map((item, i) => resolveServer(check, item, `${at}.servers[${i}]`));
+    const health: PassiveHealth = {
+      maxFails: valueOr(obj.maxFails, defaultsOf('upstream').maxFails as number, 'number'),
+      failTimeout: obj.failTimeout === undefined ? DEFAULT_FAIL_TIMEOUT_MS : check.parse(obj.failTimeout, `${at}.failTimeout`, parseDuration, DEFAULT_FAIL_TIMEOUT_MS),
+    };
+    const servers = arrayOr(obj.servers).map((item, i) => resolveServer(check, item, `${at}.servers[${i}]`, health));
     reportDuplicateServers(check, servers, `${at}.servers`);
     const balancer = valueOr(obj.balancer, defaultsOf('upstream').balancer as BalancerName, 'string');
     const hashKey = typeof obj.hashKey === 'string' ? obj.hashKey : null;
@@ -116,12 +120,22 @@ function resolveUpstreams(check: Checker, value: unknown): UpstreamConfig[] {
   });
 }
 
-function resolveServer(check: Checker, item: unknown, at: string): UpstreamServerConfig {
+/** nginx's defaults: one failure takes a server out for 10 s. */
+const DEFAULT_FAIL_TIMEOUT_MS = 10_000;
+type PassiveHealth = Pick<UpstreamServerConfig, 'maxFails' | 'failTimeout'>;
+
+/** A server, with its upstream's passive-health settings unless it has its own. */
+function resolveServer(check: Checker, item: unknown, at: string, health: PassiveHealth): UpstreamServerConfig {
   const weight = defaultsOf('server').weight as number;
-  if (typeof item === 'string') return { ...check.parse(item, at, parseServerAddress, NO_ADDRESS), weight };
+  if (typeof item === 'string') return { ...check.parse(item, at, parseServerAddress, NO_ADDRESS), weight, ...health };
   const obj = objectOr(item);
   const address = typeof obj.address === 'string' ? check.parse(obj.address, `${at}.address`, parseServerAddress, NO_ADDRESS) : NO_ADDRESS;
-  return { ...address, weight: valueOr(obj.weight, weight, 'number') };
+  return {
+    ...address,
+    weight: valueOr(obj.weight, weight, 'number'),
+    maxFails: valueOr(obj.maxFails, health.maxFails, 'number'),
+    failTimeout: obj.failTimeout === undefined ? health.failTimeout : check.parse(obj.failTimeout, `${at}.failTimeout`, parseDuration, health.failTimeout),
+  };
 }
 
 /**

@@ -71,6 +71,8 @@ const listener = def('listener', Type.Object({
 const server = def('server', Type.Object({
   address: Type.Unsafe<string>({ $ref: '#/$defs/hostPort', description: '"host:port" of the server; port 1 to 65535. IPv6 in brackets: "[::1]:3000".' }),
   weight: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 1, description: 'Relative share of requests (nginx weight), 1 to 1000.' })),
+  maxFails: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, description: "This server's maxFails, over its upstream's." })),
+  failTimeout: Type.Optional(Type.Unsafe<string | number>({ $ref: '#/$defs/duration', description: "This server's failTimeout, over its upstream's." })),
 }, { additionalProperties: false, description: 'One backend server (nginx server inside upstream).' }));
 
 const upstream = def('upstream', Type.Object({
@@ -80,6 +82,8 @@ const upstream = def('upstream', Type.Object({
     description: 'The backend servers: "host:port" strings or objects with an address and a weight. Each server once: give it a higher weight rather than listing it twice.',
   }),
   keepalive: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000, default: 32, description: 'Idle keep-alive connections kept open per server, per worker (nginx keepalive), 0 to 10000. 0 closes upstream connections after each request.' })),
+  maxFails: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, default: 1, description: 'Passive health (nginx max_fails): this many failed attempts on a server (refused, reset, timed out) within failTimeout take it out of the group for failTimeout. 0 never takes a server out. Default 1.' })),
+  failTimeout: Type.Optional(Type.Unsafe<string | number>({ $ref: '#/$defs/duration', default: '10s', description: 'Passive health (nginx fail_timeout): the window in which maxFails failures count, and how long the server then stays out. Default "10s".' })),
   balancer: Type.Optional(StringEnum(BALANCERS, {
     default: 'round-robin',
     description: 'How a server is picked for each request: "round-robin" (smooth weighted round robin, nginx\'s default), "least-conn" (fewest requests in flight for its weight, nginx least_conn), "random-two" (the less busy of two servers drawn at random by weight, nginx random two least_conn) or "hash" (consistent hashing of hashKey, nginx hash … consistent). Each worker balances on its own, with its own counts.',

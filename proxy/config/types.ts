@@ -25,6 +25,10 @@ export interface UpstreamServerConfig {
   readonly host: string;
   readonly port: number;
   readonly weight: number;
+  /** Failures within failTimeout that take the server out (0: never), nginx `max_fails`. */
+  readonly maxFails: number;
+  /** ms: the window for maxFails, and how long the server stays out (nginx `fail_timeout`). */
+  readonly failTimeout: number;
 }
 
 export interface UpstreamConfig {

@@ -19,7 +19,7 @@ export class UpstreamServer implements ServerIdentity {
   readonly weight: number;
   readonly label: string;
   /** Up, or down until a time: passive failures feed it. */
-  readonly health = new ServerHealth();
+  readonly health: ServerHealth;
   /** Idle keep-alive connections to this server (raw sockets + llhttp). */
   readonly pool: UpstreamPool;
   /** Request attempts sent here (a retry counts on the server it went to), for the master's figures. */
@@ -35,6 +35,8 @@ export class UpstreamServer implements ServerIdentity {
     this.port = config.port;
     this.weight = config.weight;
     this.label = config.host.includes(':') ? `[${config.host}]:${config.port}` : `${config.host}:${config.port}`;
+    // A master older than this worker publishes no passive-health settings: nginx's defaults.
+    this.health = new ServerHealth(config.maxFails ?? 1, config.failTimeout ?? 10_000);
     this.pool = new UpstreamPool(config.host, config.port, keepalive);
   }
 

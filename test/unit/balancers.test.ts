@@ -17,7 +17,7 @@ function group(balancer: BalancerName, weights: number[], hashKey: string | null
     keepalive: 0,
     balancer,
     hashKey,
-    servers: weights.map((weight, i) => ({ host: `10.0.0.${i + 1}`, port: 80, weight })),
+    servers: weights.map((weight, i) => ({ host: `10.0.0.${i + 1}`, port: 80, weight, maxFails: 1, failTimeout: 10_000 })),
   });
 }
 
@@ -158,7 +158,7 @@ describe('hash (consistent, ketama)', () => {
 
   it('removing one of 5 servers moves only its keys, about 1/5 of them', () => {
     const five = group('hash', [1, 1, 1, 1, 1]);
-    const four = new UpstreamGroup({ name: 'g', keepalive: 0, balancer: 'hash', hashKey: 'uri', servers: five.servers.slice(0, 4).map((s) => ({ host: s.host, port: s.port, weight: 1 })) });
+    const four = new UpstreamGroup({ name: 'g', keepalive: 0, balancer: 'hash', hashKey: 'uri', servers: five.servers.slice(0, 4).map((s) => ({ host: s.host, port: s.port, weight: 1, maxFails: 1, failTimeout: 10_000 })) });
     const removed = five.servers[4]!.label;
     let moved = 0;
     let movedFromElsewhere = 0;

@@ -88,7 +88,7 @@ describe('validateConfig', () => {
       upgrades: ['websocket'],
       handoff: { dir: path.join(os.tmpdir(), 'handoff'), transport: 'seqpacket', policy: 'least-conn', maxInFlightPerWorker: 64 },
       listeners: [{ host: '127.0.0.1', port: 8080, backlog: 511 }],
-      upstreams: { backend: { name: 'backend', servers: [{ host: 'h', port: 1, weight: 1 }], keepalive: 32, balancer: 'round-robin', hashKey: null } },
+      upstreams: { backend: { name: 'backend', servers: [{ host: 'h', port: 1, weight: 1, maxFails: 1, failTimeout: 10_000 }], keepalive: 32, balancer: 'round-robin', hashKey: null } },
       routes: [{ host: '*', pathPrefix: '/', upstream: 'backend', accessLog: true }],
       timeouts: { connect: 60_000, read: 60_000, send: 60_000, clientHeader: 60_000, clientBody: 60_000, keepAlive: 75_000, clientSend: 60_000 },
       limits: { maxConnectionsPerWorker: 10_000, maxBodySize: 0 },
@@ -145,8 +145,8 @@ describe('validateConfig', () => {
       { host: '::1', port: 8081, backlog: 128 },
     ]);
     assert.deepEqual(config.upstreams.b!.servers, [
-      { host: '::1', port: 3000, weight: 1 },
-      { host: 'backend.internal', port: 3001, weight: 5 },
+      { host: '::1', port: 3000, weight: 1, maxFails: 1, failTimeout: 10_000 },
+      { host: 'backend.internal', port: 3001, weight: 5, maxFails: 1, failTimeout: 10_000 },
     ]);
     assert.match(problemAt(minimal({ listeners: ['::1:8080'] }), 'listeners[0]'), /IPv6 addresses in brackets/);
     assert.match(problemAt(minimal({ listeners: ['127.0.0.1:70000'] }), 'listeners[0]'), /port must be from 0 to 65535/);
@@ -217,6 +217,15 @@ describe('validateConfig', () => {
     assert.match(problemAt(upstream({ balancer: 'hash' }), 'upstreams.backend.hashKey'), /^is required with balancer "hash"/);
     assert.match(problemAt(upstream({ hashKey: 'uri' }), 'upstreams.backend.hashKey'), /^is only used with balancer "hash", not "round-robin"/);
     assert.ok(problemAt(upstream({ balancer: 'hash', hashKey: 'cookie:session' }), 'upstreams.backend.hashKey'));
+  });
+
+  test('passive health: maxFails and failTimeout per upstream, overridden per server', () => {
+    const config = validateConfig(minimal({
+      upstreams: { backend: { maxFails: 3, failTimeout: '30s', servers: ['127.0.0.1:3000', { address: '127.0.0.1:3001', maxFails: 0, failTimeout: '1m' }] } },
+    }), null);
+    assert.deepEqual(config.upstreams.backend!.servers.map((s) => [s.maxFails, s.failTimeout]), [[3, 30_000], [0, 60_000]]);
+    assert.match(problemAt(minimal({ upstreams: { backend: { failTimeout: '10', servers: ['127.0.0.1:3000'] } } }), 'upstreams.backend.failTimeout'), /duration/);
+    assert.ok(problemAt(minimal({ upstreams: { backend: { maxFails: -1, servers: ['127.0.0.1:3000'] } } }), 'upstreams.backend.maxFails'));
   });
 
   test('the same server twice in one upstream is an error naming the first; other upstreams may share it', () => {

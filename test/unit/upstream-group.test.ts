@@ -11,7 +11,7 @@ function group(weights: number[]): UpstreamGroup {
     keepalive: 0,
     balancer: 'round-robin',
     hashKey: null,
-    servers: weights.map((weight, i) => ({ host: `10.0.0.${i + 1}`, port: 80, weight })),
+    servers: weights.map((weight, i) => ({ host: `10.0.0.${i + 1}`, port: 80, weight, maxFails: 1, failTimeout: 10_000 })),
   });
 }
 const none: ReadonlySet<UpstreamServer> = new Set();
