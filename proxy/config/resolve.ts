@@ -9,7 +9,7 @@ import * as path from 'path';
 import { type PlacedAddress, comparableHost, describeOverlap, firstBindConflict, formatAddress } from './addresses';
 import { Checker, closestMatch, joinPath } from './errors';
 import { DEFAULT_TIMEOUTS, DEFAULT_UPGRADES, MAX_WORKERS, TIMEOUT_NAMES, defaultsOf } from './schema';
-import type { BalancerName, Config, HandoffConfig, ListenerConfig, RouteConfig, UpstreamConfig, UpstreamServerConfig } from './types';
+import type { BalancerName, Config, HandoffConfig, HealthCheckConfig, ListenerConfig, RouteConfig, UpstreamConfig, UpstreamServerConfig } from './types';
 import {
   NO_ADDRESS, parseDuration, parseHost, parseListenAddress, parsePathPrefix, parseRouteHost, parseServerAddress, parseSize,
 } from './value-parsers';
@@ -43,6 +43,9 @@ export function resolveConfig(check: Checker, raw: Json, file: string | null): C
     accessLog: raw.accessLog === 'stdout' ? 'stdout' : 'off',
     workerHeader: valueOr<string | null>(raw.workerHeader, null, 'string'),
     status: resolveStatus(check, raw.status, listeners.map((l) => l.address)),
+    resolver: isObject(raw.resolver) && raw.resolver.valid !== undefined
+      ? { valid: check.parse(raw.resolver.valid, 'resolver.valid', parseDuration, 0) }
+      : null,
     upgrades: Array.isArray(raw.upgrades)
       ? [...new Set(raw.upgrades.filter((name) => typeof name === 'string').map((name) => name.toLowerCase()))]
       : DEFAULT_UPGRADES,
@@ -116,8 +119,32 @@ function resolveUpstreams(check: Checker, value: unknown): UpstreamConfig[] {
     const hashKey = typeof obj.hashKey === 'string' ? obj.hashKey : null;
     if (balancer === 'hash' && hashKey === null) check.report(`${at}.hashKey`, 'is required with balancer "hash" (what to hash: "client-address", "uri" or "header:<name>")');
     if (balancer !== 'hash' && hashKey !== null) check.report(`${at}.hashKey`, `is only used with balancer "hash", not "${balancer}"`);
-    return { name, servers, keepalive: valueOr(obj.keepalive, keepalive, 'number'), balancer, hashKey };
+    const healthCheck = isObject(obj.healthCheck) ? resolveHealthCheck(check, obj.healthCheck, `${at}.healthCheck`) : null;
+    return { name, servers, keepalive: valueOr(obj.keepalive, keepalive, 'number'), balancer, hashKey, healthCheck };
   });
+}
+
+function resolveHealthCheck(check: Checker, obj: Json, at: string): HealthCheckConfig {
+  const defaults = defaultsOf('healthCheck');
+  const duration = (key: 'interval' | 'timeout') => {
+    const fallback = parseDuration(defaults[key] as string);
+    return obj[key] === undefined ? fallback : check.parse(obj[key], `${at}.${key}`, parseDuration, fallback);
+  };
+  const interval = duration('interval');
+  const expectStatus = valueOr(obj.expectStatus, defaults.expectStatus as string, 'string');
+  const ranges = expectStatus.split(',').map((part) => {
+    const [from, to = from] = part.split('-').map(Number) as [number, number?];
+    return [from, to] as const;
+  });
+  if (ranges.some(([from, to]) => !(from <= to))) check.report(`${at}.expectStatus`, `has a range that ends before it starts ("${expectStatus}")`);
+  return {
+    path: valueOr(obj.path, defaults.path as string, 'string'),
+    interval,
+    timeout: duration('timeout'),
+    expectStatus: ranges,
+    rise: valueOr(obj.rise, defaults.rise as number, 'number'),
+    fall: valueOr(obj.fall, defaults.fall as number, 'number'),
+  };
 }
 
 /** nginx's defaults: one failure takes a server out for 10 s. */

@@ -75,6 +75,22 @@ const server = def('server', Type.Object({
   failTimeout: Type.Optional(Type.Unsafe<string | number>({ $ref: '#/$defs/duration', description: "This server's failTimeout, over its upstream's." })),
 }, { additionalProperties: false, description: 'One backend server (nginx server inside upstream).' }));
 
+/** "200-399", "200", "200,204,300-399": HAProxy's `http-check expect status` as ranges. */
+export const EXPECT_STATUS_PATTERN = '^[1-5][0-9][0-9](-[1-5][0-9][0-9])?(,[1-5][0-9][0-9](-[1-5][0-9][0-9])?)*$';
+
+const healthCheck = def('healthCheck', Type.Object({
+  path: Type.Optional(Type.String({ pattern: '^/[\\x21-\\x7e]*$', default: '/', title: 'a request target starting with "/"', description: 'What each check asks for (HAProxy option httpchk GET <path>): a GET of this path, with Host set to the server\'s address, on a connection of its own. Default "/".' })),
+  interval: Type.Optional(Type.Unsafe<string | number>({ $ref: '#/$defs/duration', default: '2s', description: 'Time between the end of one check of a server and the start of the next (HAProxy inter). Default "2s".' })),
+  timeout: Type.Optional(Type.Unsafe<string | number>({ $ref: '#/$defs/duration', default: '1s', description: 'How long a check may take, from connecting to the response\'s status line (HAProxy timeout check); longer is a failure. Default "1s".' })),
+  expectStatus: Type.Optional(Type.String({ pattern: EXPECT_STATUS_PATTERN, default: '200-399', title: 'statuses and ranges like "200-399" or "200,204"', examples: ['200-399', '200', '200,204'], description: 'The response statuses that pass (HAProxy http-check expect status): a status, a range, or a comma-separated list of them. Default "200-399".' })),
+  rise: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 2, description: 'Passing checks in a row that bring a down server back (HAProxy rise). Default 2.' })),
+  fall: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'Failing checks in a row that take a server out (HAProxy fall). Default 3.' })),
+}, { additionalProperties: false, description: 'Active health checks (HAProxy option httpchk with check inter rise fall): the master checks every server of the upstream with an HTTP GET and tells every worker, its own and those that joined from other containers, when one goes down or comes back. A down server gets no requests. Passive health (maxFails) keeps working beside them.' }));
+
+const resolver = def('resolver', Type.Object({
+  valid: Type.Unsafe<string | number>({ $ref: '#/$defs/duration', description: 'How often the master looks up again every server given by name (nginx resolver valid= with server … resolve). New addresses join their group, vanished ones stop getting new requests and finish what they have, without a reload. A failed lookup keeps the last addresses.' }),
+}, { additionalProperties: false, description: 'Looking upstream server names up again while running (nginx resolver + server … resolve).' }));
+
 const upstream = def('upstream', Type.Object({
   servers: Type.Array(Type.Union([hostPort, server]), {
     minItems: 1,
@@ -94,6 +110,7 @@ const upstream = def('upstream', Type.Object({
     examples: ['client-address', 'uri', 'header:X-User'],
     description: 'What the "hash" balancer hashes (required with it, refused without): "client-address", "uri" (the request target as sent) or "header:<name>" (that header\'s first value; a request without it hashes the empty string). A key stays on its server while the group is unchanged; removing one of N servers moves about 1/N of the keys.',
   })),
+  healthCheck: Type.Optional(Type.Union([healthCheck, Type.Null()], { default: null, description: 'Active health checks of this upstream\'s servers; null or omitted: none (passive health only).' })),
 }, { additionalProperties: false, description: 'A group of backend servers that share the load (nginx upstream).' }));
 
 const route = def('route', Type.Object({
@@ -178,6 +195,7 @@ export const ConfigFileSchema = Type.Object({
     examples: ['127.0.0.1:8081'],
     description: '"host:port" where the master serves /metrics (Prometheus text), /status.json and a live dashboard at /. Omitted or null: off. Keep it on a private address.',
   })),
+  resolver: Type.Optional(Type.Union([resolver, Type.Null()], { default: null, examples: [{ valid: '5s' }], description: 'Looks upstream server names up again every `valid` while running. Omitted or null: names are looked up once, at start and on each reload.' })),
 }, {
   additionalProperties: false,
   $defs: defs,

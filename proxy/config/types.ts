@@ -29,6 +29,24 @@ export interface UpstreamServerConfig {
   readonly maxFails: number;
   /** ms: the window for maxFails, and how long the server stays out (nginx `fail_timeout`). */
   readonly failTimeout: number;
+  /** The name the config gives, when `host` is one of its addresses (upstream/resolve-servers.ts). */
+  readonly resolvedFrom?: string;
+  /**
+   * The master's number for this server (master/upstream-membership.ts), in the config it
+   * publishes: how SERVER messages and UPSTREAM reports name it.
+   */
+  readonly slot?: number;
+}
+
+/** Active health checks, as HAProxy's option httpchk + check inter rise fall. Durations in ms. */
+export interface HealthCheckConfig {
+  readonly path: string;
+  readonly interval: number;
+  readonly timeout: number;
+  /** Inclusive [from, to] ranges of the statuses that pass. */
+  readonly expectStatus: readonly (readonly [number, number])[];
+  readonly rise: number;
+  readonly fall: number;
 }
 
 export interface UpstreamConfig {
@@ -39,6 +57,8 @@ export interface UpstreamConfig {
   readonly balancer: BalancerName;
   /** "client-address", "uri" or "header:<name>" with the "hash" balancer; null with the others. */
   readonly hashKey: string | null;
+  /** null: passive health only. Absent in a config an older master published. */
+  readonly healthCheck?: HealthCheckConfig | null;
 }
 
 export interface RouteConfig {
@@ -115,4 +135,6 @@ export interface Config {
   readonly upgrades: readonly string[];
   /** Where the master serves /metrics, /status.json and the live dashboard; null = off. */
   readonly status: { readonly host: string; readonly port: number } | null;
+  /** ms between lookups of upstream server names (nginx resolver valid=); null: once, at start and reload. */
+  readonly resolver?: { readonly valid: number } | null;
 }

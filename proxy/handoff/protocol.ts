@@ -9,10 +9,13 @@
 //   offset 12 b         REGISTER: protocol version;  ACK, REJECT, STATUS: requests served so far
 //                       WELCOME: a = the worker's number (its id is "w" + a), b = its generation
 //
-// Only REGISTER (protocol 3) and UPSTREAM (protocol 4) carry more: a trailer with the worker's
-// identity (see Register), an upstream server's down time (see UpstreamReport). Every other
+// Only REGISTER (protocol 3), UPSTREAM (protocol 4) and SERVER (protocol 5) carry more: a trailer
+// with the worker's identity (see Register), an upstream server's down time (see UpstreamReport),
+// a server's address and settings (see ServerMessage). Every other
 // message is exactly 16 bytes. SOCK_SEQPACKET keeps message boundaries, so one
 // recvmsg is always exactly one message, and the addon reads up to MAX_MESSAGE_SIZE bytes of it.
+
+import { readWireAddress, WIRE_ADDRESS_SIZE, writeWireAddress } from './wire-address';
 
 export const MESSAGE_SIZE = 16;
 /** What the addon's Channel sends and receives whole (proxy/handoff/native/channel.c, MAX_MESSAGE). */
@@ -22,10 +25,14 @@ export const MAX_MESSAGE_SIZE = 64;
  * 3: REGISTER carries the worker's identity after the 16 bytes.
  * 4: workers report each upstream server's requests, failures and down time (UPSTREAM), and
  *    the master tells each worker its name (WELCOME).
+ * 5: the master tells each worker which servers each upstream has and whether its health checks
+ *    pass (SERVER); UPSTREAM reports number servers by slot.
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 /** An older worker would take WELCOME for a malformed message: only version 4 on gets one. */
 export const WELCOME_SINCE_PROTOCOL = 4;
+/** An older worker would take SERVER for a malformed message, and numbers servers by their place. */
+export const SERVER_SINCE_PROTOCOL = 5;
 /**
  * A version-1 worker's ACKs (one per connection, in order) are valid cumulative ACKs, and a
  * version-2 worker's REGISTER is a plain 16-byte one (it gets an identity from its pid alone), so
@@ -75,11 +82,17 @@ export enum MessageType {
    * (workerHeader): the same name the master's status, metrics and dashboard use.
    */
   WELCOME = 8,
+  /**
+   * master → worker, 44 bytes (ServerMessage): "server slot seq of upstream a is now in state b".
+   * Sent for every server after WELCOME, then on every change: a name re-resolved to new or fewer
+   * addresses, an active health check's verdict.
+   */
+  SERVER = 11,
 }
 
-/** Every message but REGISTER and UPSTREAM: the 16 bytes as they are. */
+/** Every message but REGISTER, UPSTREAM and SERVER: the 16 bytes as they are. */
 export interface FixedMessage {
-  readonly type: Exclude<MessageType, MessageType.REGISTER | MessageType.UPSTREAM>;
+  readonly type: Exclude<MessageType, MessageType.REGISTER | MessageType.UPSTREAM | MessageType.SERVER>;
   readonly seq: number;
   readonly a: number;
   readonly b: number;
@@ -136,7 +149,42 @@ export interface UpstreamReport {
 }
 const UPSTREAM_SIZE = MESSAGE_SIZE + 4;
 
-export type Message = FixedMessage | Register | UpstreamReport;
+/** What a SERVER message says of its server. */
+export enum ServerState {
+  /** In the group, and its health checks pass (or none are configured). */
+  UP = 1,
+  /** In the group, but its health checks fail: it gets no requests. */
+  DOWN = 2,
+  /** Out of the group (its name no longer resolves to it): no new requests, in-flight ones finish. */
+  REMOVED = 3,
+}
+
+/** Why a server is DOWN, as a code on the wire; the master logs the details. */
+export const DOWN_REASONS = ['', 'connection refused', 'timed out', 'unexpected status', 'connection reset', 'not HTTP', 'unreachable', 'not checked yet', 'failed'] as const;
+export type DownReason = (typeof DOWN_REASONS)[number];
+
+/**
+ * SERVER: offset 4 the server's slot (the master numbers each upstream address it ever puts in a
+ * group, never reusing a number; the published config gives each server its slot), offset 8 the
+ * upstream's place among the config's upstreams, offset 12 the ServerState in the low byte and
+ * the index of a DownReason in the next. Trailer: offset 16 the address (16 bytes,
+ * wire-address.ts), 32 u16 port, 34 u16 weight, 36 u16 maxFails, 38 u16 0, 40 u32 failTimeout ms.
+ */
+export interface ServerMessage {
+  readonly type: MessageType.SERVER;
+  readonly slot: number;
+  readonly upstream: number;
+  readonly state: ServerState;
+  readonly reason: DownReason;
+  readonly host: string;
+  readonly port: number;
+  readonly weight: number;
+  readonly maxFails: number;
+  readonly failTimeout: number;
+}
+const SERVER_SIZE = MESSAGE_SIZE + WIRE_ADDRESS_SIZE + 12;
+
+export type Message = FixedMessage | Register | UpstreamReport | ServerMessage;
 
 /**
  * A hostname as it may appear in a log line, a JSON document or a Prometheus label: the kernel
@@ -155,6 +203,36 @@ export function encodeUpstream(report: Omit<UpstreamReport, 'type'>): Buffer {
   const downFor = Buffer.alloc(UPSTREAM_SIZE - MESSAGE_SIZE);
   downFor.writeUInt32LE(Math.min(report.downForMs, 2 ** 32 - 1) >>> 0, 0);
   return Buffer.concat([header(MessageType.UPSTREAM, report.server, report.requests, report.failures), downFor]);
+}
+
+export function encodeServer(m: Omit<ServerMessage, 'type'>): Buffer {
+  const trailer = Buffer.alloc(SERVER_SIZE - MESSAGE_SIZE);
+  if (!writeWireAddress(m.host, trailer, 0)) throw new TypeError(`not an IP address: ${m.host}`);
+  trailer.writeUInt16LE(m.port, WIRE_ADDRESS_SIZE);
+  trailer.writeUInt16LE(m.weight, WIRE_ADDRESS_SIZE + 2);
+  trailer.writeUInt16LE(Math.min(m.maxFails, 0xffff), WIRE_ADDRESS_SIZE + 4);
+  trailer.writeUInt32LE(Math.min(m.failTimeout, 2 ** 32 - 1) >>> 0, WIRE_ADDRESS_SIZE + 8);
+  const b = m.state | (DOWN_REASONS.indexOf(m.reason) << 8);
+  return Buffer.concat([header(MessageType.SERVER, m.slot, m.upstream, b), trailer]);
+}
+
+function decodeServer(buf: Buffer, slot: number, upstream: number, b: number): ServerMessage | null {
+  const state = b & 0xff;
+  const reason = DOWN_REASONS[(b >> 8) & 0xff];
+  if (buf.length !== SERVER_SIZE || !(state in ServerState) || reason === undefined || b >>> 16 !== 0) return null;
+  const at = MESSAGE_SIZE + WIRE_ADDRESS_SIZE;
+  return {
+    type: MessageType.SERVER,
+    slot,
+    upstream,
+    state,
+    reason,
+    host: readWireAddress(buf, MESSAGE_SIZE),
+    port: buf.readUInt16LE(at),
+    weight: buf.readUInt16LE(at + 2),
+    maxFails: buf.readUInt16LE(at + 4),
+    failTimeout: buf.readUInt32LE(at + 8),
+  };
 }
 
 export function encodeRegister(pid: number, maxConnections: number, self: WorkerSelf): Buffer {
@@ -190,6 +268,7 @@ export function decode(buf: Buffer): Message | null {
       ? { type: MessageType.UPSTREAM, server: seq, requests: a, failures: b, downForMs: buf.readUInt32LE(MESSAGE_SIZE) }
       : null;
   }
+  if (type === MessageType.SERVER) return decodeServer(buf, seq, a, b);
   if (type !== MessageType.REGISTER) {
     return buf.length === MESSAGE_SIZE ? { type: type as FixedMessage['type'], seq, a, b } : null;
   }

@@ -29,7 +29,7 @@ import { createPolicy, type SchedulingPolicy } from './scheduling-policy';
 import { Dispatcher } from './dispatcher';
 import { drainThenQuit } from './graceful-drain';
 import { ReloadGate } from './reload-gate';
-import { upstreamSnapshots } from './upstream-figures';
+import { UpstreamControl } from './upstream-control';
 import { WorkerDepartures } from './worker-departures';
 import { describeWorker, WorkerIdentities } from './worker-identities';
 import { WorkerLink, type ExitStatus } from './worker-link';
@@ -57,6 +57,8 @@ export class Master {
   private readonly identities: WorkerIdentities;
   private readonly timeline = new EventTimeline();
   private readonly departures: WorkerDepartures;
+  /** Upstream membership, active health checks and re-resolution, told to the workers. */
+  private readonly upstreams: UpstreamControl;
   /** 1 at start, one more per successful reload: the generation new workers join under. */
   private generation = 1;
   private statusServer: StatusServer | null = null;
@@ -89,6 +91,7 @@ export class Master {
     this.identities = new WorkerIdentities(spawnKey, (pid) => this.spawner.isChild(pid));
     this.departures = new WorkerDepartures(log, this.timeline, () => this.stopping);
     this.reloads = new ReloadGate(() => this.raise('reload'), log);
+    this.upstreams = new UpstreamControl(() => this.currentGeneration(), () => this.roster.registered(), log);
     this.dispatcher = new Dispatcher(
       () => ({ policy: this.policy, candidates: this.roster.candidates() }),
       this.listeners,
@@ -118,7 +121,7 @@ export class Master {
     this.addresses = addresses;
     if (transport === 'reuseport') this.listeners.close();
     try {
-      publishConfig(dir, published);
+      publishConfig(dir, this.upstreams.adopt(published));
       publishMasterIdentity(dir, this.identity);
       this.handoffSocketFd = native.seqpacketListen(masterSocketPath(dir), 128);
     } catch (err) {
@@ -184,7 +187,7 @@ export class Master {
     if (this.stopping) return;
     this.config = next;
     this.policy = createPolicy(next.handoff.policy);
-    publishConfig(next.handoff.dir, { ...next, listeners: this.publishedListeners });
+    publishConfig(next.handoff.dir, this.upstreams.adopt({ ...next, listeners: this.publishedListeners }));
     const retired = this.roster.retireCurrent(NEW_GENERATION_WAIT_MS, () =>
       this.log.error(
         `reload: no new worker has registered in ${NEW_GENERATION_WAIT_MS / 1000} s (see the errors above); ` +
@@ -217,9 +220,9 @@ export class Master {
     const msg = decode(header);
     if (msg?.type === MessageType.REGISTER) return this.onRegister(link, msg);
     // Figures count only from a worker that has said who it is.
-    if (msg?.type === MessageType.UPSTREAM) return void (link.identity !== null && link.upstreamFigures.record(msg));
-    const handler = msg && this.handlers[msg.type];
-    if (!msg || !handler) {
+    if (msg?.type === MessageType.UPSTREAM) return void (link.identity !== null && this.upstreams.record(link, msg));
+    const handler = msg && msg.type !== MessageType.SERVER ? this.handlers[msg.type] : undefined;
+    if (!msg || msg.type === MessageType.SERVER || !handler) {
       this.log.error(`${link.name} sent a malformed message; dropping it`);
       link.close();
       this.onWorkerGone(link);
@@ -240,6 +243,7 @@ export class Master {
     // reload may register after it, only to be told to quit.
     const worker = this.identities.identify(msg, (spawned) => (spawned ? this.spawner.generationOf(msg.pid) : null) ?? this.generation);
     link.identity = worker;
+    link.protocol = msg.version;
     const own = worker.origin === 'spawned';
     if (own && this.spawner.isRetired(worker.pid)) {
       // Spawned before a reload that has already replaced its generation: it only registers to quit.
@@ -253,6 +257,7 @@ export class Master {
     // 3 under ipc, ours: a worker that is not our child has no IPC channel for the sockets.
     link.unfit = msg.self?.unfit ?? (this.config.handoff.transport === 'ipc' && link.ipcChild === null ? 'ipc-not-spawned' : null);
     if (msg.version >= WELCOME_SINCE_PROTOCOL) link.welcome(worker);
+    this.upstreams.welcome(link);
     const idleReason = link.unfit && describeUnfitness(link.unfit);
     this.timeline.add({ kind: 'worker-joined', worker, idleReason });
     if (link.unfit) {
@@ -297,7 +302,7 @@ export class Master {
   }
 
   snapshot(): StatusSnapshot {
-    const { handoff, upstreams } = this.config;
+    const { handoff } = this.config;
     return {
       master: {
         pid: process.pid,
@@ -312,10 +317,14 @@ export class Master {
       },
       counters: { ...this.counters },
       workers: this.roster.snapshot(),
-      upstreams: upstreamSnapshots(upstreams, this.roster.registered()
-        .filter((l) => l.identity!.generation === this.generation).map((l) => l.upstreamFigures)),
+      upstreams: this.upstreams.snapshots(this.currentGeneration()),
       events: this.timeline.list(),
     };
+  }
+
+  /** The registered workers that read the current config. */
+  private currentGeneration(): WorkerLink[] {
+    return this.roster.registered().filter((l) => l.identity!.generation === this.generation);
   }
 
   // ---- shutdown ---------------------------------------------------------------------------
@@ -327,6 +336,7 @@ export class Master {
     this.dispatcher.stopAccepting();
     this.listeners.close();
     this.statusServer?.close();
+    this.upstreams.stop();
     if (graceful) await drainThenQuit(this.dispatcher, this.roster, GRACEFUL_SHUTDOWN_MS);
     await this.spawner.stop(graceful ? 'SIGQUIT' : 'SIGTERM', graceful ? GRACEFUL_SHUTDOWN_MS : 3_000);
     const links = this.roster.all();

@@ -47,6 +47,8 @@ export class WorkerLink {
   requestsServed = 0;
   /** Its upstream servers' requests, failures and down time, as it last reported (UPSTREAM). */
   readonly upstreamFigures = new WorkerUpstreamFigures();
+  /** The handoff protocol version its REGISTER gave; 0 until then. */
+  protocol = 0;
   /** Date.now() until which this worker gets no connections (after a REJECT); 0 = none. */
   private refusingUntil = 0;
   /** Sent (or queued to send) and not yet acknowledged, by sequence number. */
@@ -157,6 +159,11 @@ export class WorkerLink {
   /** Tells the worker the name the master knows it by (WELCOME: "w" + its number). */
   welcome(identity: WorkerIdentity): void {
     this.writer.send(encode(MessageType.WELCOME, 0, workerNumberOf(identity.id), identity.generation));
+  }
+
+  /** A message this worker reads as it is (SERVER): the caller checks `protocol` first. */
+  tell(message: Buffer): void {
+    this.writer.send(message);
   }
 
   /**

@@ -57,6 +57,11 @@ export interface UpstreamServerSnapshot {
   readonly failures: number | null;
   /** Date.now() until which some worker skips it after a failure; 0 or past: up. */
   readonly downUntil: number | null;
+  /**
+   * What the active health checks say (null: the upstream has none): since when (Date.now()),
+   * and why ("status 503", "connection refused"; after coming back, the passing status).
+   */
+  readonly health: { readonly state: 'up' | 'down'; readonly since: number; readonly reason: string } | null;
 }
 
 export interface StatusSnapshot {
@@ -129,6 +134,8 @@ export function prometheusText(s: StatusSnapshot): string {
   metric('handoff_upstream_requests_total', 'counter', 'Request attempts per upstream server, summed over the current generation\'s workers.', perServer((server) => server.requests));
   metric('handoff_upstream_failures_total', 'counter', 'Failed attempts per upstream server, summed over the current generation\'s workers.', perServer((server) => server.failures));
   metric('handoff_upstream_down', 'gauge', '1 while some worker skips the server after a failure.', perServer((server) => server.downUntil === null ? null : server.downUntil > now ? 1 : 0));
+  metric('handoff_upstream_check_up', 'gauge', 'Active health checks: 1 while the server passes them, 0 while it is out (only upstreams with healthCheck).', perServer((server) => server.health === null ? null : server.health.state === 'up' ? 1 : 0));
+  metric('handoff_upstream_check_change_seconds', 'gauge', 'Active health checks: when the server last went down or came back, Unix time.', perServer((server) => server.health === null ? null : server.health.since / 1000));
   metric('handoff_worker_state', 'gauge', '1 for the state each worker is in, 0 for the others.',
     s.workers.flatMap((w) => WORKER_STATES.map((state): [string, number] => [labels({ ...workerLabels(w), state }), w.state === state ? 1 : 0])));
   return `${lines.join('\n')}\n`;

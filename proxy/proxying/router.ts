@@ -18,7 +18,12 @@ export class Router {
   private readonly groups: ReadonlyMap<string, UpstreamGroup>;
 
   constructor(routes: readonly RouteConfig[], upstreams: Readonly<Record<string, UpstreamConfig>>) {
-    const groups = new Map(Object.values(upstreams).map((u) => [u.name, new UpstreamGroup(u)]));
+    let firstSlot = 0;
+    const groups = new Map(Object.values(upstreams).map((u) => {
+      const group = new UpstreamGroup(u, firstSlot);
+      firstSlot += u.servers.length;
+      return [u.name, group];
+    }));
     this.groups = groups;
     for (const route of routes) {
       const group = groups.get(route.upstream);
@@ -30,9 +35,14 @@ export class Router {
     for (const list of this.byHost.values()) list.sort((a, b) => b.pathPrefix.length - a.pathPrefix.length);
   }
 
-  /** Every group's servers, in the config's order (how UPSTREAM messages number them). */
+  /** Every group's current servers, groups in the config's order. */
   get servers(): readonly UpstreamServer[] {
     return [...this.groups.values()].flatMap((group) => group.servers);
+  }
+
+  /** The group at `index` among the config's upstreams (SERVER messages name groups so). */
+  groupAt(index: number): UpstreamGroup | undefined {
+    return [...this.groups.values()][index];
   }
 
   /** `host` and `path` as request-target.ts's routeKey gives them (a name without port; a normalised path). */

@@ -1,13 +1,14 @@
-// Upstream host names are resolved once, by the master, at start-up — as nginx resolves a
-// `server backend:3000;` line at config load. A name with several addresses (three compose
-// replicas behind `backend`) becomes several servers with the same weight, so the balancer sees
-// every replica. Workers get the resolved config and never look names up themselves.
+// Upstream host names are resolved by the master, at start-up and on reload — as nginx resolves a
+// `server backend:3000;` line at config load — and, with `resolver`, again while it runs
+// (master/upstream-membership.ts). A name with several addresses (three compose replicas behind
+// `backend`) becomes several servers with the same weight, so the balancer sees every replica.
+// Each keeps the name it came from. Workers get the resolved addresses and never look names up.
 import dns from 'node:dns/promises';
 import net from 'node:net';
 import { ConfigError, type ConfigProblem } from '../config/errors';
 import type { Config, UpstreamConfig, UpstreamServerConfig } from '../config/types';
 
-async function addressesOf(host: string): Promise<string[]> {
+export async function addressesOf(host: string): Promise<string[]> {
   if (net.isIP(host)) return [host];
   const found = await dns.lookup(host, { all: true });
   // Sorted so every master start orders them the same way.
@@ -23,7 +24,9 @@ export async function resolveUpstreamServers(config: Config): Promise<Config> {
     await Promise.all(
       upstream.servers.map(async (server, i) => {
         try {
-          for (const host of await addressesOf(server.host)) servers.push({ ...server, host });
+          for (const host of await addressesOf(server.host)) {
+            servers.push(host === server.host ? { ...server, host } : { ...server, host, resolvedFrom: server.host });
+          }
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code ?? 'error';
           problems.push({ path: `upstreams.${name}.servers[${i}]`, message: `host not found: "${server.host}" (${code})` });

@@ -14,6 +14,8 @@ export interface ServerIdentity {
 }
 
 export class UpstreamServer implements ServerIdentity {
+  /** The master's number for it (upstream-membership.ts): how SERVER and UPSTREAM messages name it. */
+  readonly slot: number;
   readonly host: string;
   readonly port: number;
   readonly weight: number;
@@ -30,7 +32,9 @@ export class UpstreamServer implements ServerIdentity {
    */
   active = 0;
 
-  constructor(config: UpstreamServerConfig, keepalive: number) {
+  /** `slot`: the config's, or, from a master that gives none, the server's place in its config. */
+  constructor(config: UpstreamServerConfig, keepalive: number, slot: number) {
+    this.slot = config.slot ?? slot;
     this.host = config.host;
     this.port = config.port;
     this.weight = config.weight;

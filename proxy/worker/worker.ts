@@ -7,7 +7,8 @@ import { ChannelWriter } from '../handoff/channel-writer';
 import { masterSocketPath, readMasterIdentity, readPublishedConfig } from '../handoff/handoff-dir';
 import { describeUnfitness, inheritedSpawnKey, unfitness, workerHostName } from '../handoff/host-identity';
 import { native } from '../handoff/native';
-import { decode, encode, encodeRegister, MessageType, type FixedMessage } from '../handoff/protocol';
+import { decode, encode, encodeRegister, MessageType, type FixedMessage, type ServerMessage } from '../handoff/protocol';
+import { formatAddress } from '../config/addresses';
 import type { Config } from '../config/types';
 import { requireHttpParser } from '../http1/llhttp';
 import type { Logger } from '../observability/logger';
@@ -98,7 +99,7 @@ export class Worker {
     const unfit = unfitness(transport, typeof process.send === 'function', readMasterIdentity(this.handoffDir));
     if (unfit) this.log.warn(`joining under the ${transport} transport, which this worker cannot serve: ${describeUnfitness(unfit)}; it stays idle`);
     this.channel.send(encodeRegister(process.pid, this.connectionLimit, { spawnKey: inheritedSpawnKey(), unfit, host: workerHostName() }));
-    this.upstreamReporter = new UpstreamReporter(this.front.upstreamServers, (message) => this.channel!.send(message));
+    this.upstreamReporter = new UpstreamReporter(() => this.front!.upstreamServers, (message) => this.channel!.send(message));
     this.upstreamReporter.reportChanges();
     this.reportPeriodically();
     if (transport === 'ipc') this.receiveOverIpc();
@@ -116,8 +117,9 @@ export class Worker {
 
   private onMessage(header: Buffer, fd: number, truncated: boolean): void {
     const msg = decode(header);
-    const handler = msg && msg.type !== MessageType.REGISTER && msg.type !== MessageType.UPSTREAM ? this.handlers[msg.type] : undefined;
-    if (!msg || msg.type === MessageType.REGISTER || msg.type === MessageType.UPSTREAM || !handler) {
+    if (msg?.type === MessageType.SERVER && fd < 0) return this.onServer(msg);
+    const handler = msg && msg.type !== MessageType.REGISTER && msg.type !== MessageType.UPSTREAM && msg.type !== MessageType.SERVER ? this.handlers[msg.type] : undefined;
+    if (!msg || msg.type === MessageType.REGISTER || msg.type === MessageType.UPSTREAM || msg.type === MessageType.SERVER || !handler) {
       if (fd >= 0) native.closeFd(fd);
       this.log.error('the master sent a malformed message; ignoring it');
       return;
@@ -130,6 +132,13 @@ export class Worker {
     const id = workerIdOf(msg.a);
     this.log.notice(`joined the master as ${id} (generation ${msg.b})`);
     this.front?.nameWorker(id);
+  }
+
+  /** The master's word on an upstream server: joined, left, down or up by its health checks. */
+  private onServer(msg: ServerMessage): void {
+    const group = this.front?.router.groupAt(msg.upstream);
+    const change = group?.apply(msg);
+    if (group && change) this.log.info(`upstream server ${formatAddress(msg.host, msg.port)} of "${group.name}" ${change === 'down' ? `is down (${msg.reason})` : change}`);
   }
 
   private onConnection(msg: FixedMessage, fd: number, truncated: boolean): void {

@@ -85,10 +85,11 @@ describe('validateConfig', () => {
       accessLog: 'off',
       workerHeader: null,
       status: null,
+      resolver: null,
       upgrades: ['websocket'],
       handoff: { dir: path.join(os.tmpdir(), 'handoff'), transport: 'seqpacket', policy: 'least-conn', maxInFlightPerWorker: 64 },
       listeners: [{ host: '127.0.0.1', port: 8080, backlog: 511 }],
-      upstreams: { backend: { name: 'backend', servers: [{ host: 'h', port: 1, weight: 1, maxFails: 1, failTimeout: 10_000 }], keepalive: 32, balancer: 'round-robin', hashKey: null } },
+      upstreams: { backend: { name: 'backend', servers: [{ host: 'h', port: 1, weight: 1, maxFails: 1, failTimeout: 10_000 }], keepalive: 32, balancer: 'round-robin', hashKey: null, healthCheck: null } },
       routes: [{ host: '*', pathPrefix: '/', upstream: 'backend', accessLog: true }],
       timeouts: { connect: 60_000, read: 60_000, send: 60_000, clientHeader: 60_000, clientBody: 60_000, keepAlive: 75_000, clientSend: 60_000 },
       limits: { maxConnectionsPerWorker: 10_000, maxBodySize: 0 },
@@ -226,6 +227,26 @@ describe('validateConfig', () => {
     assert.deepEqual(config.upstreams.backend!.servers.map((s) => [s.maxFails, s.failTimeout]), [[3, 30_000], [0, 60_000]]);
     assert.match(problemAt(minimal({ upstreams: { backend: { failTimeout: '10', servers: ['127.0.0.1:3000'] } } }), 'upstreams.backend.failTimeout'), /duration/);
     assert.ok(problemAt(minimal({ upstreams: { backend: { maxFails: -1, servers: ['127.0.0.1:3000'] } } }), 'upstreams.backend.maxFails'));
+  });
+
+  test("active health checks: HAProxy's defaults filled in, statuses as ranges, nonsense refused", () => {
+    const withCheck = (healthCheck: unknown) => minimal({ upstreams: { backend: { healthCheck, servers: ['127.0.0.1:3000'] } } });
+    assert.deepEqual(validateConfig(withCheck({}), null).upstreams.backend!.healthCheck,
+      { path: '/', interval: 2_000, timeout: 1_000, expectStatus: [[200, 399]], rise: 2, fall: 3 });
+    assert.deepEqual(validateConfig(withCheck({ path: '/healthz', interval: '500ms', expectStatus: '200,204-206', rise: 1, fall: 1 }), null).upstreams.backend!.healthCheck,
+      { path: '/healthz', interval: 500, timeout: 1_000, expectStatus: [[200, 200], [204, 206]], rise: 1, fall: 1 });
+    assert.equal(validateConfig(withCheck(null), null).upstreams.backend!.healthCheck, null);
+    assert.match(problemAt(withCheck({ expectStatus: '399-200' }), 'upstreams.backend.healthCheck.expectStatus'), /ends before it starts/);
+    assert.ok(problemAt(withCheck({ expectStatus: '2xx' }), 'upstreams.backend.healthCheck.expectStatus'));
+    assert.ok(problemAt(withCheck({ path: 'health' }), 'upstreams.backend.healthCheck.path'));
+    assert.ok(problemAt(withCheck({ fall: 0 }), 'upstreams.backend.healthCheck.fall'));
+    assert.match(problemAt(withCheck({ interval: 0 }), 'upstreams.backend.healthCheck.interval'), /greater than 0/);
+  });
+
+  test('resolver: names looked up again every valid; absent, once', () => {
+    assert.deepEqual(validateConfig(minimal({ resolver: { valid: '5s' } }), null).resolver, { valid: 5_000 });
+    assert.equal(validateConfig(minimal(), null).resolver, null);
+    assert.ok(problemAt(minimal({ resolver: {} }), 'resolver.valid') || problemAt(minimal({ resolver: {} }), 'resolver'));
   });
 
   test('the same server twice in one upstream is an error naming the first; other upstreams may share it', () => {

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { native } from '../../proxy/handoff/native';
 import { decode, encode, encodeUpstream, MessageType, type UpstreamReport } from '../../proxy/handoff/protocol';
 import { upstreamSnapshots, WorkerUpstreamFigures } from '../../proxy/master/upstream-figures';
+import { UpstreamMembership } from '../../proxy/master/upstream-membership';
 import type { Config } from '../../proxy/config/types';
 import { UpstreamGroup } from '../../proxy/upstream/upstream-group';
 import { UpstreamReporter } from '../../proxy/worker/upstream-reporter';
@@ -48,10 +49,10 @@ test('an UPSTREAM of the wrong size is not our protocol', () => {
 });
 
 test('a worker reports every server at first, then only those whose figures changed', () => {
-  const groups = Object.values(UPSTREAMS).map((u) => new UpstreamGroup(u));
+  const groups = [new UpstreamGroup(UPSTREAMS.app!, 0), new UpstreamGroup(UPSTREAMS.api!, 2)];
   const servers = groups.flatMap((g) => g.servers);
   const sent: UpstreamReport[] = [];
-  const reporter = new UpstreamReporter(servers, (message) => sent.push(decode(message) as UpstreamReport));
+  const reporter = new UpstreamReporter(() => servers, (message) => sent.push(decode(message) as UpstreamReport));
   reporter.reportChanges(1_000);
   assert.deepEqual(sent.map((r) => [r.server, r.requests, r.failures, r.downForMs]), [[0, 0, 0, 0], [1, 0, 0, 0], [2, 0, 0, 0]]);
   sent.length = 0;
@@ -71,13 +72,15 @@ test('the master sums the reporting workers per server, takes the latest down ti
   two.record({ type: MessageType.UPSTREAM, server: 0, requests: 5, failures: 2, downForMs: 4_000 }, 1_000);
   one.record({ type: MessageType.UPSTREAM, server: 1, requests: 30, failures: 0, downForMs: 0 }, 1_000);
   one.record({ type: MessageType.UPSTREAM, server: 50_000, requests: 1, failures: 1, downForMs: 1 }, 1_000);
-  const [app, api] = upstreamSnapshots(UPSTREAMS, [one, two]);
+  const membership = new UpstreamMembership(() => {});
+  membership.adopt({ upstreams: UPSTREAMS } as Config);
+  const [app, api] = upstreamSnapshots(membership.all(), [one, two]);
   assert.deepEqual(app, {
     name: 'app',
     servers: [
-      { address: '10.0.0.1:80', weight: 1, requests: 15, failures: 3, downUntil: 5_000 },
-      { address: '10.0.0.2:80', weight: 3, requests: 30, failures: 0, downUntil: 0 },
+      { address: '10.0.0.1:80', weight: 1, requests: 15, failures: 3, downUntil: 5_000, health: null },
+      { address: '10.0.0.2:80', weight: 3, requests: 30, failures: 0, downUntil: 0, health: null },
     ],
   });
-  assert.deepEqual(api.servers, [{ address: '[::1]:81', weight: 1, requests: null, failures: null, downUntil: null }]);
+  assert.deepEqual(api!.servers, [{ address: '[::1]:81', weight: 1, requests: null, failures: null, downUntil: null, health: null }]);
 });
