@@ -4,12 +4,13 @@
 // from the schema's. It runs even when the first pass found problems, so everything is reported
 // in one run: anything of the wrong type is skipped here (the schema check has named it).
 
+import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { type PlacedAddress, comparableHost, describeOverlap, firstBindConflict, formatAddress } from './addresses';
 import { Checker, closestMatch, joinPath } from './errors';
 import { DEFAULT_TIMEOUTS, DEFAULT_UPGRADES, MAX_WORKERS, TIMEOUT_NAMES, defaultsOf } from './schema';
-import type { BalancerName, Config, HandoffConfig, HealthCheckConfig, ListenerConfig, RouteConfig, UpstreamConfig, UpstreamServerConfig } from './types';
+import type { BalancerName, Config, HandoffConfig, HealthCheckConfig, ResolverConfig, ListenerConfig, RouteConfig, UpstreamConfig, UpstreamServerConfig } from './types';
 import {
   NO_ADDRESS, parseDuration, parseHost, parseListenAddress, parsePathPrefix, parseRouteHost, parseServerAddress, parseSize,
 } from './value-parsers';
@@ -43,9 +44,7 @@ export function resolveConfig(check: Checker, raw: Json, file: string | null): C
     accessLog: raw.accessLog === 'stdout' ? 'stdout' : 'off',
     workerHeader: valueOr<string | null>(raw.workerHeader, null, 'string'),
     status: resolveStatus(check, raw.status, listeners.map((l) => l.address)),
-    resolver: isObject(raw.resolver) && raw.resolver.valid !== undefined
-      ? { valid: check.parse(raw.resolver.valid, 'resolver.valid', parseDuration, 0) }
-      : null,
+    resolver: isObject(raw.resolver) && raw.resolver.valid !== undefined ? resolveResolver(check, raw.resolver) : null,
     upgrades: Array.isArray(raw.upgrades)
       ? [...new Set(raw.upgrades.filter((name) => typeof name === 'string').map((name) => name.toLowerCase()))]
       : DEFAULT_UPGRADES,
@@ -122,6 +121,19 @@ function resolveUpstreams(check: Checker, value: unknown): UpstreamConfig[] {
     const healthCheck = isObject(obj.healthCheck) ? resolveHealthCheck(check, obj.healthCheck, `${at}.healthCheck`) : null;
     return { name, servers, keepalive: valueOr(obj.keepalive, keepalive, 'number'), balancer, hashKey, healthCheck };
   });
+}
+
+function resolveResolver(check: Checker, obj: Json): ResolverConfig {
+  const addresses = arrayOr(obj.addresses).flatMap((item, i) => {
+    if (typeof item !== 'string') return [];
+    const at = `resolver.addresses[${i}]`;
+    const { host, port } = net.isIP(item) ? { host: item, port: 53 } : check.parse(item, at, parseServerAddress, NO_ADDRESS);
+    if (host === '') return [];
+    if (net.isIP(host)) return [formatAddress(host, port)];
+    check.report(at, `must be an IP address, not a name ("${host}")`);
+    return [];
+  });
+  return { valid: check.parse(obj.valid, 'resolver.valid', parseDuration, 0), addresses };
 }
 
 function resolveHealthCheck(check: Checker, obj: Json, at: string): HealthCheckConfig {

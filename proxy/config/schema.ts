@@ -89,6 +89,11 @@ const healthCheck = def('healthCheck', Type.Object({
 
 const resolver = def('resolver', Type.Object({
   valid: Type.Unsafe<string | number>({ $ref: '#/$defs/duration', description: 'How often the master looks up again every server given by name (nginx resolver valid= with server … resolve). New addresses join their group, vanished ones stop getting new requests and finish what they have, without a reload. A failed lookup keeps the last addresses.' }),
+  addresses: Type.Optional(Type.Array(Type.String({ minLength: 1 }), {
+    minItems: 1,
+    examples: [['127.0.0.11'], ['10.0.0.2:53']],
+    description: 'DNS servers to ask, as nginx\'s resolver: IP addresses, with ":port" when not 53 (IPv6 in brackets). Names are then looked up with A and AAAA queries to them, at start, on reload and every `valid`, and /etc/hosts is not read. Omitted: the system\'s resolver (getaddrinfo: /etc/hosts, then the servers of /etc/resolv.conf, which in Docker is its embedded DNS).',
+  })),
 }, { additionalProperties: false, description: 'Looking upstream server names up again while running (nginx resolver + server … resolve).' }));
 
 const upstream = def('upstream', Type.Object({

@@ -38,6 +38,14 @@ export interface UpstreamServerConfig {
   readonly slot?: number;
 }
 
+/** nginx's resolver: how often names are looked up again, and whom to ask. */
+export interface ResolverConfig {
+  /** ms between lookups. */
+  readonly valid: number;
+  /** DNS servers as dns.Resolver.setServers takes them ("10.0.0.2", "[::1]:5353"); empty: getaddrinfo. */
+  readonly addresses: readonly string[];
+}
+
 /** Active health checks, as HAProxy's option httpchk + check inter rise fall. Durations in ms. */
 export interface HealthCheckConfig {
   readonly path: string;
@@ -136,5 +144,5 @@ export interface Config {
   /** Where the master serves /metrics, /status.json and the live dashboard; null = off. */
   readonly status: { readonly host: string; readonly port: number } | null;
   /** ms between lookups of upstream server names (nginx resolver valid=); null: once, at start and reload. */
-  readonly resolver?: { readonly valid: number } | null;
+  readonly resolver?: ResolverConfig | null;
 }

@@ -16,6 +16,7 @@ interface NamedEntry {
 
 export class ReResolver {
   private entries: NamedEntry[] = [];
+  private dnsServers: readonly string[] = [];
   private timer: NodeJS.Timeout | null = null;
   /** Entries whose last lookup failed, logged once: "upstream name port". */
   private readonly failing = new Set<string>();
@@ -31,6 +32,7 @@ export class ReResolver {
     this.stop();
     this.generation++;
     const valid = config.resolver?.valid ?? 0;
+    this.dnsServers = config.resolver?.addresses ?? [];
     const seen = new Map<string, NamedEntry>();
     for (const upstream of Object.values(config.upstreams)) {
       for (const server of upstream.servers) {
@@ -61,7 +63,7 @@ export class ReResolver {
     const key = `${entry.upstreamName} ${entry.name} ${entry.template.port}`;
     let addresses: string[];
     try {
-      addresses = await addressesOf(entry.name);
+      addresses = await addressesOf(entry.name, this.dnsServers);
     } catch (err) {
       if (!this.failing.has(key)) {
         this.failing.add(key);
