@@ -274,6 +274,56 @@ describe('the Docker lab (docker-compose.yml, built and run with testcontainers)
     assert.deepEqual(new Set(seen.keys()), expected, `answers came from ${JSON.stringify([...seen])}`);
   });
 
+  it('spreads traffic over five backends within seconds of --scale backend=5, and scaling back to 3 fails no GET, without a reload', async (t) => {
+    const statusPort = Number((await compose(['port', 'proxy', '8081'])).stdout.trim().split(':')[1]);
+    const reloads = async () => (JSON.parse((await get(statusPort, '/status.json')).body) as { counters: { reloads: number } }).counters.reloads;
+    const reloadsBefore = await reloads();
+    const backendIds = async () => new Set((await compose(['ps', '-q', 'backend'])).stdout.trim().split('\n').filter(Boolean).map((id) => `backend-${id.slice(0, 12)}-3000`));
+    const scale = async (n: number) => {
+      const r = await compose(['up', '-d', '--no-deps', '--no-recreate', '--wait', '--scale', `backend=${n}`, 'backend'], 120_000);
+      assert.equal(r.code, 0, `scaling to ${n}: ${r.stderr}`);
+    };
+
+    await scale(5);
+    const five = await backendIds();
+    assert.equal(five.size, 5);
+    const scaledAt = Date.now();
+    // The master looks `backend` up every 2 s; a new replica serves once one check (every 1 s) passes.
+    await waitFor('all five replicas to answer', async () => {
+      const seen = new Set<string>();
+      for (let i = 0; i < 30; i++) seen.add((await get(port, '/')).backend);
+      return [...five].every((id) => seen.has(id)) ? true : undefined;
+    }, 15_000);
+    const spreadAfter = Date.now() - scaledAt;
+
+    // Scale back under load: two clients, one GET after another, until the two extra replicas are gone.
+    const results: { status: number; ms: number }[] = [];
+    let loading = true;
+    const deadline = Date.now() + 90_000;
+    const client = async () => {
+      while (loading && Date.now() < deadline) {
+        const start = Date.now();
+        const r = await get(port, '/').catch(() => ({ status: 0 }));
+        results.push({ status: r.status, ms: Date.now() - start });
+      }
+    };
+    const clients = [client(), client()];
+    await scale(3);
+    const three = await backendIds();
+    await waitFor('only the remaining three to answer', async () => {
+      const seen = new Set<string>();
+      for (let i = 0; i < 12; i++) seen.add((await get(port, '/')).backend);
+      return [...seen].every((id) => three.has(id)) ? true : undefined;
+    }, 15_000);
+    loading = false;
+    await Promise.all(clients);
+    const failed = results.filter((r) => r.status !== 200).length;
+    t.diagnostic(`five answered ${spreadAfter} ms after the scale-up; scaling down: ${results.length} GETs, ${failed} failed, longest ${Math.max(...results.map((r) => r.ms))} ms`);
+    assert.equal(failed, 0, 'no GET failed while two replicas went away');
+    assert.ok(spreadAfter < 10_000, `all five answered within 10 s (${spreadAfter} ms)`);
+    assert.equal(await reloads(), reloadsBefore, 'no reload');
+  });
+
   it('shares the handoff directory (master.sock, config.json) with the workers container through a named volume', async () => {
     const list = `const fs = require('fs'); console.log(JSON.stringify(fs.readdirSync('/run/handoff').map((n) => { const s = fs.statSync('/run/handoff/' + n); return { n, socket: s.isSocket(), file: s.isFile(), uid: s.uid, mode: s.mode & 0o777 }; })))`;
     for (const container of [proxy, workers]) {

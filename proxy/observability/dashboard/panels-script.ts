@@ -47,13 +47,16 @@ function drawEvents(events) {
 
 /**
  * Per-server figures come from the workers (each balances on its own) and are summed by the
- * master; a server no worker reported (workers older than protocol 4) shows "—".
+ * master; a server no worker reported (workers older than protocol 4) shows "—". The servers are
+ * the master's current members (they change with re-resolution); where the upstream has health
+ * checks, their verdict, its reason and time come from the master's prober.
  */
 function drawUpstreams(upstreams, before) {
   const old = new Map();
   for (const u of before ? before.upstreams : []) for (const s of u.servers) old.set(u.name + ' ' + s.address, s);
   const now = Date.now();
   let known = false;
+  let checked = false;
   const rows = [];
   for (const u of upstreams) {
     const grew = u.servers.map((s) => (s.requests == null ? 0 : growth(s.requests, (old.get(u.name + ' ' + s.address) || {}).requests ?? undefined)));
@@ -66,13 +69,18 @@ function drawUpstreams(upstreams, before) {
       // The last second's share while traffic flows; since the start when it is quiet.
       const share = !has ? '—' : recent > 0 ? Math.round((grew[i] / recent) * 100) + '%' : total > 0 ? Math.round((s.requests / total) * 100) + '%' : '0%';
       const down = has && s.downUntil > now;
-      const state = !has ? '—' : down ? 'DOWN ' + Math.ceil((s.downUntil - now) / 1000) + 's' : 'up';
+      // The master's health checks outrank a worker's passive verdict: a server out by them gets nothing.
+      const out = s.health && s.health.state === 'down';
+      checked = checked || !!s.health;
+      const state = out ? 'OUT: ' + s.health.reason + ' since ' + clock(s.health.since)
+        : !has ? '—' : down ? 'DOWN ' + Math.ceil((s.downUntil - now) / 1000) + 's' : s.health ? 'up since ' + clock(s.health.since) : 'up';
       rows.push('<tr data-server="' + esc(s.address) + '"><td>' + esc(s.address) + '</td><td>' + s.weight + '</td><td class="share">' + share +
-        '</td><td class="failures">' + (has ? s.failures : '—') + '</td><td class="' + (!has ? '' : down ? 'down' : 'up') + '">' + state + '</td></tr>');
+        '</td><td class="failures">' + (has ? s.failures : '—') + '</td><td class="' + (out ? 'down checked' : !has ? '' : down ? 'down' : 'up') + '">' + esc(state) + '</td></tr>');
     });
   }
   $('upstreams').innerHTML = rows.join('');
-  $('upstream-note').textContent = known ? 'share: of the last second · DOWN: skipped after failing' : 'per-server figures: not reported by these workers (older than protocol 4)';
+  $('upstream-note').textContent = (known ? 'share: of the last second · DOWN: skipped after failing' : 'per-server figures: not reported by these workers (older than protocol 4)') +
+    (checked ? ' · OUT: its health checks fail, it gets no requests · up since: the checks\' last change' : '');
 }
 
 function drawChart() {
