@@ -5,6 +5,8 @@
 // listens again on the same port. The figures (longest stall, failures, time out and back) go to
 // the test's diagnostics.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { chromium } from 'playwright-core';
 import { after, before, describe, it } from 'node:test';
 import { startBackend, type RunningBackend } from '../helpers/backend';
 import { deadPort, request } from '../helpers/http-client';
@@ -82,6 +84,21 @@ describe(`active health checks: GET /health every ${INTERVAL_MS} ms, fall ${FALL
     const sickRow = (await servers()).find((s) => s.address === `127.0.0.1:${sick.port}`)!;
     assert.equal(sickRow.health!.reason, 'status 503');
     assert.ok(sickRow.health!.since > 0 && sickRow.health!.since <= Date.now());
+  });
+
+  it("the dashboard's upstream panel shows the sick server OUT with the checks' reason, the others up", async () => {
+    const chromiumPath = '/usr/bin/chromium';
+    assert.ok(fs.existsSync(chromiumPath), `${chromiumPath} is needed (apt-get install chromium)`);
+    const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+      await page.goto(`${statusUrl}/`);
+      const cell = (port: number) => `document.querySelector('#upstreams tr[data-server="127.0.0.1:${port}"] td:last-child')?.textContent ?? ''`;
+      await page.waitForFunction(`/^OUT: status 503 since \\d\\d:\\d\\d:\\d\\d$/.test(${cell(sick.port)})`, undefined, { timeout: 5_000 });
+      await page.waitForFunction(`/^up since /.test(${cell(a.port)})`, undefined, { timeout: 5_000 });
+    } finally {
+      await browser.close();
+    }
   });
 
   it('a server killed under load is out within its fall checks and back within its rise checks, and no request fails', async (t) => {

@@ -244,7 +244,9 @@ describe('validateConfig', () => {
   });
 
   test('resolver: names looked up again every valid; absent, once', () => {
-    assert.deepEqual(validateConfig(minimal({ resolver: { valid: '5s' } }), null).resolver, { valid: 5_000 });
+    assert.deepEqual(validateConfig(minimal({ resolver: { valid: '5s' } }), null).resolver, { valid: 5_000, addresses: [] });
+    assert.deepEqual(validateConfig(minimal({ resolver: { valid: 1000, addresses: ['127.0.0.11', '10.0.0.2:5353', '[::1]:53', '::1'] } }), null).resolver!.addresses, ['127.0.0.11:53', '10.0.0.2:5353', '[::1]:53', '[::1]:53']);
+    assert.match(problemAt(minimal({ resolver: { valid: 1000, addresses: ['dns.example:53'] } }), 'resolver.addresses[0]'), /must be an IP address/);
     assert.equal(validateConfig(minimal(), null).resolver, null);
     assert.ok(problemAt(minimal({ resolver: {} }), 'resolver.valid') || problemAt(minimal({ resolver: {} }), 'resolver'));
   });
