@@ -324,6 +324,45 @@ describe('the Docker lab (docker-compose.yml, built and run with testcontainers)
     assert.equal(await reloads(), reloadsBefore, 'no reload');
   });
 
+  it('takes a stopped backend out within its fall checks and back within its rise checks, under load, and fails no GET', async (t) => {
+    const statusPort = Number((await compose(['port', 'proxy', '8081'])).stdout.trim().split(':')[1]);
+    const healthOf = async (address: string) => {
+      const status = JSON.parse((await get(statusPort, '/status.json')).body) as { upstreams: { servers: { address: string; health: { state: string } | null }[] }[] };
+      return status.upstreams[0]!.servers.find((s) => s.address === address)?.health?.state;
+    };
+    const victim = (await compose(['ps', '-q', 'backend'])).stdout.trim().split('\n')[0]!;
+    const victimId = `backend-${victim.slice(0, 12)}-3000`;
+    const ip = (await run('docker', ['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', victim])).stdout.trim();
+
+    const results: { status: number; ms: number; backend: string }[] = [];
+    let loading = true;
+    const deadline = Date.now() + 90_000;
+    const client = async () => {
+      while (loading && Date.now() < deadline) {
+        const start = Date.now();
+        const r = await get(port, '/').catch(() => ({ status: 0, backend: '' }));
+        results.push({ status: r.status, ms: Date.now() - start, backend: r.backend });
+      }
+    };
+    const clients = [client(), client(), client(), client()];
+    await waitFor('the load to reach the victim', async () => (results.some((r) => r.backend === victimId) ? true : undefined), 10_000);
+    const stoppedAt = Date.now();
+    assert.equal((await run('docker', ['stop', '-t', '5', victim], composeEnv, 60_000)).code, 0);
+    await waitFor('the stopped backend to be out', async () => ((await healthOf(`${ip}:3000`)) !== 'up' ? true : undefined), 20_000);
+    const outAfter = Date.now() - stoppedAt;
+    const startedAt = Date.now();
+    const from = results.length;
+    assert.equal((await run('docker', ['start', victim], composeEnv, 60_000)).code, 0);
+    await waitFor('the restarted backend to get requests', async () => (results.slice(from).some((r) => r.backend === victimId) ? true : undefined), 30_000);
+    const backAfter = Date.now() - startedAt;
+    loading = false;
+    await Promise.all(clients);
+    const failed = results.filter((r) => r.status !== 200).length;
+    const longest = Math.max(...results.map((r) => r.ms));
+    t.diagnostic(`4 clients, ${results.length} GETs, ${failed} failed, longest ${longest} ms; out ${outAfter} ms after docker stop began, serving again ${backAfter} ms after docker start began`);
+    assert.equal(failed, 0);
+  });
+
   it('shares the handoff directory (master.sock, config.json) with the workers container through a named volume', async () => {
     const list = `const fs = require('fs'); console.log(JSON.stringify(fs.readdirSync('/run/handoff').map((n) => { const s = fs.statSync('/run/handoff/' + n); return { n, socket: s.isSocket(), file: s.isFile(), uid: s.uid, mode: s.mode & 0o777 }; })))`;
     for (const container of [proxy, workers]) {
