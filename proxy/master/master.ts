@@ -257,7 +257,8 @@ export class Master {
     // 3 under ipc, ours: a worker that is not our child has no IPC channel for the sockets.
     link.unfit = msg.self?.unfit ?? (this.config.handoff.transport === 'ipc' && link.ipcChild === null ? 'ipc-not-spawned' : null);
     if (msg.version >= WELCOME_SINCE_PROTOCOL) link.welcome(worker);
-    this.upstreams.welcome(link);
+    // Slots and upstream numbers are the current config's: an older generation's worker keeps its own.
+    if (worker.generation === this.generation) this.upstreams.welcome(link);
     const idleReason = link.unfit && describeUnfitness(link.unfit);
     this.timeline.add({ kind: 'worker-joined', worker, idleReason });
     if (link.unfit) {
