@@ -37,6 +37,8 @@ export interface ProxyOptions {
   readonly extra?: Record<string, unknown>;
   /** Run the proxy as this user (the test runs as root): its files are handed over to it. */
   readonly runAs?: { readonly uid: number; readonly gid: number };
+  /** Another build's cli.js (to compare builds); this checkout's by default. */
+  readonly cli?: string;
 }
 
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
@@ -59,7 +61,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   if (opts.runAs) {
     for (const p of [root, configFile]) fs.chownSync(p, opts.runAs.uid, opts.runAs.gid);
   }
-  const child = spawn(process.execPath, [CLI, '-c', configFile], {
+  const child = spawn(process.execPath, [opts.cli ?? CLI, '-c', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(opts.runAs ? { uid: opts.runAs.uid, gid: opts.runAs.gid } : {}),
     env: { ...process.env, HANDOFF_LOG_LEVEL: 'info', ...opts.env },
