@@ -107,6 +107,9 @@ export class RequestParser {
    * The bytes parsed: all of them, or up to the end of a head whose listener took the connection.
    */
   execute(chunk: Buffer): ParseResult {
+    // Node's binding takes a buffer without memory (a zero-length one of its own) for EOF: it
+    // runs llhttp_finish and answers undefined instead of a count.
+    if (chunk.length === 0) return 0;
     let offset = 0;
     for (;;) {
       const ret = this.parser!.parser.execute(offset === 0 ? chunk : chunk.subarray(offset));

@@ -76,6 +76,15 @@ export function translateRequest(raw: readonly string[], clientAddress: string |
 }
 
 /**
+ * The head the upstream gets for a request: its method and target as parsed, HTTP/1.1, the
+ * translated header block, and the framing in the proxy's own spelling (a chunked body is
+ * re-chunked by the exchange; a Content-Length one passes with its header in headerLines).
+ */
+export function upstreamRequestHead(method: string, url: string, t: TranslatedRequest): string {
+  return `${method} ${url} HTTP/1.1\r\n${t.headerLines}${t.chunked ? 'Transfer-Encoding: chunked\r\n' : ''}Connection: keep-alive\r\n\r\n`;
+}
+
+/**
  * An upstream response head as the client will get it: the status line, the proxy's Server and
  * Date, and the end-to-end headers (hop-by-hop and hidden ones dropped, headers.ts), without
  * Connection/framing lines or the final CRLF.

@@ -19,6 +19,7 @@ import { failureKind, mayTryNextServer } from '../upstream/upstream-failure';
 import type { UpstreamGroup } from '../upstream/upstream-group';
 import type { UpstreamServer } from '../upstream/upstream-server';
 import type { ParsedRequest } from '../http1/parsed-request';
+import { upstreamRequestHead } from '../http1/wire-heads';
 import type { ClientSocket } from '../io/client-socket';
 import { ClientPause } from './client-pause';
 import type { ClientSendWatch } from './client-send-watch';
@@ -91,9 +92,7 @@ export class ProxyExchange implements UpstreamListener {
 
   start(): void {
     const req = this.req;
-    this.head =
-      `${req.method} ${req.url} HTTP/1.1\r\n${req.t.headerLines}` +
-      `${req.t.chunked ? 'Transfer-Encoding: chunked\r\n' : ''}Connection: keep-alive\r\n\r\n`;
+    this.head = upstreamRequestHead(req.method, req.url, req.t);
     this.key = this.group.keyFor(this.conn.socket.remoteAddress, req.url, req.rawHeaders);
     this.attempt();
   }

@@ -147,6 +147,16 @@ describe('loadConfigFile with overrides', () => {
     assert.throws(() => parseSetOption('=1'), /expected key\.path=value/);
   });
 
+  test('--set with an index far past an array\'s end is refused at once, not validated hole by hole (found by fuzzing: it hung)', () => {
+    const file = writeConfig('far-index.json', VALID);
+    const started = Date.now();
+    assert.throws(() => loadConfigFile(file, [parseSetOption('listeners.1000000="127.0.0.1:0"')]),
+      { message: `${file}: --set listeners.1000000="127.0.0.1:0": listeners has 1 entries: use an index up to 1 (1 adds one)` });
+    assert.ok(Date.now() - started < 1000, `answered in ${Date.now() - started} ms`);
+    const config = loadConfigFile(file, [parseSetOption('listeners.1="127.0.0.1:0"')]);
+    assert.equal(config.listeners.length, 2, 'the index just past the end adds one');
+  });
+
   test('--set never walks into an object\'s prototype (it would change every object of the master)', () => {
     const file = writeConfig('proto.json', VALID);
     for (const [set, key] of [['__proto__.polluted=1', '__proto__'], ['constructor.prototype.polluted=1', 'constructor'], ['timeouts.__proto__.polluted=1', 'timeouts.__proto__']]) {
