@@ -103,7 +103,7 @@ function comparable(events: readonly ParserEvent[]): unknown[] {
 /** One route to one upstream: admission answers as a worker's would, for any Host and path. */
 const router = new Router(
   [{ host: '*', pathPrefix: '/', upstream: 'origin', accessLog: true }],
-  { origin: { name: 'origin', servers: [{ host: '127.0.0.1', port: 9, weight: 1 }], keepalive: 0 } },
+  { origin: { name: 'origin', servers: [{ host: '127.0.0.1', port: 9, weight: 1, maxFails: 1, failTimeout: 10_000 }], keepalive: 0, balancer: 'round-robin', hashKey: null } },
 );
 
 /** Every complete request the client sent, with the body chunks the parser gave (as the exchange forwards them). */

@@ -44,7 +44,7 @@ describe('shipped configs', () => {
     assert.equal(config.workers, 2);
     assert.deepEqual(config.listeners, [{ host: '127.0.0.1', port: 8080, backlog: 511 }]);
     assert.deepEqual(config.upstreams.backend, {
-      name: 'backend', servers: [{ host: '127.0.0.1', port: 3000, weight: 1 }], keepalive: 32,
+      name: 'backend', servers: [{ host: '127.0.0.1', port: 3000, weight: 1, maxFails: 1, failTimeout: 10_000 }], keepalive: 32, balancer: 'round-robin', hashKey: null,
     });
     assert.deepEqual(config.routes, [{ host: '*', pathPrefix: '/', upstream: 'backend', accessLog: true }]);
     assert.equal(config.timeouts.keepAlive, 75_000);
