@@ -92,5 +92,6 @@ export function readTrustedFile(dir: string, name: string): string {
 /** Why the process at the other end of a Unix socket is not to be trusted, or null when it is. */
 export function untrustedPeer(fd: number): string | null {
   const peer = native.peerCredentials(fd);
-  return isTrustedUid(peer.uid) ? null : `pid ${peer.pid} runs as uid ${peer.uid}, not as uid ${ownUid()} or root`;
+  if (isTrustedUid(peer.uid)) return null;
+  return `pid ${peer.pid} runs as uid ${peer.uid}, not as ${ownUid() === 0 ? 'root' : `uid ${ownUid()} or root`}`;
 }
