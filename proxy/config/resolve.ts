@@ -55,12 +55,24 @@ function resolveWorkers(value: unknown): number {
   return Math.min(MAX_WORKERS, Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
 }
 
+/**
+ * Per user, as $XDG_RUNTIME_DIR is: a fixed path under the shared /tmp could be created first by
+ * another user. The master refuses a directory it does not own (handoff/trust.ts), so the
+ * fallback under the temp directory carries the uid: each user has their own.
+ */
+export function defaultHandoffDir(env: NodeJS.ProcessEnv = process.env): string {
+  const runtime = env.XDG_RUNTIME_DIR;
+  // The spec says a relative XDG_RUNTIME_DIR is to be ignored.
+  if (runtime && path.isAbsolute(runtime)) return path.join(runtime, 'handoff');
+  return path.join(os.tmpdir(), `handoff-${process.geteuid?.() ?? 0}`);
+}
+
 function resolveHandoff(check: Checker, obj: Json, file: string | null): HandoffConfig {
   const defaults = defaultsOf('handoff');
   // Relative to the config file, not the cwd: the same file works wherever handoff is started from.
   const dir = typeof obj.dir === 'string' && obj.dir !== ''
     ? path.resolve(file === null ? process.cwd() : path.dirname(file), obj.dir)
-    : path.join(os.tmpdir(), 'handoff');
+    : defaultHandoffDir();
   if (Buffer.byteLength(dir) > MAX_HANDOFF_DIR_BYTES) {
     check.report('handoff.dir', `"${dir}" is too long for Unix socket paths (at most ${MAX_HANDOFF_DIR_BYTES} bytes)`);
   }

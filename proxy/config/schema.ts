@@ -117,7 +117,7 @@ const timeouts = def('timeouts', Type.Object({
 }, { additionalProperties: false, description: "Timeouts, each a duration. Defaults are nginx's." }));
 
 const handoff = def('handoff', Type.Object({
-  dir: Type.Optional(Type.String({ minLength: 1, description: "Directory of the Unix sockets between master and workers (created with mode 0700). A relative path is resolved against this config file's directory. At most 82 bytes once resolved (Unix socket paths are short). Default: <os.tmpdir()>/handoff." })),
+  dir: Type.Optional(Type.String({ minLength: 1, description: "Directory of the Unix sockets between master and workers (created with mode 0700). It must be owned by the master's user and writable by nobody else, or the master refuses to start. A relative path is resolved against this config file's directory. At most 82 bytes once resolved (Unix socket paths are short). Default: $XDG_RUNTIME_DIR/handoff, else <os.tmpdir()>/handoff-<uid>." })),
   transport: Type.Optional(StringEnum(TRANSPORTS, { default: 'seqpacket', description: '"seqpacket": the master accepts and passes each fd over a SOCK_SEQPACKET socket (SCM_RIGHTS). "ipc": the same over Node\'s child-process IPC channel. "reuseport": every worker listens itself with SO_REUSEPORT and the kernel balances.' })),
   policy: Type.Optional(StringEnum(POLICIES, { default: 'least-conn', description: 'Which worker gets the next connection: "least-conn" (fewest open connections) or "round-robin".' })),
   maxInFlightPerWorker: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096, default: 64, description: 'Connections sent to one worker but not yet acknowledged, at most (1 to 4096); beyond it the master picks another worker.' })),

@@ -13,8 +13,7 @@
 //   reuseport  the master only checks the ports; each worker binds them with SO_REUSEPORT and
 //              accepts itself (no master in the path, as nginx's `listen ... reuseport`)
 import type { Config } from '../config/types';
-import { native, type Acceptor } from '../handoff/native';
-import { cleanHandoffDir, lockHandoffDir, masterSocketPath, prepareHandoffDir, publishConfig, publishMasterIdentity } from '../handoff/handoff-dir';
+import { native } from '../handoff/native';
 import { describeUnfitness, newSpawnKey, ownIdentity } from '../handoff/host-identity';
 import { decode, MessageType, OLDEST_WORKER_PROTOCOL, PROTOCOL_VERSION, WELCOME_SINCE_PROTOCOL, type FixedMessage, type Register } from '../handoff/protocol';
 import { EventTimeline } from '../observability/event-timeline';
@@ -28,6 +27,7 @@ import { ListenerSet } from './listener-set';
 import { createPolicy, type SchedulingPolicy } from './scheduling-policy';
 import { Dispatcher } from './dispatcher';
 import { drainThenQuit } from './graceful-drain';
+import { HandoffDirKeeper } from './handoff-dir-keeper';
 import { ReloadGate } from './reload-gate';
 import { upstreamSnapshots } from './upstream-figures';
 import { WorkerDepartures } from './worker-departures';
@@ -61,8 +61,7 @@ export class Master {
   private generation = 1;
   private statusServer: StatusServer | null = null;
   private addresses: string[] = [];
-  private handoffSocketFd = -1;
-  private handoffAcceptor: Acceptor | null = null;
+  private readonly handoffDir: HandoffDirKeeper;
   private readonly flags = new Set<Flag>();
   private cycleScheduled = false;
   private stopping = false;
@@ -85,7 +84,9 @@ export class Master {
     this.listeners = config.handoff.transport === 'ipc' ? new IpcListenerSet(log) : new ListenerSet(log);
     this.policy = createPolicy(config.handoff.policy);
     const spawnKey = newSpawnKey();
-    this.spawner = new WorkerSpawner(workerCommand, config.handoff.transport === 'ipc', spawnKey, (pid, exit) => this.onChildExit(pid, exit), log);
+    this.handoffDir = new HandoffDirKeeper(config.handoff.dir, this.identity, (fd) => this.onWorkerConnected(fd), log);
+    this.spawner = new WorkerSpawner(workerCommand, config.handoff.transport === 'ipc', spawnKey,
+      (pid, exit) => this.onChildExit(pid, exit), () => this.handoffDir.ensure(), log);
     this.identities = new WorkerIdentities(spawnKey, (pid) => this.spawner.isChild(pid));
     this.departures = new WorkerDepartures(log, this.timeline, () => this.stopping);
     this.reloads = new ReloadGate(() => this.raise('reload'), log);
@@ -100,8 +101,7 @@ export class Master {
   /** Binds everything first (so a bad address fails before any worker starts), then spawns. */
   async start(): Promise<void> {
     const { dir, transport } = this.config.handoff;
-    prepareHandoffDir(dir);
-    lockHandoffDir(dir); // held by its fd until this process ends
+    this.handoffDir.take();
     let published = this.config;
     this.publishedListeners = this.config.listeners;
     if (this.listeners instanceof IpcListenerSet) {
@@ -118,18 +118,11 @@ export class Master {
     this.addresses = addresses;
     if (transport === 'reuseport') this.listeners.close();
     try {
-      publishConfig(dir, published);
-      publishMasterIdentity(dir, this.identity);
-      this.handoffSocketFd = native.seqpacketListen(masterSocketPath(dir), 128);
+      this.handoffDir.open(published);
     } catch (err) {
       this.listeners.close();
       throw err;
     }
-    this.handoffAcceptor = new native.Acceptor(
-      this.handoffSocketFd,
-      (fd) => this.onWorkerConnected(fd),
-      (code, message) => this.log.error(`accept() on the handoff socket failed (${code}: ${message})`),
-    );
     if (this.listeners instanceof IpcListenerSet) {
       this.listeners.startAccepting((socket, listener) => this.dispatcher.accepted({ fd: -1, socket, listener, attempts: 0 }));
     } else if (transport === 'seqpacket') {
@@ -175,16 +168,18 @@ export class Master {
     try {
       next = await this.loadConfig();
       checkReloadable(this.config, next);
+      if (this.stopping) return;
+      // The last step that can fail, before anything changes: new workers read what is published.
+      this.handoffDir.publish({ ...next, listeners: this.publishedListeners });
     } catch (err) {
-      const detail = err instanceof ConfigError ? err.message : String(err);
-      this.log.error(`reload failed, the current configuration stays:\n${detail}`);
+      // A config error lists its problems a line each; anything else is one sentence.
+      const detail = err instanceof ConfigError ? err.message : `cannot publish the new configuration: ${(err as Error).message}`;
+      this.log.error(`reload failed, the current configuration stays:${err instanceof ConfigError ? '\n' : ' '}${detail}`);
       this.timeline.add({ kind: 'reload-refused', error: detail.split('\n').find((line) => line.trim() !== '')?.trim() ?? detail });
       return;
     }
-    if (this.stopping) return;
     this.config = next;
     this.policy = createPolicy(next.handoff.policy);
-    publishConfig(next.handoff.dir, { ...next, listeners: this.publishedListeners });
     const retired = this.roster.retireCurrent(NEW_GENERATION_WAIT_MS, () =>
       this.log.error(
         `reload: no new worker has registered in ${NEW_GENERATION_WAIT_MS / 1000} s (see the errors above); ` +
@@ -332,9 +327,7 @@ export class Master {
     const links = this.roster.all();
     this.dispatcher.stop(links);
     for (const link of links) link.close();
-    this.handoffAcceptor?.close();
-    if (this.handoffSocketFd >= 0) native.closeFd(this.handoffSocketFd);
-    cleanHandoffDir(this.config.handoff.dir);
+    this.handoffDir.close();
     this.log.notice('exit');
     process.exit(0);
   }

@@ -4,7 +4,7 @@
 //   HUP        ignored (the master reloads)
 import net from 'node:net';
 import { ChannelWriter } from '../handoff/channel-writer';
-import { masterSocketPath, readMasterIdentity, readPublishedConfig } from '../handoff/handoff-dir';
+import { readMasterIdentity } from '../handoff/handoff-dir';
 import { describeUnfitness, inheritedSpawnKey, unfitness, workerHostName } from '../handoff/host-identity';
 import { native } from '../handoff/native';
 import { decode, encode, encodeRegister, MessageType, type FixedMessage } from '../handoff/protocol';
@@ -15,6 +15,7 @@ import { workerIdOf } from '../observability/worker-identity';
 import type { ConnectionHandler } from '../proxying/connection-handler';
 import { Front } from '../proxying/front';
 import { effectiveConnectionLimit } from './connection-limit';
+import { joinMaster } from './join-master';
 import { UpstreamReporter } from './upstream-reporter';
 import { applyWorkerPriority } from './process-priority';
 import { ReusedPorts } from './reused-ports';
@@ -63,19 +64,8 @@ export class Worker {
   /** Connects to the master, retrying while it is not up yet (a worker may start first). */
   async start(waitMs: number): Promise<void> {
     requireHttpParser(); // before joining: a worker that cannot parse must take no connection
-    const path = masterSocketPath(this.handoffDir);
-    const deadline = Date.now() + waitMs;
-    let fd = -1;
-    for (;;) {
-      try {
-        fd = native.seqpacketConnect(path);
-        break;
-      } catch (err) {
-        if (Date.now() >= deadline) throw err;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-    this.config = readPublishedConfig(this.handoffDir);
+    const { fd, config } = await joinMaster(this.handoffDir, waitMs);
+    this.config = config;
     applyWorkerPriority(this.config.workerPriority, this.config.handoff.transport, this.log);
     const { limit, fdLimit } = effectiveConnectionLimit(this.config.limits.maxConnectionsPerWorker);
     this.connectionLimit = limit;

@@ -8,6 +8,7 @@ import { after, describe, test } from 'node:test';
 import { ConfigError } from '../../proxy/config/errors';
 import { defaultConfigPath, firstJsonErrorOffset, loadConfigFile } from '../../proxy/config/load';
 import { ONLY_KEY, parseSetOption } from '../../proxy/config/overrides';
+import { defaultHandoffDir } from '../../proxy/config/resolve';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-config-test-'));
 after(() => fs.rmSync(scratch, { recursive: true, force: true }));
@@ -48,7 +49,15 @@ describe('shipped configs', () => {
     });
     assert.deepEqual(config.routes, [{ host: '*', pathPrefix: '/', upstream: 'backend', accessLog: true }]);
     assert.equal(config.timeouts.keepAlive, 75_000);
-    assert.equal(config.handoff.dir, '/tmp/handoff');
+    // Not spelled out: the per-user default (handoff/trust.ts refuses another user's directory).
+    assert.equal(config.handoff.dir, defaultHandoffDir());
+  });
+
+  test('the default handoff dir is per user: $XDG_RUNTIME_DIR/handoff, else the temp dir with the uid in its name', () => {
+    assert.equal(defaultHandoffDir({ XDG_RUNTIME_DIR: '/run/user/1000' }), '/run/user/1000/handoff');
+    const perUid = path.join(os.tmpdir(), `handoff-${process.geteuid!()}`);
+    assert.equal(defaultHandoffDir({}), perUid);
+    assert.equal(defaultHandoffDir({ XDG_RUNTIME_DIR: 'relative/run' }), perUid, 'a relative XDG_RUNTIME_DIR is ignored, as the spec says');
   });
 
   test('every example in config/examples validates', () => {

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError, ConfigProblem } from '../../proxy/config/errors';
+import { defaultHandoffDir } from '../../proxy/config/resolve';
 import {
   DEFAULT_TIMEOUTS, MAX_WORKERS, validateConfig,
 } from '../../proxy/config/validate';
@@ -86,7 +87,7 @@ describe('validateConfig', () => {
       workerHeader: null,
       status: null,
       upgrades: ['websocket'],
-      handoff: { dir: path.join(os.tmpdir(), 'handoff'), transport: 'seqpacket', policy: 'least-conn', maxInFlightPerWorker: 64 },
+      handoff: { dir: defaultHandoffDir(), transport: 'seqpacket', policy: 'least-conn', maxInFlightPerWorker: 64 },
       listeners: [{ host: '127.0.0.1', port: 8080, backlog: 511 }],
       upstreams: { backend: { name: 'backend', servers: [{ host: 'h', port: 1, weight: 1, maxFails: 1, failTimeout: 10_000 }], keepalive: 32, balancer: 'round-robin', hashKey: null } },
       routes: [{ host: '*', pathPrefix: '/', upstream: 'backend', accessLog: true }],
