@@ -86,7 +86,7 @@ describe('validateConfig', () => {
       workerHeader: null,
       status: null,
       upgrades: ['websocket'],
-      handoff: { dir: path.join(os.tmpdir(), 'handoff'), transport: 'seqpacket', policy: 'least-conn', maxInFlightPerWorker: 64 },
+      handoff: { dir: path.join(os.tmpdir(), 'handoff'), transport: 'seqpacket', policy: 'least-conn', maxInFlightPerWorker: 64, ackTimeout: 500 },
       listeners: [{ host: '127.0.0.1', port: 8080, backlog: 511 }],
       upstreams: { backend: { name: 'backend', servers: [{ host: 'h', port: 1, weight: 1 }], keepalive: 32 } },
       routes: [{ host: '*', pathPrefix: '/', upstream: 'backend', accessLog: true }],
