@@ -59,7 +59,7 @@ export class WorkerLink {
   constructor(
     fd: number,
     private readonly maxInFlight: number,
-    /** handoff.ackTimeout: past it, an unacknowledged handoff makes the worker unresponsive. */
+    /** handoff.ackTimeout: past it, an unacknowledged handoff makes the worker stalled. */
     private readonly ackTimeoutMs: number,
     /** limits.maxConnectionsPerWorker; lowered by the worker's own limit when it registers. */
     private maxConnections: number,
@@ -93,7 +93,7 @@ export class WorkerLink {
       if (now < this.refusingUntil) return false;
       this.refusingUntil = 0;
     }
-    return this.identity !== null && this.unfit === null && this.inFlight.size < this.maxInFlight && this.load < this.maxConnections && !this.unresponsive(now);
+    return this.identity !== null && this.unfit === null && this.inFlight.size < this.maxInFlight && this.load < this.maxConnections && !this.stalled(now);
   }
 
   /**
@@ -105,7 +105,7 @@ export class WorkerLink {
    * connection. Needs no timer: it is asked at each pick, and an ACK ends it (ACKs are cumulative,
    * so the oldest in flight, the map's first, is the one to look at).
    */
-  unresponsive(now = Date.now()): boolean {
+  stalled(now = Date.now()): boolean {
     if (this.inFlight.size === 0) return false;
     const oldest = this.inFlight.values().next().value as Handoff;
     return now - oldest.sentAt >= this.ackTimeoutMs;

@@ -131,7 +131,7 @@ export class WorkerRoster {
     const serving = new Set(this.candidates());
     const now = Date.now();
     const state = (l: WorkerLink): WorkerState =>
-      l.unresponsive(now) ? 'unresponsive' : this.idle.has(l) ? 'idle' : serving.has(l) ? 'serving' : 'draining';
+      l.stalled(now) ? 'stalled' : this.idle.has(l) ? 'idle' : serving.has(l) ? 'serving' : 'draining';
     return this.registered().map((l) => ({
       ...l.identity!,
       state: state(l),

@@ -115,10 +115,10 @@ describe('a stopped worker gets no new connections', () => {
     assert.ok(waiting.every((c) => c.outcome.startedAt < stoppedAt + NOTICED_WITHIN_MS), 'only before a second had passed');
 
     // The master's status says so, as a state of the worker.
-    assert.equal((await workers()).find((w) => w.id === victim.id)!.state, 'unresponsive');
+    assert.equal((await workers()).find((w) => w.id === victim.id)!.state, 'stalled');
     const metrics = (await request(`${statusUrl}/metrics`)).body.toString();
-    assert.match(metrics, new RegExp(`handoff_worker_state\\{worker="${victim.id}",[^}]*state="unresponsive"\\} 1`));
-    assert.match(metrics, /handoff_workers\{state="unresponsive"\} 1/);
+    assert.match(metrics, new RegExp(`handoff_worker_state\\{worker="${victim.id}",[^}]*state="stalled"\\} 1`));
+    assert.match(metrics, /handoff_workers\{state="stalled"\} 1/);
 
     // SIGCONT: what it took is served (it waited for the stall, nothing was lost), and it gets work again.
     const resumedAt = Date.now();

@@ -146,7 +146,7 @@ test('during a reload no worker of which has registered, a worker registering to
   });
 });
 
-test('a worker that leaves a handoff unacknowledged past the ACK deadline is unresponsive: no new connections until it acknowledges', async () => {
+test('a worker that leaves a handoff unacknowledged past the ACK deadline is stalled: no new connections until it acknowledges', async () => {
   const ackTimeoutMs = 150;
   await withWorkers(2, async ([stuck, other]) => {
     const roster = new WorkerRoster();
@@ -162,9 +162,9 @@ test('a worker that leaves a handoff unacknowledged past the ACK deadline is unr
       assert.equal(stateOf(stuck), 'serving', 'a handoff just sent is not overdue');
       assert.ok(stuck.link.hasRoom());
 
-      await waitFor('the unacknowledged handoff to pass the deadline', () => stuck.link.unresponsive(), 2_000);
+      await waitFor('the unacknowledged handoff to pass the deadline', () => stuck.link.stalled(), 2_000);
       assert.ok(Date.now() - sentAt >= ackTimeoutMs, 'not before the deadline');
-      assert.equal(stateOf(stuck), 'unresponsive');
+      assert.equal(stateOf(stuck), 'stalled');
       assert.equal(stateOf(other), 'serving');
       assert.equal(stuck.link.hasRoom(), false);
       const picks = Array.from({ length: 6 }, () => policy.pick(roster.candidates()));
