@@ -74,7 +74,7 @@ describe('timeouts fire on time', () => {
     proxy = await startProxy({
       workers: 1,
       upstreams: { raw: { servers: [`127.0.0.1:${upstream.port}`] } },
-      timeouts: { read: '2s', clientHeader: '2s', keepAlive: '2s' },
+      timeouts: { read: '2s', clientHeader: '2s', clientBody: '2s', keepAlive: '2s' },
     });
   });
 
@@ -97,6 +97,13 @@ describe('timeouts fire on time', () => {
       socket.write('GET / HTTP/1.1\r\nHost: x\r\n');
     }, (received) => received.startsWith('HTTP/1.1 408 ')));
     assertOnTime('the client header timeout', times);
+  });
+
+  it('answers 408 when timeouts.clientBody runs out between two reads of the body, at 2 s', async () => {
+    const times = await staggered(() => probe(proxy.port, (socket, _received, mark) => {
+      socket.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab', () => mark());
+    }, (received) => received.startsWith('HTTP/1.1 408 ')));
+    assertOnTime('the client body timeout', times);
   });
 
   it('closes an idle keep-alive connection when timeouts.keepAlive runs out, at 2 s', async () => {
