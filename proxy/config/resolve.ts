@@ -69,6 +69,7 @@ export function defaultHandoffDir(env: NodeJS.ProcessEnv = process.env): string 
 
 function resolveHandoff(check: Checker, obj: Json, file: string | null): HandoffConfig {
   const defaults = defaultsOf('handoff');
+  const ackDefault = parseDuration(defaults.ackTimeout);
   // Relative to the config file, not the cwd: the same file works wherever handoff is started from.
   const dir = typeof obj.dir === 'string' && obj.dir !== ''
     ? path.resolve(file === null ? process.cwd() : path.dirname(file), obj.dir)
@@ -81,6 +82,7 @@ function resolveHandoff(check: Checker, obj: Json, file: string | null): Handoff
     transport: valueOr(obj.transport, defaults.transport as HandoffConfig['transport'], 'string'),
     policy: valueOr(obj.policy, defaults.policy as HandoffConfig['policy'], 'string'),
     maxInFlightPerWorker: valueOr(obj.maxInFlightPerWorker, defaults.maxInFlightPerWorker as number, 'number'),
+    ackTimeout: obj.ackTimeout === undefined ? ackDefault : check.parse(obj.ackTimeout, 'handoff.ackTimeout', parseDuration, ackDefault),
   };
 }
 

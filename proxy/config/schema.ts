@@ -121,6 +121,15 @@ const handoff = def('handoff', Type.Object({
   transport: Type.Optional(StringEnum(TRANSPORTS, { default: 'seqpacket', description: '"seqpacket": the master accepts and passes each fd over a SOCK_SEQPACKET socket (SCM_RIGHTS). "ipc": the same over Node\'s child-process IPC channel. "reuseport": every worker listens itself with SO_REUSEPORT and the kernel balances.' })),
   policy: Type.Optional(StringEnum(POLICIES, { default: 'least-conn', description: 'Which worker gets the next connection: "least-conn" (fewest open connections) or "round-robin".' })),
   maxInFlightPerWorker: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096, default: 64, description: 'Connections sent to one worker but not yet acknowledged, at most (1 to 4096); beyond it the master picks another worker.' })),
+  // 500 ms: a worker acknowledges once per event-loop turn, so a healthy one answers within
+  // milliseconds, and even a long major GC or a loaded machine's scheduling delay stays well under
+  // this. Passing over a busy worker too early costs little: the others take its share (all of
+  // them stalled, new connections wait in the backlog for the first ACK, as they would anyway).
+  // Longer, and every connection handed to a frozen worker meanwhile waits out its whole stall.
+  ackTimeout: Type.Optional(Type.Unsafe<Static<typeof duration>>({
+    $ref: '#/$defs/duration', default: '500ms',
+    description: 'A worker that has left a connection unacknowledged this long (stopped, hung, in a long pause) is "stalled": it gets no new connections until it acknowledges again, and what it already took waits for it. Default 500ms.',
+  })),
 }, { additionalProperties: false, description: 'How the master hands accepted connections to the workers.' }));
 
 const limits = def('limits', Type.Object({

@@ -76,6 +76,8 @@ export interface HandoffConfig {
   readonly policy: BalancePolicy;
   /** Connections sent to one worker but not yet acknowledged, at most. */
   readonly maxInFlightPerWorker: number;
+  /** ms a worker may leave a handoff unacknowledged before it gets no new ones (it is stalled). */
+  readonly ackTimeout: number;
 }
 
 export interface LimitsConfig {

@@ -124,9 +124,9 @@ export class Master {
       throw err;
     }
     if (this.listeners instanceof IpcListenerSet) {
-      this.listeners.startAccepting((socket, listener) => this.dispatcher.accepted({ fd: -1, socket, listener, attempts: 0 }));
+      this.listeners.startAccepting((socket, listener) => this.dispatcher.accepted({ fd: -1, socket, listener, attempts: 0, sentAt: 0 }));
     } else if (transport === 'seqpacket') {
-      this.listeners.startAccepting((fd, listener) => this.dispatcher.accepted({ fd, socket: null, listener, attempts: 0 }));
+      this.listeners.startAccepting((fd, listener) => this.dispatcher.accepted({ fd, socket: null, listener, attempts: 0, sentAt: 0 }));
     }
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => this.raise('terminate'));
     process.on('SIGQUIT', () => this.raise('quit'));
@@ -200,6 +200,7 @@ export class Master {
     const link = new WorkerLink(
       fd,
       this.config.handoff.maxInFlightPerWorker,
+      this.config.handoff.ackTimeout,
       this.config.limits.maxConnectionsPerWorker,
       (l, header, passedFd) => this.onWorkerMessage(l, header, passedFd),
       (l) => this.onWorkerGone(l),

@@ -71,6 +71,14 @@ export abstract class ClientConnectionBase implements Sweepable, ClientSocketLis
   protected abstract bodyTimedOut(): void;
   /** Fires the deadline of the exchange under way, if any has passed. */
   protected abstract checkExchange(now: number): void;
+  /** The deadline of the exchange under way; 0 = none. */
+  protected abstract exchangeDeadline(): number;
+
+  nextDeadline(): number {
+    const own = this.deadline;
+    const exchange = this.exchangeDeadline();
+    return own === 0 ? exchange : exchange === 0 ? own : Math.min(own, exchange);
+  }
 
   check(now: number): void {
     if (this.deadline !== 0 && now >= this.deadline) this.onDeadline();

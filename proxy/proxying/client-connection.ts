@@ -251,6 +251,10 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
     else this.destroy();
   }
 
+  protected exchangeDeadline(): number {
+    return this.current === null ? 0 : this.current.deadline;
+  }
+
   protected checkExchange(now: number): void {
     const ex = this.current;
     if (ex !== null && ex.deadline !== 0 && now >= ex.deadline) ex.onDeadline();

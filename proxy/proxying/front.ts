@@ -14,7 +14,7 @@ import type { Logger } from '../observability/logger';
 import { ClientConnection, type ConnectionFront } from './client-connection';
 import type { ConnectionHandler } from './connection-handler';
 import { DeadlineSweeper } from './deadline-sweeper';
-import type { ProxyContext } from './proxy-context';
+import { closeLingerMs, type ProxyContext } from './proxy-context';
 import { Router } from './router';
 import type { UpstreamServer } from '../upstream/upstream-server';
 
@@ -66,7 +66,8 @@ export class Front implements ConnectionFront, ConnectionHandler {
     const t = config.timeouts;
     this.keepAliveOnly = `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(t.keepAlive / 1000)}\r\n`;
     this.keepAliveLines = this.keepAliveOnly;
-    this.sweeper = new DeadlineSweeper(Math.min(t.connect, t.read, t.send, t.clientHeader, t.clientBody, t.keepAlive, t.clientSend));
+    // Every duration a deadline is set to run (deadline-sweeper.ts relies on the shortest).
+    this.sweeper = new DeadlineSweeper(Math.min(t.connect, t.read, t.send, t.clientHeader, t.clientBody, t.keepAlive, t.clientSend, closeLingerMs(this.ctx)));
   }
 
   /** Serves a client socket that Node made (the "ipc" transport). */

@@ -87,7 +87,7 @@ describe('validateConfig', () => {
       workerHeader: null,
       status: null,
       upgrades: ['websocket'],
-      handoff: { dir: defaultHandoffDir(), transport: 'seqpacket', policy: 'least-conn', maxInFlightPerWorker: 64 },
+      handoff: { dir: defaultHandoffDir(), transport: 'seqpacket', policy: 'least-conn', maxInFlightPerWorker: 64, ackTimeout: 500 },
       listeners: [{ host: '127.0.0.1', port: 8080, backlog: 511 }],
       upstreams: { backend: { name: 'backend', servers: [{ host: 'h', port: 1, weight: 1, maxFails: 1, failTimeout: 10_000 }], keepalive: 32, balancer: 'round-robin', hashKey: null } },
       routes: [{ host: '*', pathPrefix: '/', upstream: 'backend', accessLog: true }],
