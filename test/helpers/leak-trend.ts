@@ -28,7 +28,10 @@ export interface TrendVerdict {
   readonly slopePerMinute: number;
   /** The slope times the span: the growth the fit says happened. */
   readonly fittedGrowth: number;
-  /** Median of the last third of the span minus the median of the first third. */
+  /** Median of the first third of the span, and of the last (pooled: the medians of each series' own). */
+  readonly early: number;
+  readonly late: number;
+  /** `late - early` (pooled: the median of each series' own). */
   readonly thirdsGrowth: number;
   /** What the bound allows over this span. */
   readonly allowed: number;
@@ -73,14 +76,22 @@ export function pooledSlope(series: readonly (readonly Point[])[]): number {
   return sxx === 0 ? 0 : sxy / sxx;
 }
 
-/** Median of the last third of the span minus that of the first third (by time, not by count). */
-export function thirdsGrowth(points: readonly Point[]): number {
-  if (points.length < 3) return 0;
+/** Medians of the first and the last third of the span (by time, not by count). */
+export function thirds(points: readonly Point[]): { early: number; late: number } {
+  if (points.length < 3) return { early: median(points.map((p) => p.v)), late: median(points.map((p) => p.v)) };
   const first = points[0]!.t;
   const third = (points[points.length - 1]!.t - first) / 3;
-  const early = points.filter((p) => p.t <= first + third).map((p) => p.v);
-  const late = points.filter((p) => p.t >= first + 2 * third).map((p) => p.v);
-  return median(late) - median(early);
+  return {
+    early: median(points.filter((p) => p.t <= first + third).map((p) => p.v)),
+    late: median(points.filter((p) => p.t >= first + 2 * third).map((p) => p.v)),
+  };
+}
+
+/** Median of the last third of the span minus that of the first third. */
+export function thirdsGrowth(points: readonly Point[]): number {
+  if (points.length < 3) return 0;
+  const { early, late } = thirds(points);
+  return late - early;
 }
 
 function spanOf(points: readonly Point[]): number {
@@ -96,6 +107,7 @@ export function judgeTrend(points: readonly Point[], bound: TrendBound): TrendVe
   const span = spanOf(points);
   const perSecond = slope(points);
   const fittedGrowth = perSecond * span;
+  const { early, late } = thirds(points);
   const growth = thirdsGrowth(points);
   const allowed = allowedOver(bound, span);
   return {
@@ -103,6 +115,8 @@ export function judgeTrend(points: readonly Point[], bound: TrendBound): TrendVe
     span,
     slopePerMinute: perSecond * 60,
     fittedGrowth,
+    early,
+    late,
     thirdsGrowth: growth,
     allowed,
     leaking: fittedGrowth > allowed && growth > allowed,
@@ -118,17 +132,20 @@ export function judgePooledTrend(series: readonly (readonly Point[])[], bound: T
   const judged = series.filter((s) => s.length >= 3);
   const span = median(judged.map(spanOf));
   if (judged.length === 0) {
-    return { n: 0, span: 0, slopePerMinute: 0, fittedGrowth: 0, thirdsGrowth: 0, allowed: allowedOver(bound, 0), leaking: false };
+    return { n: 0, span: 0, slopePerMinute: 0, fittedGrowth: 0, early: NaN, late: NaN, thirdsGrowth: 0, allowed: allowedOver(bound, 0), leaking: false };
   }
   const perSecond = pooledSlope(judged);
   const fittedGrowth = perSecond * span;
   const growth = median(judged.map(thirdsGrowth));
+  const each = judged.map(thirds);
   const allowed = allowedOver(bound, span);
   return {
     n: judged.reduce((sum, s) => sum + s.length, 0),
     span,
     slopePerMinute: perSecond * 60,
     fittedGrowth,
+    early: median(each.map((e) => e.early)),
+    late: median(each.map((e) => e.late)),
     thirdsGrowth: growth,
     allowed,
     leaking: fittedGrowth > allowed && growth > allowed,

@@ -11,6 +11,8 @@ export interface Kill {
   readonly at: number;
   /** Local ports of the client connections the worker held when it died. */
   readonly clientPorts: ReadonlySet<number>;
+  /** Its sockets not in the TCP table (its channel to the master, and any the table skipped). */
+  readonly unmatchedSockets: number;
 }
 
 export interface Reload {
@@ -21,10 +23,23 @@ export interface Reload {
 
 const RESPAWN_TIMEOUT_MS = 15_000;
 
-/** Client ports of the proxy-side TCP sockets this process holds. */
-export function clientPortsHeldBy(pid: number, proxyPort: number): Set<number> {
+/**
+ * Client ports of the proxy-side TCP sockets this process holds. The kernel's TCP table is read
+ * in pieces and may skip sockets that move while others open and close, so it is read a few
+ * times and the results joined (the process itself is stopped: its sockets do not change).
+ */
+export function clientPortsHeldBy(pid: number, proxyPort: number): { ports: Set<number>; unmatchedSockets: number } {
   const inodes = socketInodes(pid);
-  return new Set(tcpSockets().filter((s) => s.localPort === proxyPort && s.state !== TCP_LISTEN && inodes.has(s.inode)).map((s) => s.remotePort));
+  const ports = new Set<number>();
+  const matched = new Set<number>();
+  for (let read = 0; read < 5; read++) {
+    for (const s of tcpSockets()) {
+      if (!inodes.has(s.inode)) continue;
+      matched.add(s.inode);
+      if (s.localPort === proxyPort && s.state !== TCP_LISTEN) ports.add(s.remotePort);
+    }
+  }
+  return { ports, unmatchedSockets: inodes.size - matched.size };
 }
 
 /** Connections this process holds to any of these upstream ports (the keep-alive pool). */
@@ -53,12 +68,12 @@ async function newWorkersJoined(proxy: RunningProxy, sampler: ProcessSampler, be
 export async function killWorker(proxy: RunningProxy, sampler: ProcessSampler, pid: number): Promise<Kill> {
   const before = new Set(proxy.workerPids());
   process.kill(pid, 'SIGSTOP');
-  const clientPorts = clientPortsHeldBy(pid, proxy.port);
+  const held = clientPortsHeldBy(pid, proxy.port);
   const at = Date.now();
   process.kill(pid, 'SIGKILL');
   sampler.retire(pid);
   await newWorkersJoined(proxy, sampler, before, 1);
-  return { pid, at, clientPorts };
+  return { pid, at, clientPorts: held.ports, unmatchedSockets: held.unmatchedSockets };
 }
 
 export async function reload(proxy: RunningProxy, sampler: ProcessSampler, workers: number): Promise<Reload> {

@@ -90,7 +90,7 @@ describe(`soak: ${SECONDS} s of mixed traffic at ${RATE}/s, a reload every ${REL
         if (k % 2 === 0) reloads.push(await reload(p, sampler, WORKERS));
         else {
           const serving = sampler.servingWorkers();
-          kills.push(await killWorker(p, sampler, serving[k % serving.length]!));
+          kills.push(await killWorker(p, sampler, serving[((k - 1) / 2) % serving.length]!));
         }
       }
       await new Promise((r) => setTimeout(r, Math.max(0, end - Date.now())));
@@ -143,6 +143,11 @@ describe(`soak: ${SECONDS} s of mixed traffic at ${RATE}/s, a reload every ${REL
       't_ms,kind,error,ports,explained_by_kill_of\n' +
         failures.map((r) => `${r.startedAt},${r.kind},"${(r.outcome as { error: string }).error}",${r.ports.join(' ')},${explainingKill(r, kills)?.pid ?? ''}`).join('\n') + '\n',
     );
+    fs.writeFileSync(
+      path.join(ARTIFACTS, 'faults.csv'),
+      't_ms,fault,pid,client_connections_held,sockets_not_in_tcp_table,took_ms\n' +
+        [...kills.map((k) => `${k.at},kill,${k.pid},${k.clientPorts.size},${k.unmatchedSockets},`), ...reloads.map((r) => `${r.at},reload,,,,${r.tookMs}`)].sort().join('\n') + '\n',
+    );
     report(t, summary);
 
     for (const [name, verdict] of Object.entries(verdicts)) assert.equal(verdict.leaking, false, `${name} trends up: ${describeVerdict(name, verdict)}`);
@@ -170,7 +175,8 @@ function countBy<T>(items: readonly T[], key: (item: T) => string): Record<strin
 function describeVerdict(name: string, v: TrendVerdict): string {
   const unit = name.endsWith('Rss') ? MiB : 1;
   const f = (x: number): string => (unit === MiB ? `${(x / MiB).toFixed(2)} MiB` : x.toFixed(2));
-  return `${v.leaking ? 'LEAK' : 'flat'}: ${v.n} samples over ${v.span.toFixed(0)} s, slope ${f(v.slopePerMinute)}/min, fitted growth ${f(v.fittedGrowth)}, thirds growth ${f(v.thirdsGrowth)}, allowed ${f(v.allowed)}`;
+  const pooled = name.startsWith('worker') ? ' (median life judged)' : '';
+  return `${v.leaking ? 'LEAK' : 'flat'}: ${v.n} samples over ${v.span.toFixed(0)} s${pooled}, median ${f(v.early)} -> ${f(v.late)}, slope ${f(v.slopePerMinute)}/min, fitted growth ${f(v.fittedGrowth)}, thirds growth ${f(v.thirdsGrowth)}, allowed ${f(v.allowed)}`;
 }
 
 function report(t: TestContext, summary: Record<string, unknown>): void {
