@@ -24,6 +24,7 @@ import { ProcessSampler } from './process-sampler';
 const SECONDS = Number(process.env.HANDOFF_SOAK_SECONDS ?? 300);
 const RATE = Number(process.env.HANDOFF_SOAK_RATE ?? 40);
 const INJECT_LEAK = process.env.HANDOFF_SOAK_INJECT_LEAK;
+if (!(SECONDS >= 20 && RATE > 0)) throw new Error(`HANDOFF_SOAK_SECONDS must be at least 20 and HANDOFF_SOAK_RATE above 0, got ${SECONDS} and ${RATE}`);
 const WORKERS = 2;
 /** A reload every fifth of the run (at most a minute apart), a kill half-way between two. */
 const RELOAD_EVERY_S = Math.min(60, Math.max(15, SECONDS / 5));
