@@ -30,8 +30,39 @@ export function routeKey(hostCount: number, host: string | undefined, target: st
   return path === null ? null : { host: name, path };
 }
 
-/** Lower-cased, without the port and one trailing dot; null: invalid (nginx's ngx_http_validate_host). */
+/** Lower-cased, without the port and one trailing dot; null: invalid (nginx's ngx_http_validate_host, and a port of digits). */
 export function hostName(value: string): string | null {
+  return parseHost(value)?.name ?? null;
+}
+
+/**
+ * The Host the upstream gets: the validated name, lower-cased and without its trailing dot, and
+ * the port as a decimal number when one was given; null when invalid. One spelling for every way
+ * a client may write the same host (`A.Test.:080`), so the upstream cannot read a different host
+ * out of it than the one the proxy routed on.
+ */
+export function canonicalHost(value: string): string | null {
+  const host = parseHost(value);
+  if (host === null) return null;
+  return host.port === '' ? host.name : `${host.name}:${Number(host.port)}`;
+}
+
+/** A port after the name: empty, or up to five digits no greater than 65535 (RFC 9110 §4.2.1: port = *DIGIT). */
+function validPort(port: string): boolean {
+  if (port.length > 5) return false;
+  for (let i = 0; i < port.length; i++) {
+    const c = port.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return port === '' || Number(port) <= 65535;
+}
+
+/**
+ * A Host value as its name (lower-cased, one trailing dot dropped) and its port digits ('' for
+ * none); null: what nginx refuses (a `/`, controls, spaces, `..`, nothing before the port), and
+ * anything but digits after the name's colon (nginx lets those through; RFC 9110 does not).
+ */
+function parseHost(value: string): { name: string; port: string } | null {
   let end = value.length;
   let lastDot = -2;
   let literal = false;
@@ -58,9 +89,17 @@ export function hostName(value: string): string | null {
       return null;
     }
   }
-  if (lastDot === end - 1) end--;
-  if (end <= 0) return null;
-  return value.slice(0, end).toLowerCase();
+  // After the name: nothing, or a colon and the port.
+  let port = '';
+  if (end < value.length) {
+    if (value.charCodeAt(end) !== 0x3a) return null;
+    port = value.slice(end + 1);
+    if (!validPort(port)) return null;
+  }
+  let nameEnd = end;
+  if (lastDot === nameEnd - 1) nameEnd--;
+  if (nameEnd <= 0) return null;
+  return { name: value.slice(0, nameEnd).toLowerCase(), port };
 }
 
 /** Anything that may need normalising: a %, a dot segment, a doubled slash. */
@@ -127,12 +166,4 @@ export function splitAbsoluteForm(target: string): [string, string] | null {
   if (m === null) return null;
   const rest = m[2];
   return [m[1], rest === '' ? '/' : rest.charCodeAt(0) === 0x2f /* / */ ? rest : `/${rest}`];
-}
-
-/** Raw header pairs with every Host replaced by one `Host: authority`. */
-export function withHost(raw: readonly string[], authority: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() !== 'host') out.push(raw[i], raw[i + 1]);
-  out.push('Host', authority);
-  return out;
 }

@@ -33,9 +33,9 @@ export interface ExchangeClient {
   readonly sendWatch: ClientSendWatch;
   readonly front: {
     readonly ctx: ProxyContext;
-    /** Draining: responses say Connection: close. */
-    readonly closing: boolean;
   };
+  /** Whether the answer to `req` may say keep-alive (the connection takes another request after it). */
+  mayKeepAlive(req: ParsedRequest): boolean;
   /** Runs `end` once the client read being parsed is done with, and says so; false outside a read. */
   atReadEnd(end: () => void): boolean;
   pauseReading(reason: ClientPause): void;
@@ -86,11 +86,15 @@ export class ProxyExchange implements UpstreamListener {
     this.startBytes = conn.bytesSent();
   }
 
+  /**
+   * The upstream's head is always HTTP/1.1 with exactly one Host: the request's own, canonical
+   * (request-target.ts canonicalHost), or for a request without one (HTTP/1.0) the upstream
+   * group's name, as nginx's default `proxy_set_header Host $proxy_host` for `proxy_pass
+   * http://name`. The framing line ends headerLines (wire-heads.ts).
+   */
   start(): void {
     const req = this.req;
-    this.head =
-      `${req.method} ${req.url} HTTP/1.1\r\n${req.t.headerLines}` +
-      `${req.t.chunked ? 'Transfer-Encoding: chunked\r\n' : ''}Connection: keep-alive\r\n\r\n`;
+    this.head = `${req.method} ${req.url} HTTP/1.1\r\nHost: ${req.t.upstreamHost ?? this.group.name}\r\n${req.t.headerLines}Connection: keep-alive\r\n\r\n`;
     this.attempt();
   }
 
@@ -291,7 +295,7 @@ export class ProxyExchange implements UpstreamListener {
     if (this.finished) return;
     if (this.headSent) return this.finish(Outcome.Aborted);
     // Any unread request body makes the connection unusable for the next request.
-    const keep = !close && (!this.req.hasBody || this.req.complete) && this.req.keepAlive && !this.conn.front.closing;
+    const keep = !close && this.conn.mayKeepAlive(this.req);
     this.status = status;
     this.upstream?.destroy(); // one refused mid-request; none after an upstream failure
     this.upstream = null;
