@@ -80,6 +80,10 @@ export function clientResponseHeaders(raw: readonly string[]): string[] {
   return out;
 }
 
+/** The characters of a header name nginx takes (lower-cased): letters, digits and `-`. */
+const PLAIN_NAME_CHAR = new Uint8Array(128);
+for (let c = 0; c < 128; c++) PLAIN_NAME_CHAR[c] = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d ? 1 : 0;
+
 /**
  * Whether nginx takes a request header by this (lower-cased) name: letters, digits and `-` only
  * (its defaults `ignore_invalid_headers on`, `underscores_in_headers off`). Any other token
@@ -89,8 +93,7 @@ export function clientResponseHeaders(raw: readonly string[]): string[] {
  */
 export function isPlainHeaderName(lowerName: string): boolean {
   for (let i = 0; i < lowerName.length; i++) {
-    const c = lowerName.charCodeAt(i);
-    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d)) return false;
+    if (PLAIN_NAME_CHAR[lowerName.charCodeAt(i)] !== 1) return false; // (above 127: undefined)
   }
   return lowerName.length > 0;
 }

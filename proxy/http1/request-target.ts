@@ -32,37 +32,48 @@ export function routeKey(hostCount: number, host: string | undefined, target: st
 
 /** Lower-cased, without the port and one trailing dot; null: invalid (nginx's ngx_http_validate_host, and a port of digits). */
 export function hostName(value: string): string | null {
-  return parseHost(value)?.name ?? null;
+  const nameEnd = hostNameEnd(value);
+  return nameEnd < 0 ? null : value.slice(0, nameEnd).toLowerCase();
 }
 
 /**
  * The Host the upstream gets: the validated name, lower-cased and without its trailing dot, and
  * the port as a decimal number when one was given; null when invalid. One spelling for every way
  * a client may write the same host (`A.Test.:080`), so the upstream cannot read a different host
- * out of it than the one the proxy routed on.
+ * out of it than the one the proxy routed on. A value already in that form is returned as it is
+ * (no new string on the common path).
  */
 export function canonicalHost(value: string): string | null {
-  const host = parseHost(value);
-  if (host === null) return null;
-  return host.port === '' ? host.name : `${host.name}:${Number(host.port)}`;
+  const nameEnd = hostNameEnd(value);
+  if (nameEnd < 0) return null;
+  const raw = value.slice(0, nameEnd);
+  const name = raw.toLowerCase();
+  let colon = nameEnd;
+  if (value.charCodeAt(colon) === 0x2e /* . */) colon++; // the trailing dot
+  if (colon >= value.length - 1) return name; // no port, or an empty one
+  const leadingZero = value.charCodeAt(colon + 1) === 0x30 /* 0 */ && colon + 2 < value.length;
+  if (name === raw && colon === nameEnd && !leadingZero) return value;
+  return `${name}:${leadingZero ? Number(value.slice(colon + 1)) : value.slice(colon + 1)}`;
 }
 
-/** A port after the name: empty, or up to five digits no greater than 65535 (RFC 9110 §4.2.1: port = *DIGIT). */
-function validPort(port: string): boolean {
-  if (port.length > 5) return false;
-  for (let i = 0; i < port.length; i++) {
-    const c = port.charCodeAt(i);
+/** Whether `value` from `from` on is a port: up to five digits, no greater than 65535 (RFC 9110 §4.2.1: port = *DIGIT). */
+function isPort(value: string, from: number): boolean {
+  if (value.length - from > 5) return false;
+  let port = 0;
+  for (let i = from; i < value.length; i++) {
+    const c = value.charCodeAt(i);
     if (c < 0x30 || c > 0x39) return false;
+    port = port * 10 + (c - 0x30);
   }
-  return port === '' || Number(port) <= 65535;
+  return port <= 65535;
 }
 
 /**
- * A Host value as its name (lower-cased, one trailing dot dropped) and its port digits ('' for
- * none); null: what nginx refuses (a `/`, controls, spaces, `..`, nothing before the port), and
- * anything but digits after the name's colon (nginx lets those through; RFC 9110 does not).
+ * Where the name of a Host value ends (one trailing dot left out), or -1 when the value is
+ * invalid: what nginx refuses (a `/`, controls, spaces, `..`, nothing before the port), and
+ * anything but a port of digits after the name's colon (nginx lets that through; RFC 9110 does not).
  */
-function parseHost(value: string): { name: string; port: string } | null {
+function hostNameEnd(value: string): number {
   let end = value.length;
   let lastDot = -2;
   let literal = false;
@@ -70,7 +81,7 @@ function parseHost(value: string): { name: string; port: string } | null {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if (c === 0x2e /* . */) {
-      if (lastDot === i - 1) return null;
+      if (lastDot === i - 1) return -1;
       lastDot = i;
     } else if (c === 0x3a /* : */) {
       if (!literal && !rest) {
@@ -86,20 +97,14 @@ function parseHost(value: string): { name: string; port: string } | null {
         rest = true;
       }
     } else if (c === 0x2f /* / */ || c <= 0x20 || c === 0x7f) {
-      return null;
+      return -1;
     }
   }
   // After the name: nothing, or a colon and the port.
-  let port = '';
-  if (end < value.length) {
-    if (value.charCodeAt(end) !== 0x3a) return null;
-    port = value.slice(end + 1);
-    if (!validPort(port)) return null;
-  }
+  if (end < value.length && (value.charCodeAt(end) !== 0x3a /* : */ || !isPort(value, end + 1))) return -1;
   let nameEnd = end;
   if (lastDot === nameEnd - 1) nameEnd--;
-  if (nameEnd <= 0) return null;
-  return { name: value.slice(0, nameEnd).toLowerCase(), port };
+  return nameEnd <= 0 ? -1 : nameEnd;
 }
 
 /** Anything that may need normalising: a %, a dot segment, a doubled slash. */

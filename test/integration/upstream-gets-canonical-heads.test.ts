@@ -75,6 +75,10 @@ describe('the head an upstream gets', () => {
     assert.match(req.rawHead, /^GET \/old HTTP\/1\.1\r\n/);
     assert.deepEqual(lines(req, 'host'), ['Host: backend']);
     assert.deepEqual(lines(req, 'x-forwarded-host'), [], 'the proxy vouches for no client host');
+    // HTTP/0.9 (no version): 505, where nginx would serve it as a body without a head.
+    const bytes = origin.bytesReceived();
+    assert.match(await rawExchange(proxy.port, 'GET /nine\r\n\r\n'), /^HTTP\/1\.1 505 /);
+    assert.equal(origin.bytesReceived(), bytes);
   });
 
   it('takes an absolute-form target of HTTP/1.0 as the Host, canonical', async () => {
