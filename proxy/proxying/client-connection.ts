@@ -51,12 +51,7 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
   ) {
     super(front, open);
     const socket = this.socket;
-    this.sink = new Http1ResponseSink(
-      socket,
-      front,
-      () => this.destroy(),
-      (req) => this.mayKeepAlive(req),
-    );
+    this.sink = new Http1ResponseSink(socket, front, () => this.destroy(), (req) => this.mayKeepAlive(req));
     this.parser = new RequestParser(this, () => socket.remoteAddress);
     front.track(this);
   }
@@ -306,13 +301,8 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
     // From here the tunnel owns the socket; this class only keeps counting it until 'close'.
     this.enter(ConnState.Tunnel);
     this.front.untrack(this);
-    proxyUpgrade(
-      { method: req.method, url: req.url, rawHeaders: req.rawHeaders, host: req.t.upstreamHost ?? admission.group.name, authority: req.t.authority, headers: { upgrade: req.t.upgrade } },
-      this.socket.toStream(),
-      head,
-      admission.group,
-      this.front.ctx,
-    );
+    const tunnelRequest = { method: req.method, url: req.url, rawHeaders: req.rawHeaders, host: req.t.upstreamHost ?? admission.group.name, authority: req.t.authority, headers: { upgrade: req.t.upgrade } };
+    proxyUpgrade(tunnelRequest, this.socket.toStream(), head, admission.group, this.front.ctx);
   }
 
   onEnd(): void {
