@@ -21,8 +21,8 @@ describe('the head an upstream gets', () => {
   });
 
   after(async () => {
-    await proxy.stop();
-    await origin.close();
+    await proxy?.stop();
+    await origin?.close();
   });
 
   /** The one request `bytes` put on the origin (asserting there was exactly one), and the client's answer. */
@@ -119,8 +119,8 @@ describe('a head the proxy refuses', () => {
   });
 
   after(async () => {
-    await proxy.stop();
-    await origin.close();
+    await proxy?.stop();
+    await origin?.close();
   });
 
   it('never reaches the origin, not even in part, when llhttp refuses it after its head callback', async () => {
