@@ -34,9 +34,9 @@ export interface ExchangeClient {
   readonly sendWatch: ClientSendWatch;
   readonly front: {
     readonly ctx: ProxyContext;
-    /** Draining: responses say Connection: close. */
-    readonly closing: boolean;
   };
+  /** Whether the answer to `req` may say keep-alive (the connection takes another request after it). */
+  mayKeepAlive(req: ParsedRequest): boolean;
   /** Runs `end` once the client read being parsed is done with, and says so; false outside a read. */
   atReadEnd(end: () => void): boolean;
   pauseReading(reason: ClientPause): void;
@@ -90,9 +90,15 @@ export class ProxyExchange implements UpstreamListener {
     this.startBytes = conn.bytesSent();
   }
 
+  /**
+   * The upstream's head is always HTTP/1.1 with exactly one Host: the request's own, canonical
+   * (request-target.ts canonicalHost), or for a request without one (HTTP/1.0) the upstream
+   * group's name, as nginx's default `proxy_set_header Host $proxy_host` for `proxy_pass
+   * http://name`. The framing line ends headerLines (wire-heads.ts).
+   */
   start(): void {
     const req = this.req;
-    this.head = upstreamRequestHead(req.method, req.url, req.t);
+    this.head = upstreamRequestHead(req.method, req.url, req.t, this.group.name);
     this.key = this.group.keyFor(this.conn.socket.remoteAddress, req.url, req.rawHeaders);
     this.attempt();
   }
@@ -302,7 +308,7 @@ export class ProxyExchange implements UpstreamListener {
     if (this.finished) return;
     if (this.headSent) return this.finish(Outcome.Aborted);
     // Any unread request body makes the connection unusable for the next request.
-    const keep = !close && (!this.req.hasBody || this.req.complete) && this.req.keepAlive && !this.conn.front.closing;
+    const keep = !close && this.conn.mayKeepAlive(this.req);
     this.status = status;
     this.upstream?.destroy(); // one refused mid-request; none after an upstream failure
     this.upstream = null;
