@@ -83,6 +83,20 @@ export function readMasterIdentity(dir: string): MasterIdentity | null {
 }
 
 /**
+ * Which master.json this is: a new master renames a new file into place, so its inode (and
+ * time) differ from the one a dead master left behind, even when the new master's pid is the
+ * same (pid 1 again, in a new container). null: there is none.
+ */
+export function masterIdentityStamp(dir: string): string | null {
+  try {
+    const stat = fs.statSync(path.join(dir, IDENTITY_NAME));
+    return `${stat.dev}:${stat.ino}:${stat.mtimeMs}`;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * The config the master published. It was validated by the master; the directory is 0700. A
  * master older than this worker (another container, a rolling upgrade) may not know every
  * timeout yet: those get their defaults, never undefined.

@@ -14,9 +14,9 @@
 //              accepts itself (no master in the path, as nginx's `listen ... reuseport`)
 import type { Config } from '../config/types';
 import { native, type Acceptor } from '../handoff/native';
-import { cleanHandoffDir, lockHandoffDir, masterSocketPath, prepareHandoffDir, publishConfig, publishMasterIdentity } from '../handoff/handoff-dir';
+import { cleanHandoffDir, lockHandoffDir, masterSocketPath, prepareHandoffDir, publishConfig, publishMasterIdentity, readMasterIdentity } from '../handoff/handoff-dir';
 import { describeUnfitness, newSpawnKey, ownIdentity } from '../handoff/host-identity';
-import { decode, MessageType, OLDEST_WORKER_PROTOCOL, PROTOCOL_VERSION, WELCOME_SINCE_PROTOCOL, type FixedMessage, type Register } from '../handoff/protocol';
+import { decode, LISTENERS_SINCE_PROTOCOL, MessageType, OLDEST_WORKER_PROTOCOL, PROTOCOL_VERSION, WELCOME_SINCE_PROTOCOL, type FixedMessage, type Register } from '../handoff/protocol';
 import { EventTimeline } from '../observability/event-timeline';
 import type { Logger } from '../observability/logger';
 import { ConfigError } from '../config/errors';
@@ -102,12 +102,13 @@ export class Master {
     const { dir, transport } = this.config.handoff;
     prepareHandoffDir(dir);
     lockHandoffDir(dir); // held by its fd until this process ends
+    const orphansMayHoldPorts = this.previousMasterDied(dir);
     let published = this.config;
     this.publishedListeners = this.config.listeners;
     if (this.listeners instanceof IpcListenerSet) {
       await this.listeners.bind(this.config.listeners);
     } else {
-      this.listeners.bind(this.config.listeners, transport === 'reuseport');
+      this.listeners.bind(this.config.listeners, orphansMayHoldPorts);
       if (transport === 'reuseport') {
         // Only a check (and port 0 resolved): the workers bind these ports themselves.
         this.publishedListeners = this.listeners.boundListeners();
@@ -145,6 +146,20 @@ export class Master {
       process.stdout.write(`handoff: status and dashboard on http://${at}/\n`);
     }
     this.spawner.start(this.config.workers, this.generation);
+  }
+
+  /**
+   * A master that exits cleans its files up (cleanHandoffDir); one that died (kill -9, a crash)
+   * leaves its master.json. We hold the lock, so it is gone, but its workers may not be: they
+   * accept on its listening sockets until this master publishes its own master.json, then
+   * finish and exit (proxy/worker/lifeboat.ts). Until then the ports are shared with them.
+   */
+  private previousMasterDied(dir: string): boolean {
+    const previous = readMasterIdentity(dir);
+    if (previous === null) return false;
+    this.log.notice(`the previous master of ${dir} (pid ${previous.pid} on ${previous.host}) did not exit cleanly: ` +
+      `its workers may still be accepting on its ports, which this master shares with them until they hand over`);
+    return true;
   }
 
   // ---- signals: flags and one cycle -------------------------------------------------------
@@ -261,6 +276,8 @@ export class Master {
       return;
     }
     if (!this.roster.register(link, this.config.workers)) return;
+    // The lifeboat: the workers keep the listening sockets, to accept on them if this master dies.
+    if (msg.version >= LISTENERS_SINCE_PROTOCOL && this.listeners instanceof ListenerSet) link.giveListeners(this.listeners.fds);
     this.log.notice(`${describeWorker(worker)} joined (${this.roster.registeredCount} registered)`);
     const ownRegistered = this.roster.registered().filter((l) => l.identity!.origin === 'spawned').length;
     if (!this.announcedReady && ownRegistered >= this.config.workers) {
@@ -325,13 +342,21 @@ export class Master {
     this.stopping = true;
     this.log.notice(graceful ? 'gracefully shutting down' : 'exiting');
     this.dispatcher.stopAccepting();
+    // The workers' copies of the listeners would keep the ports open: the ports close now.
+    for (const link of this.roster.all()) link.takeBackListeners();
     this.listeners.close();
     this.statusServer?.close();
     if (graceful) await drainThenQuit(this.dispatcher, this.roster, GRACEFUL_SHUTDOWN_MS);
     await this.spawner.stop(graceful ? 'SIGQUIT' : 'SIGTERM', graceful ? GRACEFUL_SHUTDOWN_MS : 3_000);
     const links = this.roster.all();
     this.dispatcher.stop(links);
-    for (const link of links) link.close();
+    // A channel that closes without a QUIT means "the master died" to a worker (it would go on
+    // serving as an orphan): a fast shutdown tells the workers that joined through the directory
+    // to quit (its own children got SIGTERM), as a graceful one already has.
+    for (const link of links) {
+      link.sendQuit();
+      link.close();
+    }
     this.handoffAcceptor?.close();
     if (this.handoffSocketFd >= 0) native.closeFd(this.handoffSocketFd);
     cleanHandoffDir(this.config.handoff.dir);
