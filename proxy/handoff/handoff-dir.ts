@@ -75,7 +75,7 @@ export function readMasterIdentity(dir: string): MasterIdentity | null {
   try {
     const parsed = JSON.parse(fs.readFileSync(path.join(dir, IDENTITY_NAME), 'utf8')) as Partial<MasterIdentity>;
     return typeof parsed.netns === 'number' && typeof parsed.pid === 'number'
-      ? { pid: parsed.pid, host: String(parsed.host ?? ''), netns: parsed.netns }
+      ? { pid: parsed.pid, host: String(parsed.host ?? ''), netns: parsed.netns, ...(typeof parsed.serving === 'boolean' ? { serving: parsed.serving } : {}) }
       : null;
   } catch {
     return null;

@@ -67,6 +67,7 @@ export class Master {
   private cycleScheduled = false;
   private stopping = false;
   private announcedReady = false;
+  private announcedServing = false;
   /** The listeners workers are told about (reuseport: with port 0 resolved). */
   private publishedListeners: Config['listeners'] = [];
   private readonly handlers: Partial<Record<FixedMessage['type'], (link: WorkerLink, msg: FixedMessage) => void>> = {
@@ -146,6 +147,21 @@ export class Master {
       process.stdout.write(`handoff: status and dashboard on http://${at}/\n`);
     }
     this.spawner.start(this.config.workers, this.generation);
+  }
+
+  /**
+   * Once, with the first worker that can serve: workers orphaned by a master before this one
+   * accept until then, and leave the port to this master from then on (successor-watch.ts).
+   */
+  private announceServing(): void {
+    if (this.announcedServing) return;
+    this.announcedServing = true;
+    try {
+      publishMasterIdentity(this.config.handoff.dir, { ...this.identity, serving: true });
+    } catch (err) {
+      // Orphans, if any, then keep accepting beside this master: nothing is lost.
+      this.log.error(`cannot publish ${this.config.handoff.dir}/master.json: ${(err as Error).message}`);
+    }
   }
 
   /**
@@ -276,6 +292,7 @@ export class Master {
       return;
     }
     if (!this.roster.register(link, this.config.workers)) return;
+    this.announceServing();
     // The lifeboat: the workers keep the listening sockets, to accept on them if this master dies.
     if (msg.version >= LISTENERS_SINCE_PROTOCOL && this.listeners instanceof ListenerSet) link.giveListeners(this.listeners.fds);
     this.log.notice(`${describeWorker(worker)} joined (${this.roster.registeredCount} registered)`);

@@ -11,7 +11,7 @@
 //   quitting   finishing its requests, then exit
 import net from 'node:net';
 import { ChannelWriter } from '../handoff/channel-writer';
-import { masterIdentityStamp, masterSocketPath, readMasterIdentity, readPublishedConfig } from '../handoff/handoff-dir';
+import { masterSocketPath, readMasterIdentity, readPublishedConfig } from '../handoff/handoff-dir';
 import { describeUnfitness, inheritedSpawnKey, unfitness, workerHostName } from '../handoff/host-identity';
 import { native } from '../handoff/native';
 import { decode, encode, encodeRegister, MessageType, type FixedMessage } from '../handoff/protocol';
@@ -61,8 +61,6 @@ export class Worker {
   private reusedPorts: ReusedPorts | null = null;
   /** seqpacket: copies of the master's listening sockets, accepted on if the master dies. */
   private readonly lifeboat: Lifeboat;
-  /** Which master.json was there when this worker joined: another one means a new master. */
-  private joinedStamp: string | null = null;
   private stopWatchingForSuccessor: (() => void) | null = null;
   private upstreamReporter: UpstreamReporter | null = null;
   private readonly handlers: Record<number, (msg: FixedMessage, fd: number, truncated: boolean) => void> = {
@@ -118,7 +116,6 @@ export class Worker {
     // The limit goes with REGISTER so the master never offers more than this worker can hold; who
     // this worker is and whether it can serve under this transport go with it (host-identity.ts).
     const { transport } = this.config.handoff;
-    this.joinedStamp = masterIdentityStamp(this.handoffDir);
     const unfit = unfitness(transport, typeof process.send === 'function', readMasterIdentity(this.handoffDir));
     if (unfit) this.log.warn(`joining under the ${transport} transport, which this worker cannot serve: ${describeUnfitness(unfit)}; it stays idle`);
     this.channel.send(encodeRegister(process.pid, this.connectionLimit, { spawnKey: inheritedSpawnKey(), unfit, host: workerHostName() }));
@@ -175,7 +172,7 @@ export class Worker {
     if (accepting === 0) return void this.quit(why);
     this.state = 'orphaned';
     this.log.warn(`${why} without a QUIT: the master died; accepting on its ${accepting} listening socket(s) myself until a new master takes over ${this.handoffDir}`);
-    this.stopWatchingForSuccessor = watchForSuccessor(this.handoffDir, this.joinedStamp, (pid) => {
+    this.stopWatchingForSuccessor = watchForSuccessor(this.handoffDir, (pid) => {
       // From a check phase: the poll phase just before it emptied the accept queues, which the
       // kernel would reset when the last copy of a listening socket closes (lifeboat.ts).
       setImmediate(() => void this.quit(`a new master${pid === null ? '' : ` (pid ${pid})`} took over ${this.handoffDir}`));

@@ -88,13 +88,12 @@ describe('the master is killed under load', () => {
     const killedAt = Date.now();
     process.kill(first.pid, 'SIGKILL');
     await waitFor('the master to be gone', () => !isAlive(first.pid));
-    const attemptedBefore = load.outcomes.length;
-    await waitFor('requests made with no master', () => load.outcomes.length >= attemptedBefore + 100, 10_000);
+    const newConnectionsSince = (from: number) => between(load.outcomes, from, Infinity).filter((o) => o.what.startsWith('new connection')).length;
+    await waitFor('new connections tried with no master', () => newConnectionsSince(killedAt) >= 50, 10_000);
     assert.equal((await inFlight).status, 200, 'the request in flight at the kill completed');
     const orphaned = between(load.outcomes, killedAt, Date.now());
     t.diagnostic(`without a master: ${orphaned.length} requests, failed: ${failures(orphaned).join(', ') || 'none'}`);
     assert.ok(failures(orphaned).length <= MAX_LOST, `without a master, failed: ${failures(orphaned).slice(0, 10).join(', ')}`);
-    assert.ok(orphaned.filter((o) => o.ok && o.what.startsWith('new connection')).length >= 40, 'new connections were accepted by the orphans');
     assert.ok(orphans.every(isAlive), 'the workers are still there');
     assert.equal((first.stderr().match(/the master died; accepting on its 1 listening socket/g) ?? []).length, 2, 'each worker said so');
 
