@@ -169,10 +169,11 @@ export class Master {
    * leaves its master.json. We hold the lock, so it is gone, but its workers may not be: they
    * accept on its listening sockets until this master publishes its own master.json, then
    * finish and exit (proxy/worker/lifeboat.ts). Until then the ports are shared with them.
+   * (Not under ipc: Node's net.Server cannot share a port, and ipc workers keep no listeners.)
    */
   private previousMasterDied(dir: string): boolean {
     const previous = readMasterIdentity(dir);
-    if (previous === null) return false;
+    if (previous === null || this.config.handoff.transport === 'ipc') return false;
     this.log.notice(`the previous master of ${dir} (pid ${previous.pid} on ${previous.host}) did not exit cleanly: ` +
       `its workers may still be accepting on its ports, which this master shares with them until they hand over`);
     return true;

@@ -171,7 +171,7 @@ export class Worker {
     const accepting = this.reusedPorts ? this.config!.listeners.length : this.lifeboat.launch((index, fd) => this.onAccepted(this.handlerFor(index), fd));
     if (accepting === 0) return void this.quit(why);
     this.state = 'orphaned';
-    this.log.warn(`${why} without a QUIT: the master died; accepting on its ${accepting} listening socket(s) myself until a new master takes over ${this.handoffDir}`);
+    this.log.warn(`${why} without a QUIT: the master died; accepting on ${accepting} listening socket(s) myself until a new master takes over ${this.handoffDir}`);
     this.stopWatchingForSuccessor = watchForSuccessor(this.handoffDir, (pid) => {
       // From a check phase: the poll phase just before it emptied the accept queues, which the
       // kernel would reset when the last copy of a listening socket closes (lifeboat.ts).
