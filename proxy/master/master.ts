@@ -14,7 +14,7 @@
 //              accepts itself (no master in the path, as nginx's `listen ... reuseport`)
 import type { Config } from '../config/types';
 import { native, type Acceptor } from '../handoff/native';
-import { cleanHandoffDir, lockHandoffDir, masterSocketPath, prepareHandoffDir, publishConfig, publishMasterIdentity, readMasterIdentity } from '../handoff/handoff-dir';
+import { cleanHandoffDir, lockHandoffDir, masterSocketPath, prepareHandoffDir, publishConfig } from '../handoff/handoff-dir';
 import { describeUnfitness, newSpawnKey, ownIdentity } from '../handoff/host-identity';
 import { decode, LISTENERS_SINCE_PROTOCOL, MessageType, OLDEST_WORKER_PROTOCOL, PROTOCOL_VERSION, WELCOME_SINCE_PROTOCOL, type FixedMessage, type Register } from '../handoff/protocol';
 import { EventTimeline } from '../observability/event-timeline';
@@ -29,6 +29,7 @@ import { createPolicy, type SchedulingPolicy } from './scheduling-policy';
 import { Dispatcher } from './dispatcher';
 import { drainThenQuit } from './graceful-drain';
 import { ReloadGate } from './reload-gate';
+import { Succession } from './succession';
 import { upstreamSnapshots } from './upstream-figures';
 import { WorkerDepartures } from './worker-departures';
 import { describeWorker, WorkerIdentities } from './worker-identities';
@@ -67,7 +68,8 @@ export class Master {
   private cycleScheduled = false;
   private stopping = false;
   private announcedReady = false;
-  private announcedServing = false;
+  /** Set at start: taking over from a master that died, and saying when this one serves. */
+  private succession: Succession | null = null;
   /** The listeners workers are told about (reuseport: with port 0 resolved). */
   private publishedListeners: Config['listeners'] = [];
   private readonly handlers: Partial<Record<FixedMessage['type'], (link: WorkerLink, msg: FixedMessage) => void>> = {
@@ -103,7 +105,9 @@ export class Master {
     const { dir, transport } = this.config.handoff;
     prepareHandoffDir(dir);
     lockHandoffDir(dir); // held by its fd until this process ends
-    const orphansMayHoldPorts = this.previousMasterDied(dir);
+    const succession = new Succession(dir, this.identity, this.log);
+    this.succession = succession;
+    const orphansMayHoldPorts = succession.previousMasterDied(transport);
     let published = this.config;
     this.publishedListeners = this.config.listeners;
     if (this.listeners instanceof IpcListenerSet) {
@@ -121,7 +125,7 @@ export class Master {
     if (transport === 'reuseport') this.listeners.close();
     try {
       publishConfig(dir, published);
-      publishMasterIdentity(dir, this.identity);
+      succession.publishStarting();
       this.handoffSocketFd = native.seqpacketListen(masterSocketPath(dir), 128);
     } catch (err) {
       this.listeners.close();
@@ -147,36 +151,6 @@ export class Master {
       process.stdout.write(`handoff: status and dashboard on http://${at}/\n`);
     }
     this.spawner.start(this.config.workers, this.generation);
-  }
-
-  /**
-   * Once, with the first worker that can serve: workers orphaned by a master before this one
-   * accept until then, and leave the port to this master from then on (successor-watch.ts).
-   */
-  private announceServing(): void {
-    if (this.announcedServing) return;
-    this.announcedServing = true;
-    try {
-      publishMasterIdentity(this.config.handoff.dir, { ...this.identity, serving: true });
-    } catch (err) {
-      // Orphans, if any, then keep accepting beside this master: nothing is lost.
-      this.log.error(`cannot publish ${this.config.handoff.dir}/master.json: ${(err as Error).message}`);
-    }
-  }
-
-  /**
-   * A master that exits cleans its files up (cleanHandoffDir); one that died (kill -9, a crash)
-   * leaves its master.json. We hold the lock, so it is gone, but its workers may not be: they
-   * accept on its listening sockets until this master publishes its own master.json, then
-   * finish and exit (proxy/worker/lifeboat.ts). Until then the ports are shared with them.
-   * (Not under ipc: Node's net.Server cannot share a port, and ipc workers keep no listeners.)
-   */
-  private previousMasterDied(dir: string): boolean {
-    const previous = readMasterIdentity(dir);
-    if (previous === null || this.config.handoff.transport === 'ipc') return false;
-    this.log.notice(`the previous master of ${dir} (pid ${previous.pid} on ${previous.host}) did not exit cleanly: ` +
-      `its workers may still be accepting on its ports, which this master shares with them until they hand over`);
-    return true;
   }
 
   // ---- signals: flags and one cycle -------------------------------------------------------
@@ -293,7 +267,7 @@ export class Master {
       return;
     }
     if (!this.roster.register(link, this.config.workers)) return;
-    this.announceServing();
+    this.succession?.announceServing();
     // The lifeboat: the workers keep the listening sockets, to accept on them if this master dies.
     if (msg.version >= LISTENERS_SINCE_PROTOCOL && this.listeners instanceof ListenerSet) link.giveListeners(this.listeners.fds);
     this.log.notice(`${describeWorker(worker)} joined (${this.roster.registeredCount} registered)`);
