@@ -99,8 +99,22 @@ export function readMasterIdentity(dir: string): MasterIdentity | null {
   try {
     const parsed = JSON.parse(readTrustedFile(dir, IDENTITY_NAME)) as Partial<MasterIdentity>;
     return typeof parsed.netns === 'number' && typeof parsed.pid === 'number'
-      ? { pid: parsed.pid, host: String(parsed.host ?? ''), netns: parsed.netns }
+      ? { pid: parsed.pid, host: String(parsed.host ?? ''), netns: parsed.netns, ...(typeof parsed.serving === 'boolean' ? { serving: parsed.serving } : {}) }
       : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Which master.json this is: a new master renames a new file into place, so its inode (and
+ * time) differ from the one a dead master left behind, even when the new master's pid is the
+ * same (pid 1 again, in a new container). null: there is none.
+ */
+export function masterIdentityStamp(dir: string): string | null {
+  try {
+    const stat = fs.statSync(path.join(dir, IDENTITY_NAME));
+    return `${stat.dev}:${stat.ino}:${stat.mtimeMs}`;
   } catch {
     return null;
   }

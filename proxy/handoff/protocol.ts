@@ -8,6 +8,7 @@
 //                       ACK, REJECT, STATUS: the worker's open client connections (least-conn)
 //   offset 12 b         REGISTER: protocol version;  ACK, REJECT, STATUS: requests served so far
 //                       WELCOME: a = the worker's number (its id is "w" + a), b = its generation
+//                       LISTENER: a = listener index
 //
 // Only REGISTER (protocol 3) and UPSTREAM (protocol 4) carry more: a trailer with the worker's
 // identity (see Register), an upstream server's down time (see UpstreamReport). Every other
@@ -22,10 +23,14 @@ export const MAX_MESSAGE_SIZE = 64;
  * 3: REGISTER carries the worker's identity after the 16 bytes.
  * 4: workers report each upstream server's requests, failures and down time (UPSTREAM), and
  *    the master tells each worker its name (WELCOME).
+ * 5: the master gives each worker its listening sockets to keep (LISTENER), so that the workers
+ *    go on accepting if the master dies.
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 /** An older worker would take WELCOME for a malformed message: only version 4 on gets one. */
 export const WELCOME_SINCE_PROTOCOL = 4;
+/** Nor would an older worker know what to do with a LISTENER (and would close its fd). */
+export const LISTENERS_SINCE_PROTOCOL = 5;
 /**
  * A version-1 worker's ACKs (one per connection, in order) are valid cumulative ACKs, and a
  * version-2 worker's REGISTER is a plain 16-byte one (it gets an identity from its pid alone), so
@@ -75,6 +80,14 @@ export enum MessageType {
    * (workerHeader): the same name the master's status, metrics and dashboard use.
    */
   WELCOME = 8,
+  /**
+   * master → worker, with the fd of listener a's listening socket: "keep this, do not accept on
+   * it; if my channel closes without a QUIT, I died: accept on it yourself until a new master
+   * takes over the handoff directory" (the lifeboat, proxy/worker/lifeboat.ts). Sent once per
+   * listener after WELCOME. Without an fd (and not truncated): "drop your copy of listener a",
+   * sent when the master closes its listeners (a shutdown), so that the port closes with them.
+   */
+  LISTENER = 9,
 }
 
 /** Every message but REGISTER and UPSTREAM: the 16 bytes as they are. */

@@ -43,7 +43,7 @@ export class HandoffDirKeeper {
 
   constructor(
     private readonly dir: string,
-    private readonly identity: MasterIdentity,
+    private identity: MasterIdentity,
     /** A worker's channel, from a process running as our user or root; the callee owns the fd. */
     private readonly onWorkerConnected: (fd: number) => void,
     private readonly log: Logger,
@@ -74,6 +74,12 @@ export class HandoffDirKeeper {
     if (this.state.kind !== 'held') throw new Error(this.unavailableReason());
     publishConfig(this.dir, config);
     this.published = config;
+  }
+
+  /** Publishes a new master.json (the master now serves), kept if the directory is recreated. */
+  announce(identity: MasterIdentity): void {
+    this.identity = identity;
+    publishMasterIdentity(this.dir, identity);
   }
 
   /** Whether new workers can join this master through the directory now (recreating it if needed). */

@@ -15,7 +15,7 @@
 import type { Config } from '../config/types';
 import { native } from '../handoff/native';
 import { describeUnfitness, newSpawnKey, ownIdentity } from '../handoff/host-identity';
-import { decode, MessageType, OLDEST_WORKER_PROTOCOL, PROTOCOL_VERSION, WELCOME_SINCE_PROTOCOL, type FixedMessage, type Register } from '../handoff/protocol';
+import { decode, LISTENERS_SINCE_PROTOCOL, MessageType, OLDEST_WORKER_PROTOCOL, PROTOCOL_VERSION, WELCOME_SINCE_PROTOCOL, type FixedMessage, type Register } from '../handoff/protocol';
 import { EventTimeline } from '../observability/event-timeline';
 import type { Logger } from '../observability/logger';
 import { ConfigError } from '../config/errors';
@@ -29,6 +29,7 @@ import { Dispatcher } from './dispatcher';
 import { drainThenQuit } from './graceful-drain';
 import { HandoffDirKeeper } from './handoff-dir-keeper';
 import { ReloadGate } from './reload-gate';
+import { Succession } from './succession';
 import { upstreamSnapshots } from './upstream-figures';
 import { WorkerDepartures } from './worker-departures';
 import { describeWorker, WorkerIdentities } from './worker-identities';
@@ -66,6 +67,8 @@ export class Master {
   private cycleScheduled = false;
   private stopping = false;
   private announcedReady = false;
+  /** Set at start: taking over from a master that died, and saying when this one serves. */
+  private succession: Succession | null = null;
   /** The listeners workers are told about (reuseport: with port 0 resolved). */
   private publishedListeners: Config['listeners'] = [];
   private readonly handlers: Partial<Record<FixedMessage['type'], (link: WorkerLink, msg: FixedMessage) => void>> = {
@@ -102,12 +105,15 @@ export class Master {
   async start(): Promise<void> {
     const { dir, transport } = this.config.handoff;
     this.handoffDir.take();
+    const succession = new Succession(dir, this.identity, (identity) => this.handoffDir.announce(identity), this.log);
+    this.succession = succession;
+    const orphansMayHoldPorts = succession.previousMasterDied(transport);
     let published = this.config;
     this.publishedListeners = this.config.listeners;
     if (this.listeners instanceof IpcListenerSet) {
       await this.listeners.bind(this.config.listeners);
     } else {
-      this.listeners.bind(this.config.listeners, transport === 'reuseport');
+      this.listeners.bind(this.config.listeners, orphansMayHoldPorts);
       if (transport === 'reuseport') {
         // Only a check (and port 0 resolved): the workers bind these ports themselves.
         this.publishedListeners = this.listeners.boundListeners();
@@ -257,6 +263,9 @@ export class Master {
       return;
     }
     if (!this.roster.register(link, this.config.workers)) return;
+    this.succession?.announceServing();
+    // The lifeboat: the workers keep the listening sockets, to accept on them if this master dies.
+    if (msg.version >= LISTENERS_SINCE_PROTOCOL && this.listeners instanceof ListenerSet) link.giveListeners(this.listeners.fds);
     this.log.notice(`${describeWorker(worker)} joined (${this.roster.registeredCount} registered)`);
     const ownRegistered = this.roster.registered().filter((l) => l.identity!.origin === 'spawned').length;
     if (!this.announcedReady && ownRegistered >= this.config.workers) {
@@ -321,13 +330,21 @@ export class Master {
     this.stopping = true;
     this.log.notice(graceful ? 'gracefully shutting down' : 'exiting');
     this.dispatcher.stopAccepting();
+    // The workers' copies of the listeners would keep the ports open: the ports close now.
+    for (const link of this.roster.all()) link.takeBackListeners();
     this.listeners.close();
     this.statusServer?.close();
     if (graceful) await drainThenQuit(this.dispatcher, this.roster, GRACEFUL_SHUTDOWN_MS);
     await this.spawner.stop(graceful ? 'SIGQUIT' : 'SIGTERM', graceful ? GRACEFUL_SHUTDOWN_MS : 3_000);
     const links = this.roster.all();
     this.dispatcher.stop(links);
-    for (const link of links) link.close();
+    // A channel that closes without a QUIT means "the master died" to a worker (it would go on
+    // serving as an orphan): a fast shutdown tells the workers that joined through the directory
+    // to quit (its own children got SIGTERM), as a graceful one already has.
+    for (const link of links) {
+      link.sendQuit();
+      link.close();
+    }
     this.handoffDir.close();
     this.log.notice('exit');
     process.exit(0);

@@ -55,6 +55,8 @@ export class WorkerLink {
   private readonly inFlight = new Map<number, Handoff>();
   private readonly writer: ChannelWriter;
   private quitSent = false;
+  /** Listening sockets the worker keeps a copy of (LISTENER), by index 0..n-1. */
+  private listenersGiven = 0;
 
   constructor(
     fd: number,
@@ -177,6 +179,21 @@ export class WorkerLink {
   /** Tells the worker the name the master knows it by (WELCOME: "w" + its number). */
   welcome(identity: WorkerIdentity): void {
     this.writer.send(encode(MessageType.WELCOME, 0, workerNumberOf(identity.id), identity.generation));
+  }
+
+  /**
+   * A copy of each listening socket, to accept on if this master dies (the worker's lifeboat).
+   * The fds stay the master's: the kernel puts a duplicate into each message.
+   */
+  giveListeners(fds: readonly number[]): void {
+    fds.forEach((fd, index) => this.writer.send(encode(MessageType.LISTENER, 0, index), fd));
+    this.listenersGiven = fds.length;
+  }
+
+  /** The master is closing its listeners: the worker drops its copies (a LISTENER without an fd). */
+  takeBackListeners(): void {
+    for (let index = 0; index < this.listenersGiven; index++) this.writer.send(encode(MessageType.LISTENER, 0, index));
+    this.listenersGiven = 0;
   }
 
   /**

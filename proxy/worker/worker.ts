@@ -1,7 +1,14 @@
 // A worker: joins a master through the socket in the handoff directory, receives client fds
 // over it, acknowledges each, and serves them with its HTTP front.
-//   TERM, INT  exit now     QUIT (signal or channel message), or the master gone: finish, then exit
+//   TERM, INT  exit now     QUIT (signal or channel message): finish, then exit
 //   HUP        ignored (the master reloads)
+// If the master dies (its channel closes without a QUIT), the worker is orphaned: it accepts on
+// the master's listening sockets itself (the lifeboat; reuseport: on its own, as before) until a
+// new master takes the handoff directory over, then finishes its requests and exits. A worker
+// with nothing to accept on (ipc transport, or a master older than protocol 5) just finishes.
+//   serving    joined to a master
+//   orphaned   the master died: accepting on its own, watching for a successor
+//   quitting   finishing its requests, then exit
 import net from 'node:net';
 import { ChannelWriter } from '../handoff/channel-writer';
 import { readMasterIdentity } from '../handoff/handoff-dir';
@@ -19,6 +26,8 @@ import { joinMaster } from './join-master';
 import { UpstreamReporter } from './upstream-reporter';
 import { applyWorkerPriority } from './process-priority';
 import { ReusedPorts } from './reused-ports';
+import { Lifeboat } from './lifeboat';
+import { watchForSuccessor } from './successor-watch';
 
 const GRACEFUL_SHUTDOWN_MS = 30_000;
 const IDLE_GRACE_MS = 500;
@@ -28,6 +37,8 @@ const STATUS_INTERVAL_MS = 1_000;
 /** Below this many connections a worker's open-files limit is worth a warning. */
 const SMALL_CONNECTION_LIMIT = 1024;
 
+type WorkerState = 'serving' | 'orphaned' | 'quitting';
+
 export class Worker {
   private channel: ChannelWriter | null = null;
   private front: Front | null = null;
@@ -36,7 +47,7 @@ export class Worker {
   private config: Config | null = null;
   /** Client connections open in this worker, however they arrived; reported with each ACK and STATUS. */
   private clients = 0;
-  private quitting = false;
+  private state: WorkerState = 'serving';
   /** A report (ACK or STATUS) goes out at the end of this poll phase. */
   private reportScheduled = false;
   /** Connections closed since the last report: the master's count of ours is stale. */
@@ -49,17 +60,27 @@ export class Worker {
   private connectionLimit = 0;
   /** reuseport: the listening sockets this worker accepts on itself. */
   private reusedPorts: ReusedPorts | null = null;
+  /** seqpacket: copies of the master's listening sockets, accepted on if the master dies. */
+  private readonly lifeboat: Lifeboat;
+  private stopWatchingForSuccessor: (() => void) | null = null;
   private upstreamReporter: UpstreamReporter | null = null;
   private readonly handlers: Record<number, (msg: FixedMessage, fd: number, truncated: boolean) => void> = {
     [MessageType.CONNECTION]: (msg, fd, truncated) => this.onConnection(msg, fd, truncated),
     [MessageType.QUIT]: () => void this.quit('the master asked'),
     [MessageType.WELCOME]: (msg) => this.onWelcome(msg),
+    [MessageType.LISTENER]: (msg, fd, truncated) => this.onListener(msg, fd, truncated),
   };
 
   constructor(
     private readonly handoffDir: string,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.lifeboat = new Lifeboat(log);
+  }
+
+  private get quitting(): boolean {
+    return this.state === 'quitting';
+  }
 
   /** Connects to the master, retrying while it is not up yet (a worker may start first). */
   async start(waitMs: number): Promise<void> {
@@ -80,7 +101,7 @@ export class Worker {
     this.channel = new ChannelWriter(
       fd,
       (header, passedFd, truncated) => this.onMessage(header, passedFd, truncated),
-      (code) => void this.quit(`the master's channel closed${code ? ` (${code})` : ''}`),
+      (code) => this.onMasterGone(code),
     );
     // The limit goes with REGISTER so the master never offers more than this worker can hold; who
     // this worker is and whether it can serve under this transport go with it (host-identity.ts).
@@ -120,6 +141,32 @@ export class Worker {
     const id = workerIdOf(msg.a);
     this.log.notice(`joined the master as ${id} (generation ${msg.b})`);
     this.front?.nameWorker(id);
+  }
+
+  /** A copy of a listening socket to keep (the lifeboat), or, without an fd, one to drop. */
+  private onListener(msg: FixedMessage, fd: number, truncated: boolean): void {
+    if (truncated) return this.log.warn(`the master's listener ${msg.a} arrived without its fd (MSG_CTRUNC: out of fds?): it would close with the master`);
+    if (fd < 0) return this.lifeboat.drop(msg.a);
+    if (this.state !== 'serving' || this.config!.handoff.transport !== 'seqpacket') return native.closeFd(fd);
+    this.lifeboat.hold(msg.a, fd);
+  }
+
+  /**
+   * The channel closed without a QUIT: the master died (a graceful master says QUIT first).
+   * With listening sockets to accept on, serve on as an orphan until a new master comes.
+   */
+  private onMasterGone(code: string | null): void {
+    if (this.state !== 'serving') return;
+    const why = `the master's channel closed${code ? ` (${code})` : ''}`;
+    const accepting = this.reusedPorts ? this.config!.listeners.length : this.lifeboat.launch((index, fd) => this.onAccepted(this.handlerFor(index), fd));
+    if (accepting === 0) return void this.quit(why);
+    this.state = 'orphaned';
+    this.log.warn(`${why} without a QUIT: the master died; accepting on ${accepting} listening socket(s) myself until a new master takes over ${this.handoffDir}`);
+    this.stopWatchingForSuccessor = watchForSuccessor(this.handoffDir, (pid) => {
+      // From a check phase: the poll phase just before it emptied the accept queues, which the
+      // kernel would reset when the last copy of a listening socket closes (lifeboat.ts).
+      setImmediate(() => void this.quit(`a new master${pid === null ? '' : ` (pid ${pid})`} took over ${this.handoffDir}`));
+    });
   }
 
   private onConnection(msg: FixedMessage, fd: number, truncated: boolean): void {
@@ -212,8 +259,14 @@ export class Worker {
       this.statusDue = true;
       this.scheduleReport();
     }
-    if (this.reusedPorts?.isPaused && this.clients < this.connectionLimit) this.reusedPorts.setAccepting(true);
+    const intake = this.ownIntake;
+    if (intake?.isPaused && this.clients < this.connectionLimit) intake.setAccepting(true);
   };
+
+  /** What accepts connections in this worker itself: reuseport's listeners, or the lifeboat once launched. */
+  private get ownIntake(): ReusedPorts | Lifeboat | null {
+    return this.reusedPorts ?? (this.lifeboat.isAccepting ? this.lifeboat : null);
+  }
 
   /**
    * A client socket that Node made (the "ipc" transport). Fds accepted on a listener of ours
@@ -236,8 +289,8 @@ export class Worker {
   }
 
   private onAccepted(handler: ConnectionHandler, fd: number): void {
-    // reuseport: at the limit, the kernel backlog holds the rest (ReusedPorts).
-    if (this.serveFd(handler, fd, 'an accepted connection', false) && this.clients >= this.connectionLimit) this.reusedPorts?.setAccepting(false);
+    // reuseport or the lifeboat: at the limit, the kernel backlog holds the rest.
+    if (this.serveFd(handler, fd, 'an accepted connection', false) && this.clients >= this.connectionLimit) this.ownIntake?.setAccepting(false);
   }
 
   /**
@@ -271,11 +324,13 @@ export class Worker {
   /** Graceful: no new connections, idle ones closed, busy ones finish their response. */
   private async quit(why: string): Promise<void> {
     if (this.quitting) return;
-    this.quitting = true;
+    this.state = 'quitting';
     this.log.notice(`gracefully shutting down: ${why}`);
+    this.stopWatchingForSuccessor?.();
     this.flushAcks();
     this.channel?.closeWhenFlushed(CHANNEL_FLUSH_MS);
     this.reusedPorts?.close();
+    this.lifeboat.close();
     const front = this.front;
     if (front) {
       front.drain();

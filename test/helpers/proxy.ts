@@ -79,7 +79,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       return stdout.includes(`${workers} workers ready`) || (workers === 0 && stdout.includes('listening on'));
     }, 10_000);
   } catch (err) {
-    child.kill('SIGKILL');
+    killWithWorkers(child);
     throw err;
   }
   const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(stdout)![1]);
@@ -108,13 +108,30 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill(signal);
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        const timer = setTimeout(() => killWithWorkers(child), 5_000);
         await exited;
         clearTimeout(timer);
       }
       fs.rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * SIGKILL for the master and its workers, the workers first: workers whose master is killed
+ * serve on, as orphans, until a new master comes (proxy/worker/lifeboat.ts); left behind they
+ * would outlive the test and keep its stdout and stderr pipes open.
+ */
+function killWithWorkers(master: ChildProcess): void {
+  if (master.pid === undefined) return;
+  for (const pid of childPids(master.pid)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // exited meanwhile
+    }
+  }
+  master.kill('SIGKILL');
 }
 
 /** Waits until every process's fd count is back at its baseline (sockets close asynchronously). */
