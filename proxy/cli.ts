@@ -8,6 +8,7 @@ import { type ConfigOverride, ONLY_KEY, parseSetOption } from './config/override
 import { Master } from './master/master';
 import type { WorkerCommand } from './master/worker-spawner';
 import { Logger } from './observability/logger';
+import { guardStandardStreams } from './observability/sync-output';
 import { resolveUpstreamServers } from './upstream/resolve-servers';
 import { Worker } from './worker/worker';
 
@@ -117,6 +118,7 @@ function workerCommand(handoffDir: string): WorkerCommand {
 }
 
 async function main(): Promise<void> {
+  guardStandardStreams();
   const opts = parseCommandLine(process.argv.slice(2));
   if (opts.role === 'worker') {
     const log = new Logger('worker');

@@ -19,6 +19,7 @@ import { describeUnfitness, newSpawnKey, ownIdentity } from '../handoff/host-ide
 import { decode, MessageType, OLDEST_WORKER_PROTOCOL, PROTOCOL_VERSION, WELCOME_SINCE_PROTOCOL, type FixedMessage, type Register } from '../handoff/protocol';
 import { EventTimeline } from '../observability/event-timeline';
 import type { Logger } from '../observability/logger';
+import { stdoutLines } from '../observability/sync-output';
 import { ConfigError } from '../config/errors';
 import { IpcListenerSet } from './ipc-listener-set';
 import { checkReloadable } from './reload-check';
@@ -138,11 +139,11 @@ export class Master {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => this.raise('terminate'));
     process.on('SIGQUIT', () => this.raise('quit'));
     process.on('SIGHUP', () => this.raise('reload'));
-    process.stdout.write(`handoff: master ${process.pid} listening on ${addresses.join(', ')} (${transport}), handoff dir ${dir}\n`);
+    stdoutLines.write(`handoff: master ${process.pid} listening on ${addresses.join(', ')} (${transport}), handoff dir ${dir}\n`);
     if (this.config.status) {
       this.statusServer = new StatusServer(() => this.snapshot(), this.log);
       const at = await this.statusServer.listen(this.config.status.host, this.config.status.port);
-      process.stdout.write(`handoff: status and dashboard on http://${at}/\n`);
+      stdoutLines.write(`handoff: status and dashboard on http://${at}/\n`);
     }
     this.spawner.start(this.config.workers, this.generation);
   }
@@ -265,7 +266,7 @@ export class Master {
     const ownRegistered = this.roster.registered().filter((l) => l.identity!.origin === 'spawned').length;
     if (!this.announcedReady && ownRegistered >= this.config.workers) {
       this.announcedReady = true;
-      process.stdout.write(`handoff: ${ownRegistered} workers ready\n`);
+      stdoutLines.write(`handoff: ${ownRegistered} workers ready\n`);
     }
     this.dispatcher.drainWaiting();
   }

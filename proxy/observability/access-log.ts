@@ -2,7 +2,10 @@
 // $body_bytes_sent since the body is streamed, not counted, and the worker that served it (the
 // name the master's status and dashboard use; '-' until the master has named it):
 //   127.0.0.1 - - [25/Nov/2026:21:40:00 +0000] "GET / HTTP/1.1" 200 187 "-" "curl/7.88.1" worker=w2
-// Lines are batched and written once per event-loop turn: one write for a burst of requests.
+// Lines are batched and written once per event-loop turn, one write for a burst of requests, by a
+// LogWriter: a write that fails loses lines and raises an alert, never the worker.
+import type { LogWriter } from './log-writer';
+
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 function timeLocal(d: Date): string {
@@ -22,26 +25,23 @@ function field(value: string | undefined): string {
 export class AccessLog {
   /** Set once the master has named this worker (WELCOME). */
   worker = '-';
-  private pending = '';
-  private flushScheduled = false;
 
-  constructor(private readonly out: NodeJS.WritableStream = process.stdout) {}
+  constructor(private readonly writer: LogWriter) {}
 
   /** One line for a finished request (499: the client went away first). */
   record(remoteAddress: string | undefined, requestLine: string, status: number, bytesSent: number, referer: string | undefined, userAgent: string | undefined): void {
-    this.pending +=
+    this.writer.append(
       `${remoteAddress ?? '-'} - - [${timeLocal(new Date())}] "${field(requestLine)}" ` +
-      `${status} ${bytesSent} "${field(referer)}" "${field(userAgent)}" worker=${this.worker}\n`;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
+      `${status} ${bytesSent} "${field(referer)}" "${field(userAgent)}" worker=${this.worker}\n`);
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
-    const text = this.pending;
-    this.pending = '';
-    this.out.write(text);
+  /** A graceful exit: what is queued is written, for at most `timeoutMs`. */
+  close(timeoutMs: number): Promise<void> {
+    return this.writer.close(timeoutMs);
+  }
+
+  /** An exit that cannot wait. */
+  closeNow(): void {
+    this.writer.flushSync();
   }
 }

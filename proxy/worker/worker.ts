@@ -24,6 +24,8 @@ const IDLE_GRACE_MS = 500;
 /** How long a quitting worker waits for its queued messages (ACKs) to reach the master. */
 const CHANNEL_FLUSH_MS = 5_000;
 const STATUS_INTERVAL_MS = 1_000;
+/** How long a quitting worker waits for its access-log lines to be written. */
+const ACCESS_LOG_FLUSH_MS = 2_000;
 /** Below this many connections a worker's open-files limit is worth a warning. */
 const SMALL_CONNECTION_LIMIT = 1024;
 
@@ -300,12 +302,14 @@ export class Worker {
       }
       front.closeAllConnections();
       front.closeUpstreams();
+      await front.accessLog?.close(ACCESS_LOG_FLUSH_MS);
     }
     process.exit(0);
   }
 
   private exitNow(): void {
     this.flushAcks();
+    this.front?.accessLog?.closeNow();
     process.exit(0);
   }
 }
