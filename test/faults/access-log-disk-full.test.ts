@@ -27,14 +27,15 @@ function fillUp(file: string): void {
   }
 }
 
-/** Requests, one after another, until `done` holds: every one must be answered 200. */
+/** Requests, one after another, until `done` holds (for at most 10 s): every one must be answered 200. */
 async function serveUntil(proxy: RunningProxy, tag: string, done: () => boolean, max = 400): Promise<number> {
-  for (let i = 0; i < max; i++) {
+  const deadline = Date.now() + 10_000;
+  for (let i = 0; i < max && Date.now() < deadline; i++) {
     const r = await request(`${proxy.url}/?${tag}=${i}`);
     assert.equal(r.status, 200, `request ${i} of ${tag}`);
     if (done()) return i + 1;
   }
-  throw new Error(`still waiting after ${max} requests (${tag}); stderr:\n${proxy.stderr()}`);
+  throw new Error(`still waiting after ${max} requests or 10 s (${tag}); stderr:\n${proxy.stderr()}`);
 }
 
 describe('the access log on a full disk', () => {
@@ -53,7 +54,7 @@ describe('the access log on a full disk', () => {
     }
   });
 
-  it('drops lines with one alert while the disk is full, serves every request from the same processes, and writes again once there is room', async () => {
+  it('drops lines with one alert while the disk is full, serves every request from the same processes, and writes again once there is room', { timeout: 30_000 }, async () => {
     const log = path.join(mount, 'access.log');
     const proxy = await startProxy({
       workers: 2,
@@ -97,7 +98,7 @@ describe('the access log on a full disk', () => {
     }
   });
 
-  it('stdout on /dev/full from the start: master and workers start, serve, and stay the same processes', async () => {
+  it('stdout on /dev/full from the start: master and workers start, serve, and stay the same processes', { timeout: 30_000 }, async () => {
     const port = await deadPort();
     const proxy = await startProxy({
       workers: 2,

@@ -17,7 +17,7 @@ describe('the access log on a pipe whose reader closed', () => {
   });
   after(async () => backend?.stop());
 
-  it('drops the lines with an alert and keeps serving from the same master and workers, and a closed stderr crashes nothing either', async () => {
+  it('drops the lines with an alert and keeps serving from the same master and workers, and a closed stderr crashes nothing either', { timeout: 30_000 }, async () => {
     const proxy = await startProxy({
       workers: 2,
       handoff: { policy: 'round-robin' },
