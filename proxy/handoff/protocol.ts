@@ -22,10 +22,13 @@ export const MAX_MESSAGE_SIZE = 64;
  * 3: REGISTER carries the worker's identity after the 16 bytes.
  * 4: workers report each upstream server's requests, failures and down time (UPSTREAM), and
  *    the master tells each worker its name (WELCOME).
+ * 5: the master tells workers to reopen their log files (REOPEN).
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 /** An older worker would take WELCOME for a malformed message: only version 4 on gets one. */
 export const WELCOME_SINCE_PROTOCOL = 4;
+/** Likewise REOPEN: only version 5 on gets one. */
+export const REOPEN_SINCE_PROTOCOL = 5;
 /**
  * A version-1 worker's ACKs (one per connection, in order) are valid cumulative ACKs, and a
  * version-2 worker's REGISTER is a plain 16-byte one (it gets an identity from its pid alone), so
@@ -75,6 +78,11 @@ export enum MessageType {
    * (workerHeader): the same name the master's status, metrics and dashboard use.
    */
   WELCOME = 8,
+  /**
+   * master → worker, on the master's USR1 (nginx's NGX_CMD_REOPEN): "open your log files anew",
+   * after logrotate renamed them. Every field 0.
+   */
+  REOPEN = 10,
 }
 
 /** Every message but REGISTER and UPSTREAM: the 16 bytes as they are. */

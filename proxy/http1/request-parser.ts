@@ -206,6 +206,7 @@ export class RequestParser {
         received: 0,
         buffered: null,
         accessLogged: true,
+        startedAt: Date.now(),
       },
       upgrade,
     );

@@ -3,6 +3,7 @@
 //
 // As nginx's ngx_master_process_cycle: signal handlers only raise flags; one cycle does the work.
 //   TERM, INT  fast shutdown          QUIT  graceful shutdown (workers finish their requests)
+//   USR1       reopen the log files: every worker is told to reopen its access log
 //   HUP        reload: load the config anew; if it is good, start new workers with it and let
 //              the old ones finish their requests; if not, keep everything as it is. A HUP while
 //              a reload is still loading its config makes one more reload after it (ReloadGate)
@@ -16,7 +17,7 @@ import type { Config } from '../config/types';
 import { native, type Acceptor } from '../handoff/native';
 import { cleanHandoffDir, lockHandoffDir, masterSocketPath, prepareHandoffDir, publishConfig, publishMasterIdentity } from '../handoff/handoff-dir';
 import { describeUnfitness, newSpawnKey, ownIdentity } from '../handoff/host-identity';
-import { decode, MessageType, OLDEST_WORKER_PROTOCOL, PROTOCOL_VERSION, WELCOME_SINCE_PROTOCOL, type FixedMessage, type Register } from '../handoff/protocol';
+import { decode, MessageType, OLDEST_WORKER_PROTOCOL, PROTOCOL_VERSION, REOPEN_SINCE_PROTOCOL, WELCOME_SINCE_PROTOCOL, type FixedMessage, type Register } from '../handoff/protocol';
 import { EventTimeline } from '../observability/event-timeline';
 import type { Logger } from '../observability/logger';
 import { stdoutLines } from '../observability/sync-output';
@@ -26,6 +27,7 @@ import { checkReloadable } from './reload-check';
 import { newCounters, type StatusSnapshot } from '../observability/master-metrics';
 import { StatusServer } from '../observability/status-server';
 import { ListenerSet } from './listener-set';
+import { removePidFile, writePidFile } from './pid-file';
 import { createPolicy, type SchedulingPolicy } from './scheduling-policy';
 import { Dispatcher } from './dispatcher';
 import { drainThenQuit } from './graceful-drain';
@@ -43,7 +45,7 @@ const GRACEFUL_SHUTDOWN_MS = 30_000;
 /** How long a new generation gets to register before the old one is told to quit anyway. */
 const NEW_GENERATION_WAIT_MS = 5_000;
 
-type Flag = 'terminate' | 'quit' | 'reload';
+type Flag = 'terminate' | 'quit' | 'reload' | 'reopen';
 
 export class Master {
   private readonly listeners: ListenerSet | IpcListenerSet;
@@ -68,6 +70,8 @@ export class Master {
   private cycleScheduled = false;
   private stopping = false;
   private announcedReady = false;
+  /** Where start() wrote the pid (a reload may name another file; this one is removed at exit). */
+  private readonly pidFile: string;
   /** The listeners workers are told about (reuseport: with port 0 resolved). */
   private publishedListeners: Config['listeners'] = [];
   private readonly handlers: Partial<Record<FixedMessage['type'], (link: WorkerLink, msg: FixedMessage) => void>> = {
@@ -83,6 +87,7 @@ export class Master {
     private readonly loadConfig: () => Promise<Config>,
     private readonly log: Logger,
   ) {
+    this.pidFile = config.pidFile;
     this.listeners = config.handoff.transport === 'ipc' ? new IpcListenerSet(log) : new ListenerSet(log);
     this.policy = createPolicy(config.handoff.policy);
     const spawnKey = newSpawnKey();
@@ -139,12 +144,16 @@ export class Master {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => this.raise('terminate'));
     process.on('SIGQUIT', () => this.raise('quit'));
     process.on('SIGHUP', () => this.raise('reload'));
+    // Node would start its inspector on USR1; as nginx's master, this one has the logs reopened.
+    process.on('SIGUSR1', () => this.raise('reopen'));
     stdoutLines.write(`handoff: master ${process.pid} listening on ${addresses.join(', ')} (${transport}), handoff dir ${dir}\n`);
     if (this.config.status) {
       this.statusServer = new StatusServer(() => this.snapshot(), this.log);
       const at = await this.statusServer.listen(this.config.status.host, this.config.status.port);
       stdoutLines.write(`handoff: status and dashboard on http://${at}/\n`);
     }
+    // Last: a master that failed to start leaves no pid file behind for `-s` to find.
+    writePidFile(this.pidFile);
     this.spawner.start(this.config.workers, this.generation);
   }
 
@@ -161,8 +170,29 @@ export class Master {
     this.cycleScheduled = false;
     if (this.flags.has('terminate')) void this.shutdown(false);
     else if (this.flags.has('quit')) void this.shutdown(true);
-    else if (this.flags.has('reload')) void this.reload();
+    else {
+      if (this.flags.has('reopen')) this.reopenLogs();
+      if (this.flags.has('reload')) void this.reload();
+    }
     this.flags.clear();
+  }
+
+  // ---- reopen ----------------------------------------------------------------------------
+
+  /**
+   * As nginx's master on USR1: the master writes only to stdout and stderr, so it has nothing of
+   * its own to reopen; every worker reopens its access log, told over its channel (joined workers
+   * in other containers too). One older than protocol 5 cannot be told: it reopens on its own
+   * USR1.
+   */
+  private reopenLogs(): void {
+    const links = this.roster.all().filter((l) => l.identity !== null);
+    const told = links.filter((l) => l.protocol >= REOPEN_SINCE_PROTOCOL);
+    for (const link of told) link.sendReopen();
+    this.log.notice(`reopening the log files: ${told.length} worker(s) told to reopen theirs`);
+    for (const link of links.filter((l) => l.protocol < REOPEN_SINCE_PROTOCOL)) {
+      this.log.warn(`${link.name} speaks handoff protocol ${link.protocol}, too old to be told to reopen its logs, so it needs its own USR1`);
+    }
   }
 
   // ---- reload -----------------------------------------------------------------------------
@@ -241,6 +271,7 @@ export class Master {
     // reload may register after it, only to be told to quit.
     const worker = this.identities.identify(msg, (spawned) => (spawned ? this.spawner.generationOf(msg.pid) : null) ?? this.generation);
     link.identity = worker;
+    link.protocol = msg.version;
     const own = worker.origin === 'spawned';
     if (own && this.spawner.isRetired(worker.pid)) {
       // Spawned before a reload that has already replaced its generation: it only registers to quit.
@@ -336,6 +367,7 @@ export class Master {
     this.handoffAcceptor?.close();
     if (this.handoffSocketFd >= 0) native.closeFd(this.handoffSocketFd);
     cleanHandoffDir(this.config.handoff.dir);
+    removePidFile(this.pidFile);
     this.log.notice('exit');
     process.exit(0);
   }

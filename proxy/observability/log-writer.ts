@@ -33,14 +33,17 @@ interface Failure {
   reported: boolean;
 }
 
-/** Where the lines go, as the operator named it in alerts. */
-export interface LogDestination {
-  /** "stdout" or the file's path. */
+/** Where the lines go. */
+interface LogDestination {
+  /** "stdout" or the file's path, as alerts name it. */
   readonly name: string;
-  /** An fd this writer owns (closes), or borrows (stdout). */
+  /** -1: the file could not be opened (its writes fail with EBADF, counted as lost). */
   readonly fd: number;
-  readonly owned: boolean;
+  /** A file this writer opened, owns (closes) and reopens; null: stdout, borrowed. */
+  readonly path: string | null;
 }
+
+const STDOUT: LogDestination = { name: 'stdout', fd: 1, path: null };
 
 export interface LogWriterOptions {
   readonly maxQueuedBytes?: number;
@@ -75,13 +78,41 @@ export class LogWriter {
   private readonly maxQueuedBytes: number;
   private readonly alertIntervalMs: number;
 
+  private destination: LogDestination;
+
+  /** `file`: an absolute path, opened for appending (created 0644 if need be); null: stdout. */
   constructor(
-    private destination: LogDestination,
+    file: string | null,
     private readonly report: LogReport,
     options: LogWriterOptions = {},
   ) {
     this.maxQueuedBytes = options.maxQueuedBytes ?? MAX_QUEUED_BYTES;
     this.alertIntervalMs = options.alertIntervalMs ?? ALERT_INTERVAL_MS;
+    this.destination = file === null ? STDOUT : { name: file, fd: this.open(file) ?? -1, path: file };
+  }
+
+  /**
+   * O_APPEND: every worker appends to the same file and no line overwrites another, as nginx's
+   * workers share theirs. null, with an alert, when it cannot be opened.
+   */
+  private open(file: string): number | null {
+    try {
+      return fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o644);
+    } catch (err) {
+      this.report('alert', `the access log "${file}" cannot be opened (${describeWriteError(err)}), so its lines are dropped until it is reopened`);
+      return null;
+    }
+  }
+
+  /**
+   * USR1, after logrotate renamed the file: lines go to a new file at the same path from now on.
+   * If it cannot be opened, they keep going to the file open so far.
+   */
+  reopen(): void {
+    const { path } = this.destination;
+    if (path === null || this.state === WriterState.Closed) return;
+    const fd = this.open(path);
+    if (fd !== null) this.replaceDestination({ name: path, fd, path });
   }
 
   /** Queues one or more whole lines; beyond the cap they are dropped and counted. */
@@ -100,11 +131,8 @@ export class LogWriter {
     }
   }
 
-  /**
-   * Lines go to `next` from now on (a reopened file); the one written to so far is closed once
-   * the write in flight, if any, is done.
-   */
-  replaceDestination(next: LogDestination): void {
+  /** Lines go to `next` from now on; the file written so far is closed once the write in flight to it is done. */
+  private replaceDestination(next: LogDestination): void {
     const previous = this.destination;
     this.destination = next;
     if (this.state === WriterState.Writing) this.afterWrite = () => this.release(previous);
@@ -148,7 +176,7 @@ export class LogWriter {
   }
 
   private release(destination: LogDestination): void {
-    if (!destination.owned) return;
+    if (destination.path === null || destination.fd < 0) return;
     try {
       fs.closeSync(destination.fd);
     } catch {
@@ -174,6 +202,7 @@ export class LogWriter {
     this.queue = [];
     this.queuedBytes = 0;
     const { fd } = this.destination;
+    if (fd < 0) return this.written(batch, Object.assign(new Error('EBADF: the file is not open'), { code: 'EBADF' }), 0);
     fs.write(fd, batch, 0, batch.length, null, (err, written) => this.written(batch, err, written));
   };
 

@@ -4,7 +4,7 @@
 // destroys it (the tunnel, once handed over).
 import type { ParsedRequest } from '../http1/parsed-request';
 import type { ClientSocket, ClientSocketListener } from '../io/client-socket';
-import type { AccessLog } from '../observability/access-log';
+import type { AccessLog, UpstreamAttempt } from '../observability/access-log';
 import type { ClientPause } from './client-pause';
 import { ClientSendWatch } from './client-send-watch';
 import { ConnState, illegalMove, isClosing } from './connection-state';
@@ -96,8 +96,8 @@ export abstract class ClientConnectionBase implements Sweepable, ClientSocketLis
     return this.front.accessLog === null ? 0 : this.socket.bytesWritten;
   }
 
-  logRequest(req: ParsedRequest, status: number, bytes: number): void {
-    if (req.accessLogged) this.front.accessLog?.record(this.socket.remoteAddress, `${req.method} ${req.url} HTTP/1.${req.versionMinor}`, status, bytes, req.t.referer, req.t.userAgent);
+  logRequest(req: ParsedRequest, status: number, bytes: number, upstreams: readonly UpstreamAttempt[] = []): void {
+    if (req.accessLogged) this.front.accessLog?.record(this.socket.remoteAddress, req, status, bytes, upstreams);
   }
 
   /**

@@ -55,6 +55,7 @@ export class Worker {
     [MessageType.CONNECTION]: (msg, fd, truncated) => this.onConnection(msg, fd, truncated),
     [MessageType.QUIT]: () => void this.quit('the master asked'),
     [MessageType.WELCOME]: (msg) => this.onWelcome(msg),
+    [MessageType.REOPEN]: () => this.reopenLogs('the master asked'),
   };
 
   constructor(
@@ -114,6 +115,9 @@ export class Worker {
     // too. Node's default would end them; as nginx's, they ignore it: the master reloads, and a
     // reload replaces workers rather than reloading them.
     process.on('SIGHUP', () => this.log.info('SIGHUP ignored: the master reloads, and replaces its workers'));
+    // As nginx's workers, a worker reopens its logs on its own USR1 too: a worker that joined
+    // from another container shares no signals with the master (Node would start its inspector).
+    process.on('SIGUSR1', () => this.reopenLogs('SIGUSR1'));
   }
 
   private onMessage(header: Buffer, fd: number, truncated: boolean): void {
@@ -125,6 +129,12 @@ export class Worker {
       return;
     }
     handler(msg, fd, truncated);
+  }
+
+  private reopenLogs(why: string): void {
+    if (!this.front?.accessLog) return;
+    this.log.notice(`reopening the access log (${why})`);
+    this.front.accessLog.reopen();
   }
 
   /** The master's name for this worker, for the access log and workerHeader. */
