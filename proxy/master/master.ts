@@ -208,7 +208,9 @@ export class Master {
       checkReloadable(this.config, next);
     } catch (err) {
       const detail = err instanceof ConfigError ? err.message : String(err);
-      this.log.error(`reload failed, the current configuration stays:\n${detail}`);
+      // One line: what a multi-line ConfigError lists, "; " between its problems.
+      const problems = detail.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+      this.log.error(`reload failed, so the current configuration stays: ${problems.join('; ')}`);
       this.timeline.add({ kind: 'reload-refused', error: detail.split('\n').find((line) => line.trim() !== '')?.trim() ?? detail });
       return;
     }
@@ -218,8 +220,8 @@ export class Master {
     publishConfig(next.handoff.dir, { ...next, listeners: this.publishedListeners });
     const retired = this.roster.retireCurrent(NEW_GENERATION_WAIT_MS, () =>
       this.log.error(
-        `reload: no new worker has registered in ${NEW_GENERATION_WAIT_MS / 1000} s (see the errors above); ` +
-          `the old workers keep serving until one does`,
+        `no new worker has registered in the ${NEW_GENERATION_WAIT_MS / 1000} s since the reload (see the errors above), ` +
+          `so the old workers keep serving until one does`,
       ),
     );
     this.spawner.retire();
@@ -227,7 +229,7 @@ export class Master {
     this.counters.reloads++;
     this.generation++;
     this.timeline.add({ kind: 'reload-done', generation: this.generation, starting: next.workers, retiring: retired });
-    this.log.notice(`reloading: ${next.workers} new worker(s) starting, ${retired} old one(s) will finish their requests`);
+    this.log.notice(`reloading: ${next.workers} new worker(s) are starting, and ${retired} old one(s) will finish their requests`);
   }
 
   // ---- workers ----------------------------------------------------------------------------
@@ -251,7 +253,7 @@ export class Master {
     if (msg?.type === MessageType.UPSTREAM) return void (link.identity !== null && link.upstreamFigures.record(msg));
     const handler = msg && this.handlers[msg.type];
     if (!msg || !handler) {
-      this.log.error(`${link.name} sent a malformed message; dropping it`);
+      this.log.error(`${link.name} sent a malformed message, so its channel is closed`);
       link.close();
       this.onWorkerGone(link);
       return;
@@ -262,7 +264,7 @@ export class Master {
   private onRegister(link: WorkerLink, msg: Register): void {
     if (link.identity !== null) return; // a second REGISTER changes nothing
     if (msg.version < OLDEST_WORKER_PROTOCOL || msg.version > PROTOCOL_VERSION) {
-      this.log.error(`worker ${msg.pid} speaks handoff protocol ${msg.version}, this master ${OLDEST_WORKER_PROTOCOL} to ${PROTOCOL_VERSION}; refusing it`);
+      this.log.error(`worker ${msg.pid} speaks handoff protocol ${msg.version} and this master ${OLDEST_WORKER_PROTOCOL} to ${PROTOCOL_VERSION}, so it is refused`);
       this.roster.remove(link);
       link.close();
       return;
@@ -275,7 +277,7 @@ export class Master {
     const own = worker.origin === 'spawned';
     if (own && this.spawner.isRetired(worker.pid)) {
       // Spawned before a reload that has already replaced its generation: it only registers to quit.
-      this.log.notice(`${describeWorker(worker)} registered after a later reload replaced it; telling it to quit`);
+      this.log.notice(`${describeWorker(worker)} registered after a later reload replaced it, so it is told to quit`);
       this.roster.registerRetired(link);
       return;
     }
@@ -355,7 +357,7 @@ export class Master {
   private async shutdown(graceful: boolean): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    this.log.notice(graceful ? 'gracefully shutting down' : 'exiting');
+    this.log.notice(graceful ? 'gracefully shutting down: the workers finish their requests, then exit' : 'exiting now: requests in flight are cut');
     this.dispatcher.stopAccepting();
     this.listeners.close();
     this.statusServer?.close();
@@ -368,7 +370,7 @@ export class Master {
     if (this.handoffSocketFd >= 0) native.closeFd(this.handoffSocketFd);
     cleanHandoffDir(this.config.handoff.dir);
     removePidFile(this.pidFile);
-    this.log.notice('exit');
+    this.log.notice('exit: every worker has left and the handoff directory is cleaned up');
     process.exit(0);
   }
 }

@@ -122,7 +122,9 @@ export abstract class ClientConnectionBase implements Sweepable, ClientSocketLis
 
   /** A bug of ours met this connection: it is closed, the worker and its other clients go on. */
   protected handlingFailed(err: unknown): void {
-    this.front.ctx.log.error(`request handling failed: ${(err as Error).stack ?? err}`);
+    // One line, the stack's frames after the message: a log reader greps lines, not paragraphs.
+    const stack = String((err as Error).stack ?? err).split('\n').map((line) => line.trim()).join(' ');
+    this.front.ctx.log.error(`request handling failed, so the connection is closed: ${stack}`);
     this.destroy();
   }
 

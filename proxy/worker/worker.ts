@@ -99,7 +99,7 @@ export class Worker {
     // this worker is and whether it can serve under this transport go with it (host-identity.ts).
     const { transport } = this.config.handoff;
     const unfit = unfitness(transport, typeof process.send === 'function', readMasterIdentity(this.handoffDir));
-    if (unfit) this.log.warn(`joining under the ${transport} transport, which this worker cannot serve: ${describeUnfitness(unfit)}; it stays idle`);
+    if (unfit) this.log.warn(`this worker joins under the ${transport} transport, which it cannot serve (${describeUnfitness(unfit)}), so it stays idle`);
     this.channel.send(encodeRegister(process.pid, this.connectionLimit, { spawnKey: inheritedSpawnKey(), unfit, host: workerHostName() }));
     this.upstreamReporter = new UpstreamReporter(this.front.upstreamServers, (message) => this.channel!.send(message));
     this.upstreamReporter.reportChanges();
@@ -114,7 +114,7 @@ export class Worker {
     // A HUP for the whole process group (a closed terminal, `kill -HUP -PGID`) reaches the workers
     // too. Node's default would end them; as nginx's, they ignore it: the master reloads, and a
     // reload replaces workers rather than reloading them.
-    process.on('SIGHUP', () => this.log.info('SIGHUP ignored: the master reloads, and replaces its workers'));
+    process.on('SIGHUP', () => this.log.info('SIGHUP ignored, since the master reloads and replaces its workers'));
     // As nginx's workers, a worker reopens its logs on its own USR1 too: a worker that joined
     // from another container shares no signals with the master (Node would start its inspector).
     process.on('SIGUSR1', () => this.reopenLogs('SIGUSR1'));
@@ -125,7 +125,7 @@ export class Worker {
     const handler = msg && msg.type !== MessageType.REGISTER && msg.type !== MessageType.UPSTREAM ? this.handlers[msg.type] : undefined;
     if (!msg || msg.type === MessageType.REGISTER || msg.type === MessageType.UPSTREAM || !handler) {
       if (fd >= 0) native.closeFd(fd);
-      this.log.error('the master sent a malformed message; ignoring it');
+      this.log.error('the master sent a malformed message, which is ignored');
       return;
     }
     handler(msg, fd, truncated);
@@ -149,8 +149,8 @@ export class Worker {
     // MSG_CTRUNC: the kernel could not install the fd here (EMFILE); the master still has it.
     if (fd < 0 || truncated || this.quitting || atLimit) {
       if (fd >= 0) native.closeFd(fd);
-      if (truncated) this.log.warn(`connection ${msg.seq} arrived without its fd (MSG_CTRUNC: out of fds?)`);
-      else if (atLimit && !this.quitting) this.log.info(`at the connection limit (${this.connectionLimit}): connection ${msg.seq} goes back to the master`);
+      if (truncated) this.log.warn(`connection ${msg.seq} arrived without its fd (MSG_CTRUNC: this worker is probably out of fds), so it goes back to the master`);
+      else if (atLimit && !this.quitting) this.log.info(`connection ${msg.seq} goes back to the master, since this worker is at its connection limit (${this.connectionLimit})`);
       this.sendCounts(MessageType.REJECT, msg.seq);
       return;
     }
@@ -176,7 +176,7 @@ export class Worker {
       handler.serveFd(fd, this.onClientClosed, handedOff);
     } catch (err) {
       native.closeFd(fd);
-      this.log.error(`cannot open ${what}: ${(err as Error).message}`);
+      this.log.error(`${what} cannot be opened (${(err as Error).message}), so it is refused`);
       return false;
     }
     this.clients++;
