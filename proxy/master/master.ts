@@ -210,7 +210,7 @@ export class Master {
       const detail = err instanceof ConfigError ? err.message : String(err);
       // One line: what a multi-line ConfigError lists, "; " between its problems.
       const problems = detail.split('\n').map((line) => line.trim()).filter((line) => line !== '');
-      this.log.error(`reload failed, so the current configuration stays: ${problems.join('; ')}`);
+      this.log.error(`reload failed, the current configuration stays: ${problems.join('; ')}`);
       this.timeline.add({ kind: 'reload-refused', error: detail.split('\n').find((line) => line.trim() !== '')?.trim() ?? detail });
       return;
     }

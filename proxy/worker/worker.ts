@@ -99,7 +99,7 @@ export class Worker {
     // this worker is and whether it can serve under this transport go with it (host-identity.ts).
     const { transport } = this.config.handoff;
     const unfit = unfitness(transport, typeof process.send === 'function', readMasterIdentity(this.handoffDir));
-    if (unfit) this.log.warn(`this worker joins under the ${transport} transport, which it cannot serve (${describeUnfitness(unfit)}), so it stays idle`);
+    if (unfit) this.log.warn(`joining under the ${transport} transport, which this worker cannot serve (${describeUnfitness(unfit)}), so it stays idle`);
     this.channel.send(encodeRegister(process.pid, this.connectionLimit, { spawnKey: inheritedSpawnKey(), unfit, host: workerHostName() }));
     this.upstreamReporter = new UpstreamReporter(this.front.upstreamServers, (message) => this.channel!.send(message));
     this.upstreamReporter.reportChanges();

@@ -29,7 +29,7 @@ describe('the error log', () => {
       const lines = proxy.stderr().trimEnd().split('\n');
       for (const line of lines) assert.match(line, PREFIX, `a line of its own event: ${JSON.stringify(line)}`);
       const refused = lines.find((l) => l.includes('reload failed'))!;
-      assert.match(refused, /\[error\] \d+#master: reload failed, so the current configuration stays: .*upstreams\.app\.servers\[0\].*; .*timeouts\.read/);
+      assert.match(refused, /\[error\] \d+#master: reload failed, the current configuration stays: .*upstreams\.app\.servers\[0\].*; .*timeouts\.read/);
     } finally {
       await proxy.stop();
     }
