@@ -66,6 +66,8 @@ export class LogWriter {
   private state = WriterState.Idle;
   private queue: Buffer[] = [];
   private queuedBytes = 0;
+  /** Lines dropped since this writer began, for whoever watches it. */
+  droppedLines = 0;
   private failure: Failure | null = null;
   private lastReportAt = -Infinity;
   /** Lines lost in a failure too short and too soon after the last report to have its own. */
@@ -113,6 +115,11 @@ export class LogWriter {
     if (path === null || this.state === WriterState.Closed) return;
     const fd = this.open(path);
     if (fd !== null) this.replaceDestination({ name: path, fd, path });
+  }
+
+  /** Bytes waiting to be written, not counting the write in flight: at most the cap. */
+  get waitingBytes(): number {
+    return this.queuedBytes;
   }
 
   /** Queues one or more whole lines; beyond the cap they are dropped and counted. */
@@ -248,6 +255,7 @@ export class LogWriter {
     this.failure ??= { reason, since: new Date(now), dropped: this.unreported, reported: false };
     this.unreported = 0;
     this.failure.dropped += lines;
+    this.droppedLines += lines;
     if (now - this.lastReportAt < this.alertIntervalMs) return;
     this.lastReportAt = now;
     const { name } = this.destination;
