@@ -9,9 +9,10 @@
 // (one line). "json": the same fields as one JSON object per line, the upstream ones as arrays.
 // Lines are batched and written once per event-loop turn, one write for a burst of requests, by a
 // LogWriter: a write that fails loses lines and raises an alert, never the worker.
-import type { AccessLogFormat } from '../config/types';
-import type { ParsedRequest } from '../http1/parsed-request';
 import type { LogWriter } from './log-writer';
+
+/** config.accessLog.format. */
+export type AccessLogFormat = 'combined' | 'json';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -26,16 +27,23 @@ export interface UpstreamAttempt {
   endedAt: number;
 }
 
-interface Entry {
-  readonly remoteAddress: string;
+/** What the client connection knows of a finished request. */
+export interface RequestRecord {
+  readonly remoteAddress: string | undefined;
+  /** "GET /path HTTP/1.1". */
   readonly requestLine: string;
   readonly status: number;
   readonly bytesSent: number;
   readonly referer: string | undefined;
   readonly userAgent: string | undefined;
+  /** Date.now() once the request's head was read. */
+  readonly startedAt: number;
+  readonly upstreams: readonly UpstreamAttempt[];
+}
+
+interface Entry extends RequestRecord {
   readonly now: Date;
   readonly requestTime: number;
-  readonly upstreams: readonly UpstreamAttempt[];
   readonly worker: string;
 }
 
@@ -62,7 +70,7 @@ function list(upstreams: readonly UpstreamAttempt[], value: (a: UpstreamAttempt)
 }
 
 function combined(e: Entry): string {
-  return `${e.remoteAddress} - - [${timeLocal(e.now)}] "${field(e.requestLine)}" ` +
+  return `${e.remoteAddress ?? '-'} - - [${timeLocal(e.now)}] "${field(e.requestLine)}" ` +
     `${e.status} ${e.bytesSent} "${field(e.referer)}" "${field(e.userAgent)}" worker=${e.worker} ` +
     `upstream_addr="${list(e.upstreams, (a) => a.address)}" upstream_status="${list(e.upstreams, (a) => (a.status === 0 ? '-' : String(a.status)))}" ` +
     `request_time=${seconds(e.requestTime).toFixed(3)} upstream_response_time="${list(e.upstreams, (a) => responseTime(a).toFixed(3))}"\n`;
@@ -71,7 +79,7 @@ function combined(e: Entry): string {
 function json(e: Entry): string {
   return JSON.stringify({
     time: e.now.toISOString(),
-    remote_addr: e.remoteAddress,
+    remote_addr: e.remoteAddress ?? null,
     request: e.requestLine,
     status: e.status,
     bytes_sent: e.bytesSent,
@@ -100,20 +108,9 @@ export class AccessLog {
   }
 
   /** One line for a finished request (499: the client went away first). */
-  record(remoteAddress: string | undefined, req: ParsedRequest, status: number, bytesSent: number, upstreams: readonly UpstreamAttempt[]): void {
+  record(request: RequestRecord): void {
     const now = new Date();
-    this.writer.append(this.format({
-      remoteAddress: remoteAddress ?? '-',
-      requestLine: `${req.method} ${req.url} HTTP/1.${req.versionMinor}`,
-      status,
-      bytesSent,
-      referer: req.t.referer,
-      userAgent: req.t.userAgent,
-      now,
-      requestTime: now.getTime() - req.startedAt,
-      upstreams,
-      worker: this.worker,
-    }));
+    this.writer.append(this.format({ ...request, now, requestTime: now.getTime() - request.startedAt, worker: this.worker }));
   }
 
   /** USR1: the file is opened anew (log rotation); stdout stays as it is. */

@@ -97,7 +97,17 @@ export abstract class ClientConnectionBase implements Sweepable, ClientSocketLis
   }
 
   logRequest(req: ParsedRequest, status: number, bytes: number, upstreams: readonly UpstreamAttempt[] = []): void {
-    if (req.accessLogged) this.front.accessLog?.record(this.socket.remoteAddress, req, status, bytes, upstreams);
+    if (!req.accessLogged || this.front.accessLog === null) return;
+    this.front.accessLog.record({
+      remoteAddress: this.socket.remoteAddress,
+      requestLine: `${req.method} ${req.url} HTTP/1.${req.versionMinor}`,
+      status,
+      bytesSent: bytes,
+      referer: req.t.referer,
+      userAgent: req.t.userAgent,
+      startedAt: req.startedAt,
+      upstreams,
+    });
   }
 
   /**
