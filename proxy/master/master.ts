@@ -26,6 +26,7 @@ import { IpcListenerSet } from './ipc-listener-set';
 import { checkReloadable } from './reload-check';
 import { newCounters, type StatusSnapshot } from '../observability/master-metrics';
 import { StatusServer } from '../observability/status-server';
+import { checkAccessLogFile } from './access-log-check';
 import { ListenerSet } from './listener-set';
 import { removePidFile, writePidFile } from './pid-file';
 import { createPolicy, type SchedulingPolicy } from './scheduling-policy';
@@ -106,6 +107,7 @@ export class Master {
   /** Binds everything first (so a bad address fails before any worker starts), then spawns. */
   async start(): Promise<void> {
     const { dir, transport } = this.config.handoff;
+    checkAccessLogFile(this.config);
     prepareHandoffDir(dir);
     lockHandoffDir(dir); // held by its fd until this process ends
     let published = this.config;
@@ -206,6 +208,7 @@ export class Master {
     try {
       next = await this.loadConfig();
       checkReloadable(this.config, next);
+      checkAccessLogFile(next);
     } catch (err) {
       const detail = err instanceof ConfigError ? err.message : String(err);
       // One line: what a multi-line ConfigError lists, "; " between its problems.

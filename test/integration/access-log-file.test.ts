@@ -95,6 +95,14 @@ describe('the access log in a file', () => {
     }
   });
 
+  it('a file that cannot be opened is refused at start, naming it, as nginx does', () => {
+    const file = path.join(dir, 'no-such-dir', 'access.log');
+    const run = spawnSync(process.execPath, [CLI, '--listen', '127.0.0.1:0', '--upstream', `127.0.0.1:${backend.port}`, '--handoff-dir', path.join(dir, 'h'),
+      '--set', `accessLog={"path":"${file}"}`], { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(run.status, 1);
+    assert.ok(run.stderr.includes(`accessLog.path: "${file}" cannot be opened for appending (ENOENT)`), run.stderr);
+  });
+
   it('handoff -s reopen (USR1): after logrotate renames the file, new lines go to a new file at the old path', async () => {
     const file = path.join(dir, 'rotated.log');
     const proxy = await startProxy({
