@@ -9,7 +9,7 @@ import { ConfigError } from './config/errors';
 import { defaultConfigPath, loadConfigFile } from './config/load';
 import { type ConfigOverride, ONLY_KEY, parseSetOption } from './config/overrides';
 import { Master } from './master/master';
-import { CONTROL_SIGNALS, ControlError, signalMaster } from './master/pid-file';
+import { CONTROL_SIGNALS, ControlError, controlSignal, signalMaster } from './master/pid-file';
 import type { WorkerCommand } from './master/worker-spawner';
 import { Logger } from './observability/logger';
 import { guardStandardStreams } from './observability/sync-output';
@@ -155,7 +155,7 @@ async function main(): Promise<void> {
     await new Worker(opts.handoffDir!, log).start(opts.waitMs);
     return;
   }
-  if (opts.signal !== null && CONTROL_SIGNALS[opts.signal] === undefined) signalMaster(opts.signal, ''); // names the choices
+  if (opts.signal !== null) controlSignal(opts.signal); // before the config: a typo is named first
   const config = loadConfigFile(opts.configFile, opts.overrides);
   if (opts.signal !== null) {
     signalMaster(opts.signal, config.pidFile);

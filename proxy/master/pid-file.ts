@@ -30,12 +30,16 @@ export function removePidFile(file: string): void {
   }
 }
 
+/** The signal `-s name` sends; throws for a name nginx's -s does not know. */
+export function controlSignal(name: string): NodeJS.Signals {
+  const signal = CONTROL_SIGNALS[name];
+  if (signal === undefined) throw new ControlError(`unknown signal "${name}": use one of ${Object.keys(CONTROL_SIGNALS).join(', ')}`);
+  return signal;
+}
+
 /** Sends `-s name` to the master the pid file names; returns its pid. */
 export function signalMaster(name: string, file: string): number {
-  const signal = CONTROL_SIGNALS[name];
-  if (signal === undefined) {
-    throw new ControlError(`unknown signal "${name}": use one of ${Object.keys(CONTROL_SIGNALS).join(', ')}`);
-  }
+  const signal = controlSignal(name);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');

@@ -142,8 +142,20 @@ export class LogWriter {
   private replaceDestination(next: LogDestination): void {
     const previous = this.destination;
     this.destination = next;
-    if (this.state === WriterState.Writing) this.afterWrite = () => this.release(previous);
-    else this.release(previous);
+    this.releaseWhenIdle(previous);
+  }
+
+  /**
+   * Never under a write in flight: the thread pool still uses the fd, and a number closed now
+   * could be reused by the next open() and written to.
+   */
+  private releaseWhenIdle(destination: LogDestination): void {
+    if (this.state !== WriterState.Writing) return this.release(destination);
+    const before = this.afterWrite;
+    this.afterWrite = () => {
+      before?.();
+      this.release(destination);
+    };
   }
 
   /** Writes what is queued, waiting at most `timeoutMs`, then takes no more lines. */
@@ -176,10 +188,10 @@ export class LogWriter {
 
   private closeNow(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.releaseWhenIdle(this.destination);
     this.state = WriterState.Closed;
     this.queue = [];
     this.queuedBytes = 0;
-    this.release(this.destination);
   }
 
   private release(destination: LogDestination): void {
