@@ -9,7 +9,7 @@ import * as path from 'path';
 import { type PlacedAddress, comparableHost, describeOverlap, firstBindConflict, formatAddress } from './addresses';
 import { Checker, closestMatch, joinPath } from './errors';
 import { DEFAULT_TIMEOUTS, DEFAULT_UPGRADES, MAX_WORKERS, TIMEOUT_NAMES, defaultsOf } from './schema';
-import type { BalancerName, Config, HandoffConfig, ListenerConfig, RouteConfig, UpstreamConfig, UpstreamServerConfig } from './types';
+import type { AccessLogFormat, BalancerName, Config, HandoffConfig, ListenerConfig, RouteConfig, UpstreamConfig, UpstreamServerConfig } from './types';
 import {
   NO_ADDRESS, parseDuration, parseHost, parseListenAddress, parsePathPrefix, parseRouteHost, parseServerAddress, parseSize,
 } from './value-parsers';
@@ -30,23 +30,41 @@ const MAX_HANDOFF_DIR_BYTES = 107 - 1 - 24;
 export function resolveConfig(check: Checker, raw: Json, file: string | null): Config {
   const listeners = resolveListeners(check, raw.listeners);
   const upstreams = resolveUpstreams(check, raw.upstreams);
+  const handoff = resolveHandoff(check, objectOr(raw.handoff), file);
   return {
     file,
     workers: resolveWorkers(raw.workers),
     workerPriority: raw.workerPriority === undefined || raw.workerPriority === 'auto' ? 'auto' : valueOr(raw.workerPriority, 0, 'number'),
-    handoff: resolveHandoff(check, objectOr(raw.handoff), file),
+    handoff,
     listeners: listeners.map((l) => l.listener),
     upstreams: Object.fromEntries(upstreams.map((u) => [u.name, u])),
     routes: resolveRoutes(check, raw.routes, upstreams.map((u) => u.name)),
     timeouts: resolveTimeouts(check, objectOr(raw.timeouts)),
     limits: resolveLimits(check, objectOr(raw.limits)),
-    accessLog: raw.accessLog === 'stdout' ? 'stdout' : 'off',
+    accessLog: resolveAccessLog(raw.accessLog, file),
+    pidFile: resolvePidFile(raw.pidFile, file, handoff.dir),
     workerHeader: valueOr<string | null>(raw.workerHeader, null, 'string'),
     status: resolveStatus(check, raw.status, listeners.map((l) => l.address)),
     upgrades: Array.isArray(raw.upgrades)
       ? [...new Set(raw.upgrades.filter((name) => typeof name === 'string').map((name) => name.toLowerCase()))]
       : DEFAULT_UPGRADES,
   };
+}
+
+/** Relative to the config file, not the cwd: the same file works wherever handoff is started from. */
+function besideConfig(file: string | null, target: string): string {
+  return path.resolve(file === null ? process.cwd() : path.dirname(file), target);
+}
+
+function resolveAccessLog(value: unknown, file: string | null): Config['accessLog'] {
+  if (value === 'stdout') return { file: null, format: 'combined' };
+  if (!isObject(value) || typeof value.path !== 'string' || value.path === '') return null; // "off", or reported
+  const format = valueOr(value.format, defaultsOf('accessLogFile').format as AccessLogFormat, 'string');
+  return { file: value.path === 'stdout' ? null : besideConfig(file, value.path), format };
+}
+
+function resolvePidFile(value: unknown, file: string | null, handoffDir: string): string {
+  return typeof value === 'string' && value !== '' ? besideConfig(file, value) : path.join(handoffDir, 'master.pid');
 }
 
 function resolveWorkers(value: unknown): number {

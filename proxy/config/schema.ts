@@ -30,6 +30,7 @@ export const BALANCERS = Object.freeze(['round-robin', 'least-conn', 'random-two
 /** What the hash balancer hashes: the client's address, the request target, or one header's value. */
 export const HASH_KEY_PATTERN = "^(client-address|uri|header:[!#$%&'*+.^_`|~0-9A-Za-z-]+)$";
 export const ACCESS_LOG_TARGETS = Object.freeze(['off', 'stdout'] as const);
+export const ACCESS_LOG_FORMATS = Object.freeze(['combined', 'json'] as const);
 /**
  * The Upgrade protocols tunnelled unless the config says otherwise. nginx tunnels none unless told
  * to; WebSocket is why a user turns it on. Others, h2c above all, would let a client speak a
@@ -132,6 +133,11 @@ const handoff = def('handoff', Type.Object({
   })),
 }, { additionalProperties: false, description: 'How the master hands accepted connections to the workers.' }));
 
+const accessLogFile = def('accessLogFile', Type.Object({
+  path: Type.String({ minLength: 1, description: 'The file to append to, opened by each worker itself (O_APPEND, so all workers share it, as nginx\'s do); a relative path is resolved against this config file\'s directory; "stdout" is the standard output. USR1 to the master (handoff -s reopen) opens it anew, for log rotation.' }),
+  format: Type.Optional(StringEnum(ACCESS_LOG_FORMATS, { default: 'combined', description: '"combined": nginx\'s combined format, followed by the worker, the upstream\'s address and status, the request time and the upstream response time. "json": one JSON object per line with the same fields.' })),
+}, { additionalProperties: false, description: 'An access log in a file, or on stdout in a chosen format.' }));
+
 const limits = def('limits', Type.Object({
   maxConnectionsPerWorker: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'A worker takes no more client connections than this (nginx worker_connections), 1 to 1000000.' })),
   maxBodySize: Type.Optional(Type.Unsafe<Static<typeof size>>({ $ref: '#/$defs/size', default: 0, description: 'Largest request body accepted (nginx client_max_body_size), a size. 0 = unlimited, the default: bodies are streamed to the upstream, never buffered whole, so the proxy needs no cap for its own sake.' })),
@@ -168,9 +174,15 @@ export const ConfigFileSchema = Type.Object({
   })),
   timeouts: Type.Optional(timeouts),
   limits: Type.Optional(limits),
-  accessLog: Type.Optional(StringEnum(ACCESS_LOG_TARGETS, {
+  accessLog: Type.Optional(Type.Union([StringEnum(ACCESS_LOG_TARGETS), accessLogFile], {
     default: 'off',
-    description: 'Where workers write one access-log line per request, in nginx\'s combined format. "off" (the default) writes none; "stdout" suits containers (docker compose logs). A route can opt out with its own "accessLog": false.',
+    title: '"off", "stdout" or an object with a "path" and a "format"',
+    examples: ['stdout', { path: '/var/log/handoff/access.log', format: 'combined' }],
+    description: 'Where workers write one access-log line per request (nginx access_log). "off" (the default) writes none; "stdout" writes nginx\'s combined format to the standard output, which suits containers (docker compose logs); an object names a file and a format. A route can opt out with its own "accessLog": false. A write that fails (a full disk, a closed pipe) loses its lines with an alert in the error log; the workers keep serving.',
+  })),
+  pidFile: Type.Optional(Type.String({
+    minLength: 1,
+    description: 'Where the master writes its pid at start and removes it at exit (nginx pid), and where `handoff -s reload|reopen|quit|stop` finds the master. A relative path is resolved against this config file\'s directory. Default: master.pid in the handoff directory.',
   })),
   workerHeader: Type.Optional(Type.Union([Type.String({ pattern: TOKEN_PATTERN, title: 'a header name (an HTTP token)' }), Type.Null()], {
     default: null,

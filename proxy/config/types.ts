@@ -2,7 +2,7 @@
 // the route fields are taken from there); validate.ts turns a file into these types: shorthands
 // expanded, durations and sizes in numbers, defaults filled in.
 
-import type { ACCESS_LOG_TARGETS, BALANCERS, POLICIES, TRANSPORTS } from './schema';
+import type { ACCESS_LOG_FORMATS, BALANCERS, POLICIES, TRANSPORTS } from './schema';
 
 /** How accepted connections reach the workers. */
 export type HandoffTransport = (typeof TRANSPORTS)[number];
@@ -93,8 +93,14 @@ export interface LimitsConfig {
  */
 export type WorkerPriority = number | 'auto';
 
-/** Where workers write one line per request (nginx's combined format); 'off' writes none. */
-export type AccessLogTarget = (typeof ACCESS_LOG_TARGETS)[number];
+export type AccessLogFormat = (typeof ACCESS_LOG_FORMATS)[number];
+
+/** Where workers write one line per request, and how. */
+export interface AccessLogConfig {
+  /** An absolute path each worker opens for appending; null: the standard output. */
+  readonly file: string | null;
+  readonly format: AccessLogFormat;
+}
 
 export interface Config {
   /** Absolute path of the file this came from, or null when built in memory. */
@@ -107,7 +113,10 @@ export interface Config {
   readonly routes: readonly RouteConfig[];
   readonly timeouts: TimeoutsConfig;
   readonly limits: LimitsConfig;
-  readonly accessLog: AccessLogTarget;
+  /** null: no access log (nginx access_log off). */
+  readonly accessLog: AccessLogConfig | null;
+  /** Where the master writes its pid (nginx `pid`), for `handoff -s`. */
+  readonly pidFile: string;
   /** A response header naming the worker that served the response; null = none. */
   readonly workerHeader: string | null;
   /**

@@ -24,13 +24,15 @@ export const MAX_MESSAGE_SIZE = 64;
  * 4: workers report each upstream server's requests, failures and down time (UPSTREAM), and
  *    the master tells each worker its name (WELCOME).
  * 5: the master gives each worker its listening sockets to keep (LISTENER), so that the workers
- *    go on accepting if the master dies.
+ *    go on accepting if the master dies, and tells workers to reopen their log files (REOPEN).
  */
 export const PROTOCOL_VERSION = 5;
 /** An older worker would take WELCOME for a malformed message: only version 4 on gets one. */
 export const WELCOME_SINCE_PROTOCOL = 4;
 /** Nor would an older worker know what to do with a LISTENER (and would close its fd). */
 export const LISTENERS_SINCE_PROTOCOL = 5;
+/** Likewise REOPEN: only version 5 on gets one. */
+export const REOPEN_SINCE_PROTOCOL = 5;
 /**
  * A version-1 worker's ACKs (one per connection, in order) are valid cumulative ACKs, and a
  * version-2 worker's REGISTER is a plain 16-byte one (it gets an identity from its pid alone), so
@@ -88,6 +90,11 @@ export enum MessageType {
    * sent when the master closes its listeners (a shutdown), so that the port closes with them.
    */
   LISTENER = 9,
+  /**
+   * master → worker, on the master's USR1 (nginx's NGX_CMD_REOPEN): "open your log files anew",
+   * after logrotate renamed them. Every field 0.
+   */
+  REOPEN = 10,
 }
 
 /** Every message but REGISTER and UPSTREAM: the 16 bytes as they are. */

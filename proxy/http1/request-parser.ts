@@ -248,6 +248,7 @@ export class RequestParser {
       received: 0,
       buffered: null,
       accessLogged: true,
+      startedAt: Date.now(),
     };
   }
 }

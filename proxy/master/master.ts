@@ -3,6 +3,7 @@
 //
 // As nginx's ngx_master_process_cycle: signal handlers only raise flags; one cycle does the work.
 //   TERM, INT  fast shutdown          QUIT  graceful shutdown (workers finish their requests)
+//   USR1       reopen the log files: every worker is told to reopen its access log
 //   HUP        reload: load the config anew; if it is good, start new workers with it and let
 //              the old ones finish their requests; if not, keep everything as it is. A HUP while
 //              a reload is still loading its config makes one more reload after it (ReloadGate)
@@ -15,15 +16,18 @@
 import type { Config } from '../config/types';
 import { native } from '../handoff/native';
 import { describeUnfitness, newSpawnKey, ownIdentity } from '../handoff/host-identity';
-import { decode, LISTENERS_SINCE_PROTOCOL, MessageType, OLDEST_WORKER_PROTOCOL, PROTOCOL_VERSION, WELCOME_SINCE_PROTOCOL, type FixedMessage, type Register } from '../handoff/protocol';
+import { decode, LISTENERS_SINCE_PROTOCOL, MessageType, OLDEST_WORKER_PROTOCOL, PROTOCOL_VERSION, REOPEN_SINCE_PROTOCOL, WELCOME_SINCE_PROTOCOL, type FixedMessage, type Register } from '../handoff/protocol';
 import { EventTimeline } from '../observability/event-timeline';
 import type { Logger } from '../observability/logger';
+import { stdoutLines } from '../observability/sync-output';
 import { ConfigError } from '../config/errors';
 import { IpcListenerSet } from './ipc-listener-set';
 import { checkReloadable } from './reload-check';
 import { newCounters, type StatusSnapshot } from '../observability/master-metrics';
 import { StatusServer } from '../observability/status-server';
+import { checkAccessLogFile } from './access-log-check';
 import { ListenerSet } from './listener-set';
+import { removePidFile, writePidFile } from './pid-file';
 import { createPolicy, type SchedulingPolicy } from './scheduling-policy';
 import { Dispatcher } from './dispatcher';
 import { drainThenQuit } from './graceful-drain';
@@ -43,7 +47,7 @@ const GRACEFUL_SHUTDOWN_MS = 30_000;
 /** How long a new generation gets to register before the old one is told to quit anyway. */
 const NEW_GENERATION_WAIT_MS = 5_000;
 
-type Flag = 'terminate' | 'quit' | 'reload';
+type Flag = 'terminate' | 'quit' | 'reload' | 'reopen';
 
 export class Master {
   private readonly listeners: ListenerSet | IpcListenerSet;
@@ -69,6 +73,8 @@ export class Master {
   private announcedReady = false;
   /** Set at start: taking over from a master that died, and saying when this one serves. */
   private succession: Succession | null = null;
+  /** Where start() wrote the pid (a reload may name another file; this one is removed at exit). */
+  private readonly pidFile: string;
   /** The listeners workers are told about (reuseport: with port 0 resolved). */
   private publishedListeners: Config['listeners'] = [];
   private readonly handlers: Partial<Record<FixedMessage['type'], (link: WorkerLink, msg: FixedMessage) => void>> = {
@@ -84,6 +90,7 @@ export class Master {
     private readonly loadConfig: () => Promise<Config>,
     private readonly log: Logger,
   ) {
+    this.pidFile = config.pidFile;
     this.listeners = config.handoff.transport === 'ipc' ? new IpcListenerSet(log) : new ListenerSet(log);
     this.policy = createPolicy(config.handoff.policy);
     const spawnKey = newSpawnKey();
@@ -104,6 +111,7 @@ export class Master {
   /** Binds everything first (so a bad address fails before any worker starts), then spawns. */
   async start(): Promise<void> {
     const { dir, transport } = this.config.handoff;
+    checkAccessLogFile(this.config);
     this.handoffDir.take();
     const succession = new Succession(dir, this.identity, (identity) => this.handoffDir.announce(identity), this.log);
     this.succession = succession;
@@ -137,12 +145,16 @@ export class Master {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => this.raise('terminate'));
     process.on('SIGQUIT', () => this.raise('quit'));
     process.on('SIGHUP', () => this.raise('reload'));
-    process.stdout.write(`handoff: master ${process.pid} listening on ${addresses.join(', ')} (${transport}), handoff dir ${dir}\n`);
+    // Node would start its inspector on USR1; as nginx's master, this one has the logs reopened.
+    process.on('SIGUSR1', () => this.raise('reopen'));
+    stdoutLines.write(`handoff: master ${process.pid} listening on ${addresses.join(', ')} (${transport}), handoff dir ${dir}\n`);
     if (this.config.status) {
       this.statusServer = new StatusServer(() => this.snapshot(), this.log);
       const at = await this.statusServer.listen(this.config.status.host, this.config.status.port);
-      process.stdout.write(`handoff: status and dashboard on http://${at}/\n`);
+      stdoutLines.write(`handoff: status and dashboard on http://${at}/\n`);
     }
+    // Last: a master that failed to start leaves no pid file behind for `-s` to find.
+    writePidFile(this.pidFile);
     this.spawner.start(this.config.workers, this.generation);
   }
 
@@ -159,8 +171,29 @@ export class Master {
     this.cycleScheduled = false;
     if (this.flags.has('terminate')) void this.shutdown(false);
     else if (this.flags.has('quit')) void this.shutdown(true);
-    else if (this.flags.has('reload')) void this.reload();
+    else {
+      if (this.flags.has('reopen')) this.reopenLogs();
+      if (this.flags.has('reload')) void this.reload();
+    }
     this.flags.clear();
+  }
+
+  // ---- reopen ----------------------------------------------------------------------------
+
+  /**
+   * As nginx's master on USR1: the master writes only to stdout and stderr, so it has nothing of
+   * its own to reopen; every worker reopens its access log, told over its channel (joined workers
+   * in other containers too). One older than protocol 5 cannot be told: it reopens on its own
+   * USR1.
+   */
+  private reopenLogs(): void {
+    const links = this.roster.all().filter((l) => l.identity !== null);
+    const told = links.filter((l) => l.protocol >= REOPEN_SINCE_PROTOCOL);
+    for (const link of told) link.sendReopen();
+    this.log.notice(`reopening the log files: ${told.length} worker(s) told to reopen theirs`);
+    for (const link of links.filter((l) => l.protocol < REOPEN_SINCE_PROTOCOL)) {
+      this.log.warn(`${link.name} speaks handoff protocol ${link.protocol}, too old to be told to reopen its logs, so it needs its own USR1`);
+    }
   }
 
   // ---- reload -----------------------------------------------------------------------------
@@ -174,13 +207,15 @@ export class Master {
     try {
       next = await this.loadConfig();
       checkReloadable(this.config, next);
+      checkAccessLogFile(next);
       if (this.stopping) return;
       // The last step that can fail, before anything changes: new workers read what is published.
       this.handoffDir.publish({ ...next, listeners: this.publishedListeners });
     } catch (err) {
-      // A config error lists its problems a line each; anything else is one sentence.
       const detail = err instanceof ConfigError ? err.message : `cannot publish the new configuration: ${(err as Error).message}`;
-      this.log.error(`reload failed, the current configuration stays:${err instanceof ConfigError ? '\n' : ' '}${detail}`);
+      // One line: what a multi-line ConfigError lists, "; " between its problems.
+      const problems = detail.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+      this.log.error(`reload failed, the current configuration stays: ${problems.join('; ')}`);
       this.timeline.add({ kind: 'reload-refused', error: detail.split('\n').find((line) => line.trim() !== '')?.trim() ?? detail });
       return;
     }
@@ -188,8 +223,8 @@ export class Master {
     this.policy = createPolicy(next.handoff.policy);
     const retired = this.roster.retireCurrent(NEW_GENERATION_WAIT_MS, () =>
       this.log.error(
-        `reload: no new worker has registered in ${NEW_GENERATION_WAIT_MS / 1000} s (see the errors above); ` +
-          `the old workers keep serving until one does`,
+        `no new worker has registered in the ${NEW_GENERATION_WAIT_MS / 1000} s since the reload (see the errors above), ` +
+          `so the old workers keep serving until one does`,
       ),
     );
     this.spawner.retire();
@@ -197,7 +232,7 @@ export class Master {
     this.counters.reloads++;
     this.generation++;
     this.timeline.add({ kind: 'reload-done', generation: this.generation, starting: next.workers, retiring: retired });
-    this.log.notice(`reloading: ${next.workers} new worker(s) starting, ${retired} old one(s) will finish their requests`);
+    this.log.notice(`reloading: ${next.workers} new worker(s) are starting, and ${retired} old one(s) will finish their requests`);
   }
 
   // ---- workers ----------------------------------------------------------------------------
@@ -222,7 +257,7 @@ export class Master {
     if (msg?.type === MessageType.UPSTREAM) return void (link.identity !== null && link.upstreamFigures.record(msg));
     const handler = msg && this.handlers[msg.type];
     if (!msg || !handler) {
-      this.log.error(`${link.name} sent a malformed message; dropping it`);
+      this.log.error(`${link.name} sent a malformed message, so its channel is closed`);
       link.close();
       this.onWorkerGone(link);
       return;
@@ -233,7 +268,7 @@ export class Master {
   private onRegister(link: WorkerLink, msg: Register): void {
     if (link.identity !== null) return; // a second REGISTER changes nothing
     if (msg.version < OLDEST_WORKER_PROTOCOL || msg.version > PROTOCOL_VERSION) {
-      this.log.error(`worker ${msg.pid} speaks handoff protocol ${msg.version}, this master ${OLDEST_WORKER_PROTOCOL} to ${PROTOCOL_VERSION}; refusing it`);
+      this.log.error(`worker ${msg.pid} speaks handoff protocol ${msg.version} and this master ${OLDEST_WORKER_PROTOCOL} to ${PROTOCOL_VERSION}, so it is refused`);
       this.roster.remove(link);
       link.close();
       return;
@@ -242,10 +277,11 @@ export class Master {
     // reload may register after it, only to be told to quit.
     const worker = this.identities.identify(msg, (spawned) => (spawned ? this.spawner.generationOf(msg.pid) : null) ?? this.generation);
     link.identity = worker;
+    link.protocol = msg.version;
     const own = worker.origin === 'spawned';
     if (own && this.spawner.isRetired(worker.pid)) {
       // Spawned before a reload that has already replaced its generation: it only registers to quit.
-      this.log.notice(`${describeWorker(worker)} registered after a later reload replaced it; telling it to quit`);
+      this.log.notice(`${describeWorker(worker)} registered after a later reload replaced it, so it is told to quit`);
       this.roster.registerRetired(link);
       return;
     }
@@ -270,7 +306,7 @@ export class Master {
     const ownRegistered = this.roster.registered().filter((l) => l.identity!.origin === 'spawned').length;
     if (!this.announcedReady && ownRegistered >= this.config.workers) {
       this.announcedReady = true;
-      process.stdout.write(`handoff: ${ownRegistered} workers ready\n`);
+      stdoutLines.write(`handoff: ${ownRegistered} workers ready\n`);
     }
     this.dispatcher.drainWaiting();
   }
@@ -328,7 +364,7 @@ export class Master {
   private async shutdown(graceful: boolean): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    this.log.notice(graceful ? 'gracefully shutting down' : 'exiting');
+    this.log.notice(graceful ? 'gracefully shutting down: the workers finish their requests, then exit' : 'exiting now: requests in flight are cut');
     this.dispatcher.stopAccepting();
     // The workers' copies of the listeners would keep the ports open: the ports close now.
     for (const link of this.roster.all()) link.takeBackListeners();
@@ -346,7 +382,8 @@ export class Master {
       link.close();
     }
     this.handoffDir.close();
-    this.log.notice('exit');
+    removePidFile(this.pidFile);
+    this.log.notice('exit: every worker has left and the handoff directory is cleaned up');
     process.exit(0);
   }
 }

@@ -71,6 +71,9 @@ export class WorkerLink {
     this.writer = new ChannelWriter(fd, (header, passedFd) => onMessage(this, header, passedFd), () => onClose(this));
   }
 
+  /** The handoff protocol version the worker registered with (0 until it has). */
+  protocol = 0;
+
   /** For log lines. */
   get name(): string {
     return this.identity ? describeWorker(this.identity) : 'an unregistered worker';
@@ -179,6 +182,11 @@ export class WorkerLink {
   /** Tells the worker the name the master knows it by (WELCOME: "w" + its number). */
   welcome(identity: WorkerIdentity): void {
     this.writer.send(encode(MessageType.WELCOME, 0, workerNumberOf(identity.id), identity.generation));
+  }
+
+  /** USR1's word to the worker: its log files are opened anew. */
+  sendReopen(): void {
+    this.writer.send(encode(MessageType.REOPEN));
   }
 
   /**

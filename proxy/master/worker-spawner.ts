@@ -97,7 +97,7 @@ export class WorkerSpawner {
     });
     this.children.add(child);
     this.generations.set(child, this.generation);
-    child.on('error', (err) => this.log.error(`cannot spawn worker: ${err.message}`));
+    child.on('error', (err) => this.log.error(`a worker cannot be spawned (${err.message})`));
     child.on('exit', (code, signal) => {
       this.children.delete(child);
       this.generations.delete(child);

@@ -273,7 +273,7 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
 
   /** Malformed input or a head too slow: answer it if no response is under way, and close. */
   private clientError(code: string, status: number): void {
-    this.front.ctx.log.info(`client ${this.socket.remoteAddress} sent an invalid request (${code}): ${status}`);
+    this.front.ctx.log.info(`client ${this.socket.remoteAddress} sent an invalid request (${code}), answered ${status}`);
     if (this.current !== null) {
       // In the body of the request being answered: that request is at fault. In a later,
       // pipelined one: the current request still gets its own answer, then the connection closes.

@@ -10,6 +10,7 @@ import { NetClientSocket } from '../io/client-socket';
 import { HandleSocket } from '../io/handle-socket';
 import { socketFromTcpFd } from '../io/socket-from-fd';
 import { AccessLog } from '../observability/access-log';
+import { LogWriter } from '../observability/log-writer';
 import type { Logger } from '../observability/logger';
 import { ClientConnection, type ConnectionFront } from './client-connection';
 import type { ConnectionHandler } from './connection-handler';
@@ -62,7 +63,9 @@ export class Front implements ConnectionFront, ConnectionHandler {
     this.router = new Router(config.routes, config.upstreams);
     this.ctx = { timeouts: config.timeouts, maxBodySize: config.limits.maxBodySize, upgrades: config.upgrades, log, workerLine: () => this.workerLine };
     this.workerHeader = config.workerHeader;
-    this.accessLog = config.accessLog === 'stdout' ? new AccessLog() : null;
+    this.accessLog = config.accessLog === null
+      ? null
+      : new AccessLog(new LogWriter(config.accessLog.file, (level, message) => log.log(level, message)), config.accessLog.format);
     const t = config.timeouts;
     this.keepAliveOnly = `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(t.keepAlive / 1000)}\r\n`;
     this.keepAliveLines = this.keepAliveOnly;

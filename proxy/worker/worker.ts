@@ -34,6 +34,8 @@ const IDLE_GRACE_MS = 500;
 /** How long a quitting worker waits for its queued messages (ACKs) to reach the master. */
 const CHANNEL_FLUSH_MS = 5_000;
 const STATUS_INTERVAL_MS = 1_000;
+/** How long a quitting worker waits for its access-log lines to be written. */
+const ACCESS_LOG_FLUSH_MS = 2_000;
 /** Below this many connections a worker's open-files limit is worth a warning. */
 const SMALL_CONNECTION_LIMIT = 1024;
 
@@ -69,6 +71,7 @@ export class Worker {
     [MessageType.QUIT]: () => void this.quit('the master asked'),
     [MessageType.WELCOME]: (msg) => this.onWelcome(msg),
     [MessageType.LISTENER]: (msg, fd, truncated) => this.onListener(msg, fd, truncated),
+    [MessageType.REOPEN]: () => this.reopenLogs('the master asked'),
   };
 
   constructor(
@@ -107,7 +110,7 @@ export class Worker {
     // this worker is and whether it can serve under this transport go with it (host-identity.ts).
     const { transport } = this.config.handoff;
     const unfit = unfitness(transport, typeof process.send === 'function', readMasterIdentity(this.handoffDir));
-    if (unfit) this.log.warn(`joining under the ${transport} transport, which this worker cannot serve: ${describeUnfitness(unfit)}; it stays idle`);
+    if (unfit) this.log.warn(`joining under the ${transport} transport, which this worker cannot serve (${describeUnfitness(unfit)}), so it stays idle`);
     this.channel.send(encodeRegister(process.pid, this.connectionLimit, { spawnKey: inheritedSpawnKey(), unfit, host: workerHostName() }));
     this.upstreamReporter = new UpstreamReporter(this.front.upstreamServers, (message) => this.channel!.send(message));
     this.upstreamReporter.reportChanges();
@@ -122,7 +125,10 @@ export class Worker {
     // A HUP for the whole process group (a closed terminal, `kill -HUP -PGID`) reaches the workers
     // too. Node's default would end them; as nginx's, they ignore it: the master reloads, and a
     // reload replaces workers rather than reloading them.
-    process.on('SIGHUP', () => this.log.info('SIGHUP ignored: the master reloads, and replaces its workers'));
+    process.on('SIGHUP', () => this.log.info('SIGHUP ignored, since the master reloads and replaces its workers'));
+    // As nginx's workers, a worker reopens its logs on its own USR1 too: a worker that joined
+    // from another container shares no signals with the master (Node would start its inspector).
+    process.on('SIGUSR1', () => this.reopenLogs('SIGUSR1'));
   }
 
   private onMessage(header: Buffer, fd: number, truncated: boolean): void {
@@ -130,10 +136,16 @@ export class Worker {
     const handler = msg && msg.type !== MessageType.REGISTER && msg.type !== MessageType.UPSTREAM ? this.handlers[msg.type] : undefined;
     if (!msg || msg.type === MessageType.REGISTER || msg.type === MessageType.UPSTREAM || !handler) {
       if (fd >= 0) native.closeFd(fd);
-      this.log.error('the master sent a malformed message; ignoring it');
+      this.log.error('the master sent a malformed message, which is ignored');
       return;
     }
     handler(msg, fd, truncated);
+  }
+
+  private reopenLogs(why: string): void {
+    if (!this.front?.accessLog) return;
+    this.log.notice(`reopening the access log (${why})`);
+    this.front.accessLog.reopen();
   }
 
   /** The master's name for this worker, for the access log and workerHeader. */
@@ -174,8 +186,8 @@ export class Worker {
     // MSG_CTRUNC: the kernel could not install the fd here (EMFILE); the master still has it.
     if (fd < 0 || truncated || this.quitting || atLimit) {
       if (fd >= 0) native.closeFd(fd);
-      if (truncated) this.log.warn(`connection ${msg.seq} arrived without its fd (MSG_CTRUNC: out of fds?)`);
-      else if (atLimit && !this.quitting) this.log.info(`at the connection limit (${this.connectionLimit}): connection ${msg.seq} goes back to the master`);
+      if (truncated) this.log.warn(`connection ${msg.seq} arrived without its fd (MSG_CTRUNC: this worker is probably out of fds), so it goes back to the master`);
+      else if (atLimit && !this.quitting) this.log.info(`connection ${msg.seq} goes back to the master, since this worker is at its connection limit (${this.connectionLimit})`);
       this.sendCounts(MessageType.REJECT, msg.seq);
       return;
     }
@@ -201,7 +213,7 @@ export class Worker {
       handler.serveFd(fd, this.onClientClosed, handedOff);
     } catch (err) {
       native.closeFd(fd);
-      this.log.error(`cannot open ${what}: ${(err as Error).message}`);
+      this.log.error(`${what} cannot be opened (${(err as Error).message}), so it is refused`);
       return false;
     }
     this.clients++;
@@ -345,12 +357,14 @@ export class Worker {
       }
       front.closeAllConnections();
       front.closeUpstreams();
+      await front.accessLog?.close(ACCESS_LOG_FLUSH_MS);
     }
     process.exit(0);
   }
 
   private exitNow(): void {
     this.flushAcks();
+    this.front?.accessLog?.closeNow();
     process.exit(0);
   }
 }
