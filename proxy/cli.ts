@@ -1,13 +1,18 @@
 #!/usr/bin/env node
 // The `handoff` command: runs the master (which spawns its workers), one worker that joins a
-// master through a handoff directory, or `-t`, a config check like `nginx -t`.
+// master through a handoff directory, `-t`, a config check like `nginx -t`, `-s SIGNAL` to a
+// running master through its pid file, like `nginx -s`, or `-v`.
+import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config/errors';
 import { defaultConfigPath, loadConfigFile } from './config/load';
 import { type ConfigOverride, ONLY_KEY, parseSetOption } from './config/overrides';
 import { Master } from './master/master';
+import { CONTROL_SIGNALS, ControlError, controlSignal, signalMaster } from './master/pid-file';
 import type { WorkerCommand } from './master/worker-spawner';
 import { Logger } from './observability/logger';
+import { guardStandardStreams } from './observability/sync-output';
 import { resolveUpstreamServers } from './upstream/resolve-servers';
 import { Worker } from './worker/worker';
 
@@ -18,6 +23,10 @@ const USAGE = `Usage:
 Options:
   -c, --config FILE       config file (default: ${defaultConfigPath()})
   -t, --test              check the config, then exit: 0 if valid, 1 if not (as nginx -t)
+  -s, --signal SIGNAL     send SIGNAL to the running master, found through the config's pid
+                          file (as nginx -s): ${Object.keys(CONTROL_SIGNALS).join(', ')}
+      --pid-file FILE     the master's pid file (default: master.pid in the handoff directory)
+  -v, --version           print the version, then exit
       --set KEY.PATH=VALUE
                           set a config value before validation (as nginx -g), repeatable;
                           VALUE is JSON if it parses (4, true, null, ["a"]), else a string:
@@ -37,6 +46,8 @@ interface Options {
   role: 'master' | 'worker';
   configFile: string;
   test: boolean;
+  /** -s: the name of the signal to send to the running master. */
+  signal: string | null;
   /** Applied to the file on every load: at start, by -t, and on each reload. */
   overrides: ConfigOverride[];
   handoffDir?: string;
@@ -46,6 +57,9 @@ interface Options {
 const OPTIONS = {
   config: { type: 'string', short: 'c' },
   test: { type: 'boolean', short: 't' },
+  signal: { type: 'string', short: 's' },
+  'pid-file': { type: 'string' },
+  version: { type: 'boolean', short: 'v' },
   set: { type: 'string', multiple: true },
   listen: { type: 'string' },
   upstream: { type: 'string' },
@@ -70,6 +84,10 @@ function parseCommandLine(argv: string[]): Options {
     process.stdout.write(USAGE);
     process.exit(0);
   }
+  if (values.version) {
+    process.stdout.write(`handoff version: handoff/${packageVersion()}\n`);
+    process.exit(0);
+  }
   const role = positionals[0] === 'worker' ? 'worker' : 'master';
   const extra = positionals.slice(role === 'worker' ? 1 : 0);
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
@@ -81,6 +99,7 @@ function parseCommandLine(argv: string[]): Options {
     role,
     configFile: values.config ?? defaultConfigPath(),
     test: values.test ?? false,
+    signal: values.signal ?? null,
     overrides: overridesOf(values),
     ...(handoffDir === undefined ? {} : { handoffDir }),
     waitMs,
@@ -88,8 +107,9 @@ function parseCommandLine(argv: string[]): Options {
 }
 
 /** The shortcut flags as overrides, then every --set in order (so a --set can refine them). */
-function overridesOf(values: { set?: string[]; listen?: string; upstream?: string; workers?: string; 'handoff-dir'?: string }): ConfigOverride[] {
+function overridesOf(values: { set?: string[]; listen?: string; upstream?: string; workers?: string; 'handoff-dir'?: string; 'pid-file'?: string }): ConfigOverride[] {
   const overrides: ConfigOverride[] = [];
+  if (values['pid-file'] !== undefined) overrides.push({ path: ['pidFile'], value: values['pid-file'], source: '--pid-file' });
   if (values.listen !== undefined) overrides.push({ path: ['listeners'], value: [values.listen], source: '--listen' });
   if (values.workers !== undefined) {
     const workers = /^\d+$/.test(values.workers) ? Number(values.workers) : values.workers;
@@ -109,6 +129,17 @@ function overridesOf(values: { set?: string[]; listen?: string; upstream?: strin
   return overrides;
 }
 
+/** package.json's version: the nearest package.json above this file (dist/proxy/ or proxy/ under ts-node). */
+function packageVersion(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    try {
+      return (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      if (dir === path.dirname(dir)) return 'unknown';
+    }
+  }
+}
+
 function workerCommand(handoffDir: string): WorkerCommand {
   const entry = require.main?.filename ?? __filename;
   // Under `npm run dev` (ts-node) the workers run from source too.
@@ -117,13 +148,19 @@ function workerCommand(handoffDir: string): WorkerCommand {
 }
 
 async function main(): Promise<void> {
+  guardStandardStreams();
   const opts = parseCommandLine(process.argv.slice(2));
   if (opts.role === 'worker') {
     const log = new Logger('worker');
     await new Worker(opts.handoffDir!, log).start(opts.waitMs);
     return;
   }
+  if (opts.signal !== null) controlSignal(opts.signal); // before the config: a typo is named first
   const config = loadConfigFile(opts.configFile, opts.overrides);
+  if (opts.signal !== null) {
+    signalMaster(opts.signal, config.pidFile);
+    return;
+  }
   if (opts.test) {
     process.stdout.write(`handoff: the configuration file ${config.file} syntax is ok\nhandoff: configuration file ${config.file} test is successful\n`);
     return;
@@ -139,6 +176,10 @@ main().catch((err: unknown) => {
   if (err instanceof UsageError) {
     process.stderr.write(`handoff: ${err.message}\n\n${USAGE}`);
     process.exit(2);
+  }
+  if (err instanceof ControlError) {
+    process.stderr.write(`handoff: [error] ${err.message}\n`);
+    process.exit(1);
   }
   if (err instanceof ConfigError) {
     process.stderr.write(`handoff: [emerg] ${err.message}\n`);

@@ -57,6 +57,11 @@ function applyOne(root: unknown, { path, value }: ConfigOverride): string | null
       key = keys[0]!;
     }
     if (Array.isArray(container) && !/^\d+$/.test(key)) return `${describe(path.slice(0, i))} is an array: use an index`;
+    // Past the end would leave holes that validation reports one by one (a million of them for
+    // `routes.1000000`): an array grows by one entry, at its end.
+    if (Array.isArray(container) && Number(key) > container.length) {
+      return `${describe(path.slice(0, i))} has ${container.length} entries: use an index up to ${container.length} (${container.length} adds one)`;
+    }
     // A config has no such keys, and walking into them would change every object of the master.
     if (!Object.hasOwn(container, key) && key in container) return `${describe(path.slice(0, i + 1))} is not a config key`;
     if (i === path.length - 1) container[key] = structuredClone(value);

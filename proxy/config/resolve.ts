@@ -10,7 +10,7 @@ import * as path from 'path';
 import { type PlacedAddress, comparableHost, describeOverlap, firstBindConflict, formatAddress } from './addresses';
 import { Checker, closestMatch, joinPath } from './errors';
 import { DEFAULT_TIMEOUTS, DEFAULT_UPGRADES, MAX_WORKERS, TIMEOUT_NAMES, defaultsOf } from './schema';
-import type { BalancerName, Config, HandoffConfig, HealthCheckConfig, ResolverConfig, ListenerConfig, RouteConfig, UpstreamConfig, UpstreamServerConfig } from './types';
+import type { AccessLogFormat, BalancerName, Config, HandoffConfig, HealthCheckConfig, ListenerConfig, ResolverConfig, RouteConfig, UpstreamConfig, UpstreamServerConfig } from './types';
 import {
   NO_ADDRESS, parseDuration, parseHost, parseListenAddress, parsePathPrefix, parseRouteHost, parseServerAddress, parseSize,
 } from './value-parsers';
@@ -31,17 +31,19 @@ const MAX_HANDOFF_DIR_BYTES = 107 - 1 - 24;
 export function resolveConfig(check: Checker, raw: Json, file: string | null): Config {
   const listeners = resolveListeners(check, raw.listeners);
   const upstreams = resolveUpstreams(check, raw.upstreams);
+  const handoff = resolveHandoff(check, objectOr(raw.handoff), file);
   return {
     file,
     workers: resolveWorkers(raw.workers),
     workerPriority: raw.workerPriority === undefined || raw.workerPriority === 'auto' ? 'auto' : valueOr(raw.workerPriority, 0, 'number'),
-    handoff: resolveHandoff(check, objectOr(raw.handoff), file),
+    handoff,
     listeners: listeners.map((l) => l.listener),
     upstreams: Object.fromEntries(upstreams.map((u) => [u.name, u])),
     routes: resolveRoutes(check, raw.routes, upstreams.map((u) => u.name)),
     timeouts: resolveTimeouts(check, objectOr(raw.timeouts)),
     limits: resolveLimits(check, objectOr(raw.limits)),
-    accessLog: raw.accessLog === 'stdout' ? 'stdout' : 'off',
+    accessLog: resolveAccessLog(raw.accessLog, file),
+    pidFile: resolvePidFile(raw.pidFile, file, handoff.dir),
     workerHeader: valueOr<string | null>(raw.workerHeader, null, 'string'),
     status: resolveStatus(check, raw.status, listeners.map((l) => l.address)),
     resolver: isObject(raw.resolver) && raw.resolver.valid !== undefined ? resolveResolver(check, raw.resolver) : null,
@@ -51,18 +53,47 @@ export function resolveConfig(check: Checker, raw: Json, file: string | null): C
   };
 }
 
+/** Relative to the config file, not the cwd: the same file works wherever handoff is started from. */
+function besideConfig(file: string | null, target: string): string {
+  return path.resolve(file === null ? process.cwd() : path.dirname(file), target);
+}
+
+function resolveAccessLog(value: unknown, file: string | null): Config['accessLog'] {
+  if (value === 'stdout') return { file: null, format: 'combined' };
+  if (!isObject(value) || typeof value.path !== 'string' || value.path === '') return null; // "off", or reported
+  const format = valueOr(value.format, defaultsOf('accessLogFile').format as AccessLogFormat, 'string');
+  return { file: value.path === 'stdout' ? null : besideConfig(file, value.path), format };
+}
+
+function resolvePidFile(value: unknown, file: string | null, handoffDir: string): string {
+  return typeof value === 'string' && value !== '' ? besideConfig(file, value) : path.join(handoffDir, 'master.pid');
+}
+
 function resolveWorkers(value: unknown): number {
   // nginx's built-in worker_processes default is 1; "auto" must be asked for.
   if (value !== 'auto') return valueOr(value, 1, 'number');
   return Math.min(MAX_WORKERS, Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
 }
 
+/**
+ * Per user, as $XDG_RUNTIME_DIR is: a fixed path under the shared /tmp could be created first by
+ * another user. The master refuses a directory it does not own (handoff/trust.ts), so the
+ * fallback under the temp directory carries the uid: each user has their own.
+ */
+export function defaultHandoffDir(env: NodeJS.ProcessEnv = process.env): string {
+  const runtime = env.XDG_RUNTIME_DIR;
+  // The spec says a relative XDG_RUNTIME_DIR is to be ignored.
+  if (runtime && path.isAbsolute(runtime)) return path.join(runtime, 'handoff');
+  return path.join(os.tmpdir(), `handoff-${process.geteuid?.() ?? 0}`);
+}
+
 function resolveHandoff(check: Checker, obj: Json, file: string | null): HandoffConfig {
   const defaults = defaultsOf('handoff');
+  const ackDefault = parseDuration(defaults.ackTimeout);
   // Relative to the config file, not the cwd: the same file works wherever handoff is started from.
   const dir = typeof obj.dir === 'string' && obj.dir !== ''
     ? path.resolve(file === null ? process.cwd() : path.dirname(file), obj.dir)
-    : path.join(os.tmpdir(), 'handoff');
+    : defaultHandoffDir();
   if (Buffer.byteLength(dir) > MAX_HANDOFF_DIR_BYTES) {
     check.report('handoff.dir', `"${dir}" is too long for Unix socket paths (at most ${MAX_HANDOFF_DIR_BYTES} bytes)`);
   }
@@ -71,6 +102,7 @@ function resolveHandoff(check: Checker, obj: Json, file: string | null): Handoff
     transport: valueOr(obj.transport, defaults.transport as HandoffConfig['transport'], 'string'),
     policy: valueOr(obj.policy, defaults.policy as HandoffConfig['policy'], 'string'),
     maxInFlightPerWorker: valueOr(obj.maxInFlightPerWorker, defaults.maxInFlightPerWorker as number, 'number'),
+    ackTimeout: obj.ackTimeout === undefined ? ackDefault : check.parse(obj.ackTimeout, 'handoff.ackTimeout', parseDuration, ackDefault),
   };
 }
 

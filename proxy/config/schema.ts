@@ -30,6 +30,7 @@ export const BALANCERS = Object.freeze(['round-robin', 'least-conn', 'random-two
 /** What the hash balancer hashes: the client's address, the request target, or one header's value. */
 export const HASH_KEY_PATTERN = "^(client-address|uri|header:[!#$%&'*+.^_`|~0-9A-Za-z-]+)$";
 export const ACCESS_LOG_TARGETS = Object.freeze(['off', 'stdout'] as const);
+export const ACCESS_LOG_FORMATS = Object.freeze(['combined', 'json'] as const);
 /**
  * The Upgrade protocols tunnelled unless the config says otherwise. nginx tunnels none unless told
  * to; WebSocket is why a user turns it on. Others, h2c above all, would let a client speak a
@@ -139,11 +140,25 @@ const timeouts = def('timeouts', Type.Object({
 }, { additionalProperties: false, description: "Timeouts, each a duration. Defaults are nginx's." }));
 
 const handoff = def('handoff', Type.Object({
-  dir: Type.Optional(Type.String({ minLength: 1, description: "Directory of the Unix sockets between master and workers (created with mode 0700). A relative path is resolved against this config file's directory. At most 82 bytes once resolved (Unix socket paths are short). Default: <os.tmpdir()>/handoff." })),
+  dir: Type.Optional(Type.String({ minLength: 1, description: "Directory of the Unix sockets between master and workers (created with mode 0700). It must be owned by the master's user and writable by nobody else, or the master refuses to start. A relative path is resolved against this config file's directory. At most 82 bytes once resolved (Unix socket paths are short). Default: $XDG_RUNTIME_DIR/handoff, else <os.tmpdir()>/handoff-<uid>." })),
   transport: Type.Optional(StringEnum(TRANSPORTS, { default: 'seqpacket', description: '"seqpacket": the master accepts and passes each fd over a SOCK_SEQPACKET socket (SCM_RIGHTS). "ipc": the same over Node\'s child-process IPC channel. "reuseport": every worker listens itself with SO_REUSEPORT and the kernel balances.' })),
   policy: Type.Optional(StringEnum(POLICIES, { default: 'least-conn', description: 'Which worker gets the next connection: "least-conn" (fewest open connections) or "round-robin".' })),
   maxInFlightPerWorker: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096, default: 64, description: 'Connections sent to one worker but not yet acknowledged, at most (1 to 4096); beyond it the master picks another worker.' })),
+  // 500 ms: a worker acknowledges once per event-loop turn, so a healthy one answers within
+  // milliseconds, and even a long major GC or a loaded machine's scheduling delay stays well under
+  // this. Passing over a busy worker too early costs little: the others take its share (all of
+  // them stalled, new connections wait in the backlog for the first ACK, as they would anyway).
+  // Longer, and every connection handed to a frozen worker meanwhile waits out its whole stall.
+  ackTimeout: Type.Optional(Type.Unsafe<Static<typeof duration>>({
+    $ref: '#/$defs/duration', default: '500ms',
+    description: 'A worker that has left a connection unacknowledged this long (stopped, hung, in a long pause) is "stalled": it gets no new connections until it acknowledges again, and what it already took waits for it. Default 500ms.',
+  })),
 }, { additionalProperties: false, description: 'How the master hands accepted connections to the workers.' }));
+
+const accessLogFile = def('accessLogFile', Type.Object({
+  path: Type.String({ minLength: 1, description: 'The file to append to, opened by each worker itself (O_APPEND, so all workers share it, as nginx\'s do); a relative path is resolved against this config file\'s directory; "stdout" is the standard output. USR1 to the master (handoff -s reopen) opens it anew, for log rotation.' }),
+  format: Type.Optional(StringEnum(ACCESS_LOG_FORMATS, { default: 'combined', description: '"combined": nginx\'s combined format, followed by the worker, the upstream\'s address and status, the request time and the upstream response time. "json": one JSON object per line with the same fields.' })),
+}, { additionalProperties: false, description: 'An access log in a file, or on stdout in a chosen format.' }));
 
 const limits = def('limits', Type.Object({
   maxConnectionsPerWorker: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'A worker takes no more client connections than this (nginx worker_connections), 1 to 1000000.' })),
@@ -181,9 +196,15 @@ export const ConfigFileSchema = Type.Object({
   })),
   timeouts: Type.Optional(timeouts),
   limits: Type.Optional(limits),
-  accessLog: Type.Optional(StringEnum(ACCESS_LOG_TARGETS, {
+  accessLog: Type.Optional(Type.Union([StringEnum(ACCESS_LOG_TARGETS), accessLogFile], {
     default: 'off',
-    description: 'Where workers write one access-log line per request, in nginx\'s combined format. "off" (the default) writes none; "stdout" suits containers (docker compose logs). A route can opt out with its own "accessLog": false.',
+    title: '"off", "stdout" or an object with a "path" and a "format"',
+    examples: ['stdout', { path: '/var/log/handoff/access.log', format: 'combined' }],
+    description: 'Where workers write one access-log line per request (nginx access_log). "off" (the default) writes none; "stdout" writes nginx\'s combined format to the standard output, which suits containers (docker compose logs); an object names a file and a format. A route can opt out with its own "accessLog": false. A write that fails (a full disk, a closed pipe) loses its lines with an alert in the error log; the workers keep serving.',
+  })),
+  pidFile: Type.Optional(Type.String({
+    minLength: 1,
+    description: 'Where the master writes its pid at start and removes it at exit (nginx pid), and where `handoff -s reload|reopen|quit|stop` finds the master. A relative path is resolved against this config file\'s directory. Default: master.pid in the handoff directory.',
   })),
   workerHeader: Type.Optional(Type.Union([Type.String({ pattern: TOKEN_PATTERN, title: 'a header name (an HTTP token)' }), Type.Null()], {
     default: null,

@@ -2,7 +2,7 @@
 // the route fields are taken from there); validate.ts turns a file into these types: shorthands
 // expanded, durations and sizes in numbers, defaults filled in.
 
-import type { ACCESS_LOG_TARGETS, BALANCERS, POLICIES, TRANSPORTS } from './schema';
+import type { ACCESS_LOG_FORMATS, BALANCERS, POLICIES, TRANSPORTS } from './schema';
 
 /** How accepted connections reach the workers. */
 export type HandoffTransport = (typeof TRANSPORTS)[number];
@@ -104,6 +104,8 @@ export interface HandoffConfig {
   readonly policy: BalancePolicy;
   /** Connections sent to one worker but not yet acknowledged, at most. */
   readonly maxInFlightPerWorker: number;
+  /** ms a worker may leave a handoff unacknowledged before it gets no new ones (it is stalled). */
+  readonly ackTimeout: number;
 }
 
 export interface LimitsConfig {
@@ -119,8 +121,14 @@ export interface LimitsConfig {
  */
 export type WorkerPriority = number | 'auto';
 
-/** Where workers write one line per request (nginx's combined format); 'off' writes none. */
-export type AccessLogTarget = (typeof ACCESS_LOG_TARGETS)[number];
+export type AccessLogFormat = (typeof ACCESS_LOG_FORMATS)[number];
+
+/** Where workers write one line per request, and how. */
+export interface AccessLogConfig {
+  /** An absolute path each worker opens for appending; null: the standard output. */
+  readonly file: string | null;
+  readonly format: AccessLogFormat;
+}
 
 export interface Config {
   /** Absolute path of the file this came from, or null when built in memory. */
@@ -133,7 +141,10 @@ export interface Config {
   readonly routes: readonly RouteConfig[];
   readonly timeouts: TimeoutsConfig;
   readonly limits: LimitsConfig;
-  readonly accessLog: AccessLogTarget;
+  /** null: no access log (nginx access_log off). */
+  readonly accessLog: AccessLogConfig | null;
+  /** Where the master writes its pid (nginx `pid`), for `handoff -s`. */
+  readonly pidFile: string;
   /** A response header naming the worker that served the response; null = none. */
   readonly workerHeader: string | null;
   /**

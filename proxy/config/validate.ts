@@ -11,7 +11,7 @@ import { schemaProblems } from './schema-check';
 import type { Config } from './types';
 
 // The config module's public names, importable from here.
-export { ACCESS_LOG_TARGETS, DEFAULT_TIMEOUTS, DEFAULT_UPGRADES, MAX_WORKERS, POLICIES, TRANSPORTS } from './schema';
+export { ACCESS_LOG_FORMATS, ACCESS_LOG_TARGETS, DEFAULT_TIMEOUTS, DEFAULT_UPGRADES, MAX_WORKERS, POLICIES, TRANSPORTS } from './schema';
 export {
   MAX_DURATION_MS, parseDuration, parseHost, parseHostPort, parsePathPrefix, parseRouteHost, parseSize,
 } from './value-parsers';

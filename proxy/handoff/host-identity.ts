@@ -65,10 +65,16 @@ export interface MasterIdentity {
   readonly host: string;
   /** 0: unknown. */
   readonly netns: number;
+  /**
+   * Whether a worker has registered with it, so that it can serve the connections it accepts:
+   * until then, workers orphaned by the master before it keep accepting (lifeboat.ts).
+   * Undefined from a master older than protocol 5, which never says.
+   */
+  readonly serving?: boolean;
 }
 
 export function ownIdentity(): MasterIdentity {
-  return { pid: process.pid, host: hostName(), netns: networkNamespace() };
+  return { pid: process.pid, host: hostName(), netns: networkNamespace(), serving: false };
 }
 
 /**

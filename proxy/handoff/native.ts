@@ -108,6 +108,11 @@ export interface NativeBinding {
   seqpacketListen(path: string, backlog: number): number;
   /** Connects a close-on-exec SOCK_SEQPACKET socket to a pathname, then makes it non-blocking. */
   seqpacketConnect(path: string): number;
+  /**
+   * Who is at the other end of a Unix socket (SO_PEERCRED): as of its connect() for an accepted
+   * socket, as of the listener's listen() for a connected one. The kernel's word, not the peer's.
+   */
+  peerCredentials(fd: number): { pid: number; uid: number; gid: number };
   closeFd(fd: number): void;
   /** shutdown(fd, SHUT_WR): the FIN goes now, whoever else holds the socket. 0 or -errno. */
   shutdownWrite(fd: number): number;

@@ -8,6 +8,7 @@
 //                       ACK, REJECT, STATUS: the worker's open client connections (least-conn)
 //   offset 12 b         REGISTER: protocol version;  ACK, REJECT, STATUS: requests served so far
 //                       WELCOME: a = the worker's number (its id is "w" + a), b = its generation
+//                       LISTENER: a = listener index
 //
 // Only REGISTER (protocol 3), UPSTREAM (protocol 4) and SERVER (protocol 5) carry more: a trailer
 // with the worker's identity (see Register), an upstream server's down time (see UpstreamReport),
@@ -25,14 +26,20 @@ export const MAX_MESSAGE_SIZE = 64;
  * 3: REGISTER carries the worker's identity after the 16 bytes.
  * 4: workers report each upstream server's requests, failures and down time (UPSTREAM), and
  *    the master tells each worker its name (WELCOME).
- * 5: the master tells each worker which servers each upstream has and whether its health checks
- *    pass (SERVER); UPSTREAM reports number servers by slot.
+ * 5: the master gives each worker its listening sockets to keep (LISTENER), so that the workers
+ *    go on accepting if the master dies, tells workers to reopen their log files (REOPEN), and
+ *    tells them which servers each upstream has and whether its health checks pass (SERVER);
+ *    UPSTREAM reports number servers by slot.
  */
 export const PROTOCOL_VERSION = 5;
 /** An older worker would take WELCOME for a malformed message: only version 4 on gets one. */
 export const WELCOME_SINCE_PROTOCOL = 4;
 /** An older worker would take SERVER for a malformed message, and numbers servers by their place. */
 export const SERVER_SINCE_PROTOCOL = 5;
+/** Nor would an older worker know what to do with a LISTENER (and would close its fd). */
+export const LISTENERS_SINCE_PROTOCOL = 5;
+/** Likewise REOPEN: only version 5 on gets one. */
+export const REOPEN_SINCE_PROTOCOL = 5;
 /**
  * A version-1 worker's ACKs (one per connection, in order) are valid cumulative ACKs, and a
  * version-2 worker's REGISTER is a plain 16-byte one (it gets an identity from its pid alone), so
@@ -82,6 +89,19 @@ export enum MessageType {
    * (workerHeader): the same name the master's status, metrics and dashboard use.
    */
   WELCOME = 8,
+  /**
+   * master → worker, with the fd of listener a's listening socket: "keep this, do not accept on
+   * it; if my channel closes without a QUIT, I died: accept on it yourself until a new master
+   * takes over the handoff directory" (the lifeboat, proxy/worker/lifeboat.ts). Sent once per
+   * listener after WELCOME. Without an fd (and not truncated): "drop your copy of listener a",
+   * sent when the master closes its listeners (a shutdown), so that the port closes with them.
+   */
+  LISTENER = 9,
+  /**
+   * master → worker, on the master's USR1 (nginx's NGX_CMD_REOPEN): "open your log files anew",
+   * after logrotate renamed them. Every field 0.
+   */
+  REOPEN = 10,
   /**
    * master → worker, 44 bytes (ServerMessage): "server slot seq of upstream a is now in state b".
    * Sent for every server after WELCOME, then on every change: a name re-resolved to new or fewer
@@ -219,8 +239,9 @@ export function encodeServer(m: Omit<ServerMessage, 'type'>): Buffer {
 function decodeServer(buf: Buffer, slot: number, upstream: number, b: number): ServerMessage | null {
   const state = b & 0xff;
   const reason = DOWN_REASONS[(b >> 8) & 0xff];
-  if (buf.length !== SERVER_SIZE || !(state in ServerState) || reason === undefined || b >>> 16 !== 0) return null;
   const at = MESSAGE_SIZE + WIRE_ADDRESS_SIZE;
+  // Reserved bytes must be 0: whatever decodes re-encodes to the same bytes.
+  if (buf.length !== SERVER_SIZE || !(state in ServerState) || reason === undefined || b >>> 16 !== 0 || buf.readUInt16LE(at + 6) !== 0) return null;
   return {
     type: MessageType.SERVER,
     slot,

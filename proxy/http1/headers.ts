@@ -1,5 +1,10 @@
 // Header rules between client and upstream (RFC 9110 §7.6.1 and nginx's proxy module):
-// hop-by-hop headers stop at the proxy; X-Forwarded-* and Via say who forwarded what.
+// hop-by-hop headers stop at the proxy; X-Forwarded-* and Via say who forwarded what; the
+// message's framing and its Host are never the client's bytes but written by the proxy from what
+// it parsed and validated (wire-heads.ts, proxy-exchange.ts), so an upstream cannot read another
+// request boundary or another host out of them than the proxy did.
+import { canonicalHost } from './request-target';
+import { trimOws } from './whitespace';
 
 /** Always hop-by-hop, whatever the Connection header says. */
 const HOP_BY_HOP = new Set([
@@ -34,7 +39,7 @@ export function connectionTokens(raw: readonly string[]): Set<string> | null {
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i].length === 10 && raw[i].toLowerCase() === 'connection') {
       for (const t of raw[i + 1].split(',')) {
-        const name = t.trim().toLowerCase();
+        const name = trimOws(t).toLowerCase();
         if (name) (tokens ??= new Set()).add(name);
       }
     }
@@ -75,13 +80,35 @@ export function clientResponseHeaders(raw: readonly string[]): string[] {
   return out;
 }
 
+/** The characters of a header name nginx takes (lower-cased): letters, digits and `-`. */
+const PLAIN_NAME_CHAR = new Uint8Array(128);
+for (let c = 0; c < 128; c++) PLAIN_NAME_CHAR[c] = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d ? 1 : 0;
+
 /**
- * The request header rules, in one pass: every header the upstream gets goes
- * to `emit`, in order — hop-by-hop ones removed, X-Forwarded-For appended to (a client's own is
- * kept, as nginx's $proxy_add_x_forwarded_for), X-Forwarded-Proto and X-Forwarded-Host set (the
- * client cannot choose what the proxy vouches for), Via appended, Host passed through.
- * `inspect`, when given, sees every header the client sent (lower-cased name), dropped or not.
+ * Whether nginx takes a request header by this (lower-cased) name: letters, digits and `-` only
+ * (its defaults `ignore_invalid_headers on`, `underscores_in_headers off`). Any other token
+ * character is dropped with its header: CGI-style backends read `Content_Length` or
+ * `X_Forwarded_For` as CONTENT_LENGTH and HTTP_X_FORWARDED_FOR, the very headers the proxy frames
+ * and vouches for, and `X.Forwarded.For` likewise in some frameworks.
+ */
+export function isPlainHeaderName(lowerName: string): boolean {
+  for (let i = 0; i < lowerName.length; i++) {
+    if (PLAIN_NAME_CHAR[lowerName.charCodeAt(i)] !== 1) return false; // (above 127: undefined)
+  }
+  return lowerName.length > 0;
+}
+
+/**
+ * The request header rules, in one pass: every header the upstream gets goes to `emit`, in
+ * order — headers nginx ignores (isPlainHeaderName) and hop-by-hop ones removed, X-Forwarded-For
+ * appended to (a client's own is kept, as nginx's $proxy_add_x_forwarded_for), X-Forwarded-Proto
+ * and X-Forwarded-Host set (the client cannot choose what the proxy vouches for), Via appended.
+ * Host and Content-Length are not emitted: the caller writes them once, canonical (the framing
+ * from the parsed length, Host from the return value).
+ * `inspect`, when given, sees every header nginx would take (lower-cased name), dropped or not.
  * `authority`: an absolute-form target's, which replaces the client's Host (RFC 9112 §3.2.2).
+ * Returns the Host the upstream gets (canonicalHost): undefined without one, or an invalid one
+ * (admission answers that request 400 before anything is sent).
  */
 export function forwardRequestHeaders(
   raw: readonly string[],
@@ -89,13 +116,14 @@ export function forwardRequestHeaders(
   emit: (name: string, value: string) => void,
   inspect?: (lowerName: string, value: string) => void,
   authority?: string,
-): void {
+): string | undefined {
   const named = connectionTokens(raw);
   let forwardedFor: string | null = null;
   let via: string | null = null;
-  let host: string | undefined;
+  let host: string | undefined = authority;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
+    if (!isPlainHeaderName(name)) continue;
     const value = raw[i + 1];
     inspect?.(name, value);
     switch (name) {
@@ -107,35 +135,34 @@ export function forwardRequestHeaders(
         continue;
       case 'x-forwarded-proto':
       case 'x-forwarded-host':
+      case 'content-length':
         continue;
       case 'host':
-        if (authority !== undefined) continue;
-        if (host === undefined) host = value;
-        break;
+        host ??= value;
+        continue;
     }
     if (isHopByHop(name, named)) continue;
     emit(raw[i], value);
   }
-  if (authority !== undefined) {
-    host = authority;
-    emit('Host', authority);
-  }
+  const upstreamHost = host === undefined ? undefined : (canonicalHost(host) ?? undefined);
   const client = clientAddress ?? 'unknown';
   emit('X-Forwarded-For', forwardedFor === null ? client : `${forwardedFor}, ${client}`);
   // Listeners speak plain HTTP; TLS would end in front of the proxy.
   emit('X-Forwarded-Proto', 'http');
-  if (host !== undefined) emit('X-Forwarded-Host', host);
+  if (upstreamHost !== undefined) emit('X-Forwarded-Host', upstreamHost);
   emit('Via', via === null ? VIA_TOKEN : `${via}, ${VIA_TOKEN}`);
+  return upstreamHost;
 }
 
 /**
- * The request headers as raw pairs, for an upgrade's http.request (proxy-upgrade.ts).
- * `bodyIsChunked` re-adds Transfer-Encoding so Node frames a body of unknown length.
+ * The request headers as raw pairs, for an upgrade's http.request (proxy-upgrade.ts): `host`
+ * first (the request's canonical Host, or the upstream's name without one), then the rest as
+ * forwardRequestHeaders has them. Upgrades carry no body (a request asking for one with a body is
+ * refused), so no framing header.
  */
-export function upstreamRequestHeaders(raw: readonly string[], clientAddress: string | undefined, bodyIsChunked: boolean): string[] {
-  const out: string[] = [];
-  forwardRequestHeaders(raw, clientAddress, (name, value) => void out.push(name, value));
-  if (bodyIsChunked) out.push('Transfer-Encoding', 'chunked');
+export function upstreamRequestHeaders(raw: readonly string[], clientAddress: string | undefined, host: string, authority?: string): string[] {
+  const out: string[] = ['Host', host];
+  forwardRequestHeaders(raw, clientAddress, (name, value) => void out.push(name, value), undefined, authority);
   return out;
 }
 
@@ -149,7 +176,7 @@ export function tunnelsUpgrade(upgrade: string | undefined, allowed: readonly st
   if (upgrade === undefined || allowed.length === 0) return false;
   let offered = 0;
   for (const item of upgrade.split(',')) {
-    const product = item.trim();
+    const product = trimOws(item);
     if (product === '') continue;
     const slash = product.indexOf('/');
     const name = (slash === -1 ? product : product.slice(0, slash)).toLowerCase();

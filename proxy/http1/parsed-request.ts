@@ -18,6 +18,8 @@ export interface ParsedRequest {
   received: number;
   /** Body bytes that arrived before the request's exchange started. */
   buffered: Buffer[] | null;
+  /** Date.now() once its head was read: nginx's $request_time runs from here. */
+  readonly startedAt: number;
   /** false once routed to a route with accessLog off: no access-log line. */
   accessLogged: boolean;
 }

@@ -1,13 +1,13 @@
 // The HTTP parser (http-parser.ts, on llhttp) in request mode (strict: no lenient flag), turned
-// into what a client connection acts on: a head begins, a request's head is complete (as a ParsedRequest), body bytes, the end
-// of the request. It gathers a head that arrives over several reads (llhttp hands over header
+// into what a client connection acts on: a head begins, a request's head is complete and has
+// passed every check of llhttp's (as a ParsedRequest), body bytes, the end of the request. It gathers a head that arrives over several reads (llhttp hands over header
 // fields and the URL in pieces then) and reads the head's framing in one pass (wire-heads.ts).
 import { ParserInternalError } from './errors';
 import { headOverflowStatus, openLineStart } from './head-overflow';
 import { AfterHead, type HttpParser, type HttpParserEvents, type ParseError } from './http-parser';
 import { createHttpParser } from './llhttp';
 import type { ParsedRequest } from './parsed-request';
-import { splitAbsoluteForm, withHost } from './request-target';
+import { splitAbsoluteForm } from './request-target';
 import { translateRequest } from './wire-heads';
 
 export interface RequestListener {
@@ -57,10 +57,10 @@ class PooledParser implements HttpParserEvents {
     return AfterHead.Body;
   }
   onBody(chunk: Buffer): void {
-    this.owner?.listener.onBody(chunk);
+    this.owner?.body(chunk);
   }
   onMessageComplete(): void {
-    this.owner?.listener.onRequestEnd();
+    this.owner?.messageComplete();
   }
 }
 
@@ -93,6 +93,16 @@ export class RequestParser {
   private headOpen = false;
   /** The start of the line the head's bytes so far end in (head-overflow.ts). */
   private lineStart = '';
+  /**
+   * A complete head that llhttp may still refuse: it runs some checks (a Transfer-Encoding whose
+   * last coding is not chunked) only after its head callback. The listener gets the head once
+   * llhttp has gone past them (a body byte, the message's end, or the end of the read without an
+   * error), so nothing of a head it refuses can reach an upstream.
+   */
+  private unconfirmed: ParsedRequest | null = null;
+  private unconfirmedUpgrade = false;
+  /** llhttp refused a head after its callback (HPE_INVALID_TRANSFER_ENCODING, an unknown coding). */
+  private refusedAfterHead = false;
 
   constructor(
     readonly listener: RequestListener,
@@ -107,15 +117,22 @@ export class RequestParser {
    * The bytes parsed: all of them, or up to the end of a head whose listener took the connection.
    */
   execute(chunk: Buffer): ParseResult {
+    // Node's binding takes a buffer without memory (a zero-length one of its own) for EOF: it
+    // runs llhttp_finish and answers undefined instead of a count.
+    if (chunk.length === 0) return 0;
     let offset = 0;
     for (;;) {
       const ret = this.parser!.parser.execute(offset === 0 ? chunk : chunk.subarray(offset));
       if (typeof ret !== 'number') {
         if (ret.code === 'HPE_HEADER_OVERFLOW') this.noteOpenLine(chunk, Math.min(chunk.length, offset + (ret.bytesParsed ?? chunk.length)));
+        // The error is the unconfirmed head's own: the listener never hears of that head.
+        this.refusedAfterHead = this.unconfirmed !== null;
+        this.unconfirmed = null;
         return ret;
       }
       // Never from a sane llhttp; but see restart() for when the binding stops reporting errors.
       if (ret < 0 || offset + ret > chunk.length) return new ParserInternalError();
+      this.confirmHead();
       offset += ret;
       if (this.headOpen) this.noteOpenLine(chunk, offset); // a head goes on in the next read
       if (!this.restartPending) return offset;
@@ -137,9 +154,15 @@ export class RequestParser {
     this.parser!.parser.startRequests(MAX_REQUEST_HEAD_BYTES);
   }
 
-  /** The answer to a head over MAX_REQUEST_HEAD_BYTES (HPE_HEADER_OVERFLOW): 414 or 431. */
-  overflowStatus(): number {
-    return headOverflowStatus(this.lineStart);
+  /**
+   * The answer to what execute() refused: a head over MAX_REQUEST_HEAD_BYTES is 414 or 431; a
+   * complete head whose Transfer-Encoding does not end in chunked is 501, as nginx answers an
+   * unknown coding; anything else malformed 400.
+   */
+  errorStatus(err: ParseError): number {
+    if (err.code === 'HPE_HEADER_OVERFLOW') return headOverflowStatus(this.lineStart);
+    if (err.code === 'HPE_INVALID_TRANSFER_ENCODING' && this.refusedAfterHead) return 501;
+    return 400;
   }
 
   private noteOpenLine(chunk: Buffer, end: number): void {
@@ -151,6 +174,28 @@ export class RequestParser {
     if (this.parser === null) return;
     releaseParser(this.parser);
     this.parser = null;
+  }
+
+  /** llhttp: body bytes, so it has passed the head. */
+  body(chunk: Buffer): void {
+    this.confirmHead();
+    this.listener.onBody(chunk);
+  }
+
+  /** llhttp: the message is complete, so it has passed the head. */
+  messageComplete(): void {
+    this.confirmHead();
+    this.listener.onRequestEnd();
+  }
+
+  /** The head llhttp has gone past goes to the listener. */
+  private confirmHead(): void {
+    const req = this.unconfirmed;
+    if (req === null) return;
+    this.unconfirmed = null;
+    const upgrade = this.unconfirmedUpgrade;
+    const tunnel = this.listener.onRequest(req, upgrade);
+    if (upgrade && !tunnel) this.restartPending = true;
   }
 
   /** llhttp: a message begins. */
@@ -179,36 +224,31 @@ export class RequestParser {
   headersComplete(major: number, minor: number, headers: string[] | undefined, method: string, url: string | undefined, upgrade: boolean, keepAlive: boolean): void {
     this.headOpen = false;
     this.lineStart = ''; // a trailer's line is the next to be judged
-    let raw = headers ?? this.headers;
+    const raw = headers ?? this.headers;
     let target = url ?? this.url;
     this.headers = [];
     this.url = '';
     // A client that speaks to us as to a forward proxy: routed and forwarded as origin-form, with
     // the target's authority as the Host (RFC 9112 §3.2.2), as nginx does; its own Host headers
-    // are still checked (admission). rawHeaders (for an upgrade's tunnel request) get it too.
+    // are still checked (admission).
     const absolute = splitAbsoluteForm(target);
     const t = translateRequest(raw, this.clientAddress(), absolute?.[0]);
-    if (absolute !== null) {
-      target = absolute[1];
-      raw = withHost(raw, absolute[0]);
-    }
-    const tunnel = this.listener.onRequest(
-      {
-        method,
-        url: target,
-        versionMajor: major,
-        versionMinor: minor,
-        keepAlive,
-        rawHeaders: raw,
-        t,
-        hasBody: t.chunked || t.contentLength > 0,
-        complete: false,
-        received: 0,
-        buffered: null,
-        accessLogged: true,
-      },
-      upgrade,
-    );
-    if (upgrade && !tunnel) this.restartPending = true;
+    if (absolute !== null) target = absolute[1];
+    this.unconfirmedUpgrade = upgrade;
+    this.unconfirmed = {
+      method,
+      url: target,
+      versionMajor: major,
+      versionMinor: minor,
+      keepAlive,
+      rawHeaders: raw,
+      t,
+      hasBody: t.chunked || t.contentLength > 0,
+      complete: false,
+      received: 0,
+      buffered: null,
+      accessLogged: true,
+      startedAt: Date.now(),
+    };
   }
 }

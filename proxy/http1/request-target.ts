@@ -30,8 +30,50 @@ export function routeKey(hostCount: number, host: string | undefined, target: st
   return path === null ? null : { host: name, path };
 }
 
-/** Lower-cased, without the port and one trailing dot; null: invalid (nginx's ngx_http_validate_host). */
+/** Lower-cased, without the port and one trailing dot; null: invalid (nginx's ngx_http_validate_host, and a port of digits). */
 export function hostName(value: string): string | null {
+  const nameEnd = hostNameEnd(value);
+  return nameEnd < 0 ? null : value.slice(0, nameEnd).toLowerCase();
+}
+
+/**
+ * The Host the upstream gets: the validated name, lower-cased and without its trailing dot, and
+ * the port as a decimal number when one was given; null when invalid. One spelling for every way
+ * a client may write the same host (`A.Test.:080`), so the upstream cannot read a different host
+ * out of it than the one the proxy routed on. A value already in that form is returned as it is
+ * (no new string on the common path).
+ */
+export function canonicalHost(value: string): string | null {
+  const nameEnd = hostNameEnd(value);
+  if (nameEnd < 0) return null;
+  const raw = value.slice(0, nameEnd);
+  const name = raw.toLowerCase();
+  let colon = nameEnd;
+  if (value.charCodeAt(colon) === 0x2e /* . */) colon++; // the trailing dot
+  if (colon >= value.length - 1) return name; // no port, or an empty one
+  const leadingZero = value.charCodeAt(colon + 1) === 0x30 /* 0 */ && colon + 2 < value.length;
+  if (name === raw && colon === nameEnd && !leadingZero) return value;
+  return `${name}:${leadingZero ? Number(value.slice(colon + 1)) : value.slice(colon + 1)}`;
+}
+
+/** Whether `value` from `from` on is a port: up to five digits, no greater than 65535 (RFC 9110 §4.2.1: port = *DIGIT). */
+function isPort(value: string, from: number): boolean {
+  if (value.length - from > 5) return false;
+  let port = 0;
+  for (let i = from; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+    port = port * 10 + (c - 0x30);
+  }
+  return port <= 65535;
+}
+
+/**
+ * Where the name of a Host value ends (one trailing dot left out), or -1 when the value is
+ * invalid: what nginx refuses (a `/`, controls, spaces, `..`, nothing before the port), and
+ * anything but a port of digits after the name's colon (nginx lets that through; RFC 9110 does not).
+ */
+function hostNameEnd(value: string): number {
   let end = value.length;
   let lastDot = -2;
   let literal = false;
@@ -39,7 +81,7 @@ export function hostName(value: string): string | null {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if (c === 0x2e /* . */) {
-      if (lastDot === i - 1) return null;
+      if (lastDot === i - 1) return -1;
       lastDot = i;
     } else if (c === 0x3a /* : */) {
       if (!literal && !rest) {
@@ -55,12 +97,14 @@ export function hostName(value: string): string | null {
         rest = true;
       }
     } else if (c === 0x2f /* / */ || c <= 0x20 || c === 0x7f) {
-      return null;
+      return -1;
     }
   }
-  if (lastDot === end - 1) end--;
-  if (end <= 0) return null;
-  return value.slice(0, end).toLowerCase();
+  // After the name: nothing, or a colon and the port.
+  if (end < value.length && (value.charCodeAt(end) !== 0x3a /* : */ || !isPort(value, end + 1))) return -1;
+  let nameEnd = end;
+  if (lastDot === nameEnd - 1) nameEnd--;
+  return nameEnd <= 0 ? -1 : nameEnd;
 }
 
 /** Anything that may need normalising: a %, a dot segment, a doubled slash. */
@@ -127,12 +171,4 @@ export function splitAbsoluteForm(target: string): [string, string] | null {
   if (m === null) return null;
   const rest = m[2];
   return [m[1], rest === '' ? '/' : rest.charCodeAt(0) === 0x2f /* / */ ? rest : `/${rest}`];
-}
-
-/** Raw header pairs with every Host replaced by one `Host: authority`. */
-export function withHost(raw: readonly string[], authority: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() !== 'host') out.push(raw[i], raw[i + 1]);
-  out.push('Host', authority);
-  return out;
 }

@@ -1,16 +1,25 @@
 // Request and response heads as wire text: requests through the header rules
 // (headers.ts, forwardRequestHeaders), responses with hop-by-hop and hidden headers dropped.
-// Header names and values are llhttp's latin1 strings and are written back as latin1, so every
-// byte a client or upstream sent in a header passes unchanged.
+// Header names and values are llhttp's latin1 strings and are written back as latin1: llhttp
+// (strict) has already taken the OWS around each value off, and refused obs-fold, bare CR and
+// controls, so a value goes out as `Name: value` with nothing a lenient upstream could read as a
+// line end or a continuation. A request's framing line is the proxy's own, from the parsed length.
 import http from 'node:http';
 import { connectionTokens, forwardRequestHeaders, isHiddenResponseHeader, isHopByHop } from './headers';
 import { httpDate } from './http-date';
 
 /** What the proxy needs to know about a client's request head, read in the same pass. */
 export interface TranslatedRequest {
-  /** The upstream's header block: "Name: value\r\n" lines, without the request line or the final CRLF. */
+  /**
+   * The upstream's header block: "Name: value\r\n" lines, ending with the framing line the proxy
+   * writes (`Content-Length: <the parsed number>` or `Transfer-Encoding: chunked`), without the
+   * request line, Host, Connection or the final CRLF.
+   */
   readonly headerLines: string;
+  /** The client's Host as sent (the first one), for the checks and the error log. */
   readonly host: string | undefined;
+  /** The Host the upstream gets: canonicalHost of the absolute-form authority or the client's Host; undefined without one. */
+  readonly upstreamHost: string | undefined;
   /** How many Host headers the client sent (more than one is a 400). */
   readonly hostCount: number;
   /** The declared Content-Length, or -1. */
@@ -39,7 +48,7 @@ export function translateRequest(raw: readonly string[], clientAddress: string |
   let referer: string | undefined;
   let userAgent: string | undefined;
   let upgrade: string | undefined;
-  forwardRequestHeaders(
+  const upstreamHost = forwardRequestHeaders(
     raw,
     clientAddress,
     (name, value) => void (lines += `${name}: ${value}\r\n`),
@@ -72,7 +81,19 @@ export function translateRequest(raw: readonly string[], clientAddress: string |
     },
     authority,
   );
-  return { headerLines: lines, host, hostCount, contentLength, chunked, transferEncoding, expect, referer, userAgent, upgrade, authority };
+  // Over 2^53 the number is not exact (and no body is that long): admission refuses it.
+  if (chunked) lines += 'Transfer-Encoding: chunked\r\n';
+  else if (contentLength >= 0) lines += `Content-Length: ${contentLength}\r\n`;
+  return { headerLines: lines, host, upstreamHost, hostCount, contentLength, chunked, transferEncoding, expect, referer, userAgent, upgrade, authority };
+}
+
+/**
+ * The head the upstream gets: HTTP/1.1, one Host first (the client's in canonical form, or
+ * `hostWhenNone`, the upstream's name as nginx's $proxy_host, for a request that had none), the
+ * translated header block with the framing in the proxy's own spelling at its end, keep-alive.
+ */
+export function upstreamRequestHead(method: string, url: string, t: TranslatedRequest, hostWhenNone: string): string {
+  return `${method} ${url} HTTP/1.1\r\nHost: ${t.upstreamHost ?? hostWhenNone}\r\n${t.headerLines}Connection: keep-alive\r\n\r\n`;
 }
 
 /**

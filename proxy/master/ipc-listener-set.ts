@@ -25,7 +25,7 @@ export class IpcListenerSet {
             resolve();
           });
         });
-        server.on('error', (err) => this.log.error(`listener ${config.host}:${config.port}: ${err.message}`));
+        server.on('error', (err) => this.log.error(`the listener ${config.host}:${config.port} failed (${err.message})`));
         this.servers.push(server);
         this.configs.push(config);
         this.ports.push((server.address() as net.AddressInfo).port);

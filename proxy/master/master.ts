@@ -3,6 +3,7 @@
 //
 // As nginx's ngx_master_process_cycle: signal handlers only raise flags; one cycle does the work.
 //   TERM, INT  fast shutdown          QUIT  graceful shutdown (workers finish their requests)
+//   USR1       reopen the log files: every worker is told to reopen its access log
 //   HUP        reload: load the config anew; if it is good, start new workers with it and let
 //              the old ones finish their requests; if not, keep everything as it is. A HUP while
 //              a reload is still loading its config makes one more reload after it (ReloadGate)
@@ -13,23 +14,27 @@
 //   reuseport  the master only checks the ports; each worker binds them with SO_REUSEPORT and
 //              accepts itself (no master in the path, as nginx's `listen ... reuseport`)
 import type { Config } from '../config/types';
-import { native, type Acceptor } from '../handoff/native';
-import { cleanHandoffDir, lockHandoffDir, masterSocketPath, prepareHandoffDir, publishConfig, publishMasterIdentity } from '../handoff/handoff-dir';
+import { native } from '../handoff/native';
 import { describeUnfitness, newSpawnKey, ownIdentity } from '../handoff/host-identity';
-import { decode, MessageType, OLDEST_WORKER_PROTOCOL, PROTOCOL_VERSION, WELCOME_SINCE_PROTOCOL, type FixedMessage, type Register } from '../handoff/protocol';
+import { decode, LISTENERS_SINCE_PROTOCOL, MessageType, OLDEST_WORKER_PROTOCOL, PROTOCOL_VERSION, REOPEN_SINCE_PROTOCOL, WELCOME_SINCE_PROTOCOL, type FixedMessage, type Register } from '../handoff/protocol';
 import { EventTimeline } from '../observability/event-timeline';
 import type { Logger } from '../observability/logger';
+import { stdoutLines } from '../observability/sync-output';
 import { ConfigError } from '../config/errors';
 import { IpcListenerSet } from './ipc-listener-set';
 import { checkReloadable } from './reload-check';
 import { newCounters, type StatusSnapshot } from '../observability/master-metrics';
 import { StatusServer } from '../observability/status-server';
+import { checkAccessLogFile } from './access-log-check';
 import { ListenerSet } from './listener-set';
+import { removePidFile, writePidFile } from './pid-file';
 import { createPolicy, type SchedulingPolicy } from './scheduling-policy';
 import { Dispatcher } from './dispatcher';
 import { drainThenQuit } from './graceful-drain';
+import { HandoffDirKeeper } from './handoff-dir-keeper';
 import { ReloadGate } from './reload-gate';
 import { UpstreamControl } from './upstream-control';
+import { Succession } from './succession';
 import { WorkerDepartures } from './worker-departures';
 import { describeWorker, WorkerIdentities } from './worker-identities';
 import { WorkerLink, type ExitStatus } from './worker-link';
@@ -42,7 +47,7 @@ const GRACEFUL_SHUTDOWN_MS = 30_000;
 /** How long a new generation gets to register before the old one is told to quit anyway. */
 const NEW_GENERATION_WAIT_MS = 5_000;
 
-type Flag = 'terminate' | 'quit' | 'reload';
+type Flag = 'terminate' | 'quit' | 'reload' | 'reopen';
 
 export class Master {
   private readonly listeners: ListenerSet | IpcListenerSet;
@@ -63,12 +68,15 @@ export class Master {
   private generation = 1;
   private statusServer: StatusServer | null = null;
   private addresses: string[] = [];
-  private handoffSocketFd = -1;
-  private handoffAcceptor: Acceptor | null = null;
+  private readonly handoffDir: HandoffDirKeeper;
   private readonly flags = new Set<Flag>();
   private cycleScheduled = false;
   private stopping = false;
   private announcedReady = false;
+  /** Set at start: taking over from a master that died, and saying when this one serves. */
+  private succession: Succession | null = null;
+  /** Where start() wrote the pid (a reload may name another file; this one is removed at exit). */
+  private readonly pidFile: string;
   /** The listeners workers are told about (reuseport: with port 0 resolved). */
   private publishedListeners: Config['listeners'] = [];
   private readonly handlers: Partial<Record<FixedMessage['type'], (link: WorkerLink, msg: FixedMessage) => void>> = {
@@ -84,10 +92,13 @@ export class Master {
     private readonly loadConfig: () => Promise<Config>,
     private readonly log: Logger,
   ) {
+    this.pidFile = config.pidFile;
     this.listeners = config.handoff.transport === 'ipc' ? new IpcListenerSet(log) : new ListenerSet(log);
     this.policy = createPolicy(config.handoff.policy);
     const spawnKey = newSpawnKey();
-    this.spawner = new WorkerSpawner(workerCommand, config.handoff.transport === 'ipc', spawnKey, (pid, exit) => this.onChildExit(pid, exit), log);
+    this.handoffDir = new HandoffDirKeeper(config.handoff.dir, this.identity, (fd) => this.onWorkerConnected(fd), log);
+    this.spawner = new WorkerSpawner(workerCommand, config.handoff.transport === 'ipc', spawnKey,
+      (pid, exit) => this.onChildExit(pid, exit), () => this.handoffDir.ensure(), log);
     this.identities = new WorkerIdentities(spawnKey, (pid) => this.spawner.isChild(pid));
     this.departures = new WorkerDepartures(log, this.timeline, () => this.stopping);
     this.reloads = new ReloadGate(() => this.raise('reload'), log);
@@ -103,14 +114,17 @@ export class Master {
   /** Binds everything first (so a bad address fails before any worker starts), then spawns. */
   async start(): Promise<void> {
     const { dir, transport } = this.config.handoff;
-    prepareHandoffDir(dir);
-    lockHandoffDir(dir); // held by its fd until this process ends
+    checkAccessLogFile(this.config);
+    this.handoffDir.take();
+    const succession = new Succession(dir, this.identity, (identity) => this.handoffDir.announce(identity), this.log);
+    this.succession = succession;
+    const orphansMayHoldPorts = succession.previousMasterDied(transport);
     let published = this.config;
     this.publishedListeners = this.config.listeners;
     if (this.listeners instanceof IpcListenerSet) {
       await this.listeners.bind(this.config.listeners);
     } else {
-      this.listeners.bind(this.config.listeners, transport === 'reuseport');
+      this.listeners.bind(this.config.listeners, orphansMayHoldPorts);
       if (transport === 'reuseport') {
         // Only a check (and port 0 resolved): the workers bind these ports themselves.
         this.publishedListeners = this.listeners.boundListeners();
@@ -121,32 +135,29 @@ export class Master {
     this.addresses = addresses;
     if (transport === 'reuseport') this.listeners.close();
     try {
-      publishConfig(dir, this.upstreams.adopt(published));
-      publishMasterIdentity(dir, this.identity);
-      this.handoffSocketFd = native.seqpacketListen(masterSocketPath(dir), 128);
+      this.upstreams.adopt(published, (withSlots) => this.handoffDir.open(withSlots));
     } catch (err) {
       this.listeners.close();
       throw err;
     }
-    this.handoffAcceptor = new native.Acceptor(
-      this.handoffSocketFd,
-      (fd) => this.onWorkerConnected(fd),
-      (code, message) => this.log.error(`accept() on the handoff socket failed (${code}: ${message})`),
-    );
     if (this.listeners instanceof IpcListenerSet) {
-      this.listeners.startAccepting((socket, listener) => this.dispatcher.accepted({ fd: -1, socket, listener, attempts: 0 }));
+      this.listeners.startAccepting((socket, listener) => this.dispatcher.accepted({ fd: -1, socket, listener, attempts: 0, sentAt: 0 }));
     } else if (transport === 'seqpacket') {
-      this.listeners.startAccepting((fd, listener) => this.dispatcher.accepted({ fd, socket: null, listener, attempts: 0 }));
+      this.listeners.startAccepting((fd, listener) => this.dispatcher.accepted({ fd, socket: null, listener, attempts: 0, sentAt: 0 }));
     }
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => this.raise('terminate'));
     process.on('SIGQUIT', () => this.raise('quit'));
     process.on('SIGHUP', () => this.raise('reload'));
-    process.stdout.write(`handoff: master ${process.pid} listening on ${addresses.join(', ')} (${transport}), handoff dir ${dir}\n`);
+    // Node would start its inspector on USR1; as nginx's master, this one has the logs reopened.
+    process.on('SIGUSR1', () => this.raise('reopen'));
+    stdoutLines.write(`handoff: master ${process.pid} listening on ${addresses.join(', ')} (${transport}), handoff dir ${dir}\n`);
     if (this.config.status) {
       this.statusServer = new StatusServer(() => this.snapshot(), this.log);
       const at = await this.statusServer.listen(this.config.status.host, this.config.status.port);
-      process.stdout.write(`handoff: status and dashboard on http://${at}/\n`);
+      stdoutLines.write(`handoff: status and dashboard on http://${at}/\n`);
     }
+    // Last: a master that failed to start leaves no pid file behind for `-s` to find.
+    writePidFile(this.pidFile);
     this.spawner.start(this.config.workers, this.generation);
   }
 
@@ -163,8 +174,29 @@ export class Master {
     this.cycleScheduled = false;
     if (this.flags.has('terminate')) void this.shutdown(false);
     else if (this.flags.has('quit')) void this.shutdown(true);
-    else if (this.flags.has('reload')) void this.reload();
+    else {
+      if (this.flags.has('reopen')) this.reopenLogs();
+      if (this.flags.has('reload')) void this.reload();
+    }
     this.flags.clear();
+  }
+
+  // ---- reopen ----------------------------------------------------------------------------
+
+  /**
+   * As nginx's master on USR1: the master writes only to stdout and stderr, so it has nothing of
+   * its own to reopen; every worker reopens its access log, told over its channel (joined workers
+   * in other containers too). One older than protocol 5 cannot be told: it reopens on its own
+   * USR1.
+   */
+  private reopenLogs(): void {
+    const links = this.roster.all().filter((l) => l.identity !== null);
+    const told = links.filter((l) => l.protocol >= REOPEN_SINCE_PROTOCOL);
+    for (const link of told) link.sendReopen();
+    this.log.notice(`reopening the log files: ${told.length} worker(s) told to reopen theirs`);
+    for (const link of links.filter((l) => l.protocol < REOPEN_SINCE_PROTOCOL)) {
+      this.log.warn(`${link.name} speaks handoff protocol ${link.protocol}, too old to be told to reopen its logs, so it needs its own USR1`);
+    }
   }
 
   // ---- reload -----------------------------------------------------------------------------
@@ -178,20 +210,24 @@ export class Master {
     try {
       next = await this.loadConfig();
       checkReloadable(this.config, next);
+      checkAccessLogFile(next);
+      if (this.stopping) return;
+      // The last step that can fail, before anything changes: new workers read what is published.
+      this.upstreams.adopt({ ...next, listeners: this.publishedListeners }, (withSlots) => this.handoffDir.publish(withSlots));
     } catch (err) {
-      const detail = err instanceof ConfigError ? err.message : String(err);
-      this.log.error(`reload failed, the current configuration stays:\n${detail}`);
+      const detail = err instanceof ConfigError ? err.message : `cannot publish the new configuration: ${(err as Error).message}`;
+      // One line: what a multi-line ConfigError lists, "; " between its problems.
+      const problems = detail.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+      this.log.error(`reload failed, the current configuration stays: ${problems.join('; ')}`);
       this.timeline.add({ kind: 'reload-refused', error: detail.split('\n').find((line) => line.trim() !== '')?.trim() ?? detail });
       return;
     }
-    if (this.stopping) return;
     this.config = next;
     this.policy = createPolicy(next.handoff.policy);
-    publishConfig(next.handoff.dir, this.upstreams.adopt({ ...next, listeners: this.publishedListeners }));
     const retired = this.roster.retireCurrent(NEW_GENERATION_WAIT_MS, () =>
       this.log.error(
-        `reload: no new worker has registered in ${NEW_GENERATION_WAIT_MS / 1000} s (see the errors above); ` +
-          `the old workers keep serving until one does`,
+        `no new worker has registered in the ${NEW_GENERATION_WAIT_MS / 1000} s since the reload (see the errors above), ` +
+          `so the old workers keep serving until one does`,
       ),
     );
     this.spawner.retire();
@@ -199,7 +235,7 @@ export class Master {
     this.counters.reloads++;
     this.generation++;
     this.timeline.add({ kind: 'reload-done', generation: this.generation, starting: next.workers, retiring: retired });
-    this.log.notice(`reloading: ${next.workers} new worker(s) starting, ${retired} old one(s) will finish their requests`);
+    this.log.notice(`reloading: ${next.workers} new worker(s) are starting, and ${retired} old one(s) will finish their requests`);
   }
 
   // ---- workers ----------------------------------------------------------------------------
@@ -208,6 +244,7 @@ export class Master {
     const link = new WorkerLink(
       fd,
       this.config.handoff.maxInFlightPerWorker,
+      this.config.handoff.ackTimeout,
       this.config.limits.maxConnectionsPerWorker,
       (l, header, passedFd) => this.onWorkerMessage(l, header, passedFd),
       (l) => this.onWorkerGone(l),
@@ -223,7 +260,7 @@ export class Master {
     if (msg?.type === MessageType.UPSTREAM) return void (link.identity !== null && this.upstreams.record(link, msg));
     const handler = msg && msg.type !== MessageType.SERVER ? this.handlers[msg.type] : undefined;
     if (!msg || msg.type === MessageType.SERVER || !handler) {
-      this.log.error(`${link.name} sent a malformed message; dropping it`);
+      this.log.error(`${link.name} sent a malformed message, so its channel is closed`);
       link.close();
       this.onWorkerGone(link);
       return;
@@ -234,7 +271,7 @@ export class Master {
   private onRegister(link: WorkerLink, msg: Register): void {
     if (link.identity !== null) return; // a second REGISTER changes nothing
     if (msg.version < OLDEST_WORKER_PROTOCOL || msg.version > PROTOCOL_VERSION) {
-      this.log.error(`worker ${msg.pid} speaks handoff protocol ${msg.version}, this master ${OLDEST_WORKER_PROTOCOL} to ${PROTOCOL_VERSION}; refusing it`);
+      this.log.error(`worker ${msg.pid} speaks handoff protocol ${msg.version} and this master ${OLDEST_WORKER_PROTOCOL} to ${PROTOCOL_VERSION}, so it is refused`);
       this.roster.remove(link);
       link.close();
       return;
@@ -247,7 +284,7 @@ export class Master {
     const own = worker.origin === 'spawned';
     if (own && this.spawner.isRetired(worker.pid)) {
       // Spawned before a reload that has already replaced its generation: it only registers to quit.
-      this.log.notice(`${describeWorker(worker)} registered after a later reload replaced it; telling it to quit`);
+      this.log.notice(`${describeWorker(worker)} registered after a later reload replaced it, so it is told to quit`);
       this.roster.registerRetired(link);
       return;
     }
@@ -267,11 +304,14 @@ export class Master {
       return;
     }
     if (!this.roster.register(link, this.config.workers)) return;
+    this.succession?.announceServing();
+    // The lifeboat: the workers keep the listening sockets, to accept on them if this master dies.
+    if (msg.version >= LISTENERS_SINCE_PROTOCOL && this.listeners instanceof ListenerSet) link.giveListeners(this.listeners.fds);
     this.log.notice(`${describeWorker(worker)} joined (${this.roster.registeredCount} registered)`);
     const ownRegistered = this.roster.registered().filter((l) => l.identity!.origin === 'spawned').length;
     if (!this.announcedReady && ownRegistered >= this.config.workers) {
       this.announcedReady = true;
-      process.stdout.write(`handoff: ${ownRegistered} workers ready\n`);
+      stdoutLines.write(`handoff: ${ownRegistered} workers ready\n`);
     }
     this.dispatcher.drainWaiting();
   }
@@ -333,8 +373,10 @@ export class Master {
   private async shutdown(graceful: boolean): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    this.log.notice(graceful ? 'gracefully shutting down' : 'exiting');
+    this.log.notice(graceful ? 'gracefully shutting down: the workers finish their requests, then exit' : 'exiting now: requests in flight are cut');
     this.dispatcher.stopAccepting();
+    // The workers' copies of the listeners would keep the ports open: the ports close now.
+    for (const link of this.roster.all()) link.takeBackListeners();
     this.listeners.close();
     this.statusServer?.close();
     this.upstreams.stop();
@@ -342,11 +384,16 @@ export class Master {
     await this.spawner.stop(graceful ? 'SIGQUIT' : 'SIGTERM', graceful ? GRACEFUL_SHUTDOWN_MS : 3_000);
     const links = this.roster.all();
     this.dispatcher.stop(links);
-    for (const link of links) link.close();
-    this.handoffAcceptor?.close();
-    if (this.handoffSocketFd >= 0) native.closeFd(this.handoffSocketFd);
-    cleanHandoffDir(this.config.handoff.dir);
-    this.log.notice('exit');
+    // A channel that closes without a QUIT means "the master died" to a worker (it would go on
+    // serving as an orphan): a fast shutdown tells the workers that joined through the directory
+    // to quit (its own children got SIGTERM), as a graceful one already has.
+    for (const link of links) {
+      link.sendQuit();
+      link.close();
+    }
+    this.handoffDir.close();
+    removePidFile(this.pidFile);
+    this.log.notice('exit: every worker has left and the handoff directory is cleaned up');
     process.exit(0);
   }
 }

@@ -14,5 +14,6 @@ export function checkReloadable(current: Config, next: Config): void {
   if (before !== after) problems.push({ path: 'listeners', message: `changed from [${before}] to [${after}]: listeners change only on a restart` });
   if (current.handoff.dir !== next.handoff.dir) problems.push({ path: 'handoff.dir', message: 'the handoff directory changes only on a restart' });
   if (current.handoff.transport !== next.handoff.transport) problems.push({ path: 'handoff.transport', message: 'the transport changes only on a restart' });
+  if (current.pidFile !== next.pidFile) problems.push({ path: 'pidFile', message: 'the pid file changes only on a restart' });
   if (problems.length > 0) throw new ConfigError(next.file, problems);
 }

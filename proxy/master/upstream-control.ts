@@ -28,9 +28,12 @@ export class UpstreamControl {
     this.resolver = new ReResolver(this.membership, log);
   }
 
-  /** Start and reload: the config to publish (each server with its slot); checks and lookups follow it. */
-  adopt(config: Config): Config {
-    const published = this.membership.adopt(config);
+  /**
+   * Start and reload: the config to publish (each server with its slot), handed to `publish`;
+   * checks and lookups follow it once that has worked (a reload that cannot publish changes nothing).
+   */
+  adopt(config: Config, publish: (published: Config) => void): Config {
+    const published = this.membership.adoptPublishing(config, publish);
     this.checker.sync();
     this.resolver.follow(published);
     return published;

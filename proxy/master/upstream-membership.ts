@@ -79,6 +79,22 @@ export class UpstreamMembership {
   }
 
   /**
+   * Reload, all or nothing: adopts `config` and hands what is to be published to `publish`; if
+   * that throws (the handoff dir gone, a full disk), the members are as they were and it rethrows.
+   */
+  adoptPublishing(config: Config, publish: (published: Config) => void): Config {
+    const { nextSlot, members, departed, publishedOrder, upstreams } = this;
+    const published = this.adopt(config);
+    try {
+      publish(published);
+    } catch (err) {
+      Object.assign(this, { nextSlot, members, departed, publishedOrder, upstreams });
+      throw err;
+    }
+    return published;
+  }
+
+  /**
    * A lookup of `name` (a server entry of upstream `upstreamName` on `template.port`) found
    * `addresses`: those new join, with the entry's settings; those gone leave.
    */

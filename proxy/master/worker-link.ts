@@ -22,6 +22,8 @@ export interface Handoff {
   readonly listener: number;
   /** Workers that have been given this connection and lost or rejected it. */
   attempts: number;
+  /** Date.now() when it was last sent to a worker (WorkerLink.hand). */
+  sentAt: number;
 }
 
 /** How one of the master's children ended. */
@@ -55,10 +57,14 @@ export class WorkerLink {
   private readonly inFlight = new Map<number, Handoff>();
   private readonly writer: ChannelWriter;
   private quitSent = false;
+  /** Listening sockets the worker keeps a copy of (LISTENER), by index 0..n-1. */
+  private listenersGiven = 0;
 
   constructor(
     fd: number,
     private readonly maxInFlight: number,
+    /** handoff.ackTimeout: past it, an unacknowledged handoff makes the worker stalled. */
+    private readonly ackTimeoutMs: number,
     /** limits.maxConnectionsPerWorker; lowered by the worker's own limit when it registers. */
     private maxConnections: number,
     onMessage: (link: WorkerLink, header: Buffer, fd: number) => void,
@@ -86,12 +92,27 @@ export class WorkerLink {
     return this.activeConnections + this.inFlight.size;
   }
 
-  hasRoom(): boolean {
+  hasRoom(now = Date.now()): boolean {
     if (this.refusingUntil !== 0) {
-      if (Date.now() < this.refusingUntil) return false;
+      if (now < this.refusingUntil) return false;
       this.refusingUntil = 0;
     }
-    return this.identity !== null && this.unfit === null && this.inFlight.size < this.maxInFlight && this.load < this.maxConnections;
+    return this.identity !== null && this.unfit === null && this.inFlight.size < this.maxInFlight && this.load < this.maxConnections && !this.stalled(now);
+  }
+
+  /**
+   * Its oldest unacknowledged handoff is older than the ACK deadline: the worker is not reading its
+   * channel (stopped, hung in a busy loop, a long GC pause). It gets no new connections until it
+   * acknowledges again, or each would wait out the whole stall, as nginx never lets happen: there a
+   * stuck worker simply stops accepting. What it already took stays with it: its fds may be read
+   * by it the moment it wakes, and sending them elsewhere would let two processes serve one
+   * connection. Needs no timer: it is asked at each pick, and an ACK ends it (ACKs are cumulative,
+   * so the oldest in flight, the map's first, is the one to look at).
+   */
+  stalled(now = Date.now()): boolean {
+    if (this.inFlight.size === 0) return false;
+    const oldest = this.inFlight.values().next().value as Handoff;
+    return now - oldest.sentAt >= this.ackTimeoutMs;
   }
 
   /**
@@ -109,6 +130,7 @@ export class WorkerLink {
 
   /** `onLost` is for the ipc transport, whose failures arrive in a callback rather than as a channel close. */
   hand(seq: number, handoff: Handoff, onLost: (handoff: Handoff) => void): void {
+    handoff.sentAt = Date.now();
     this.inFlight.set(seq, handoff);
     this.handoffsSent++;
     if (handoff.socket === null) {
@@ -159,6 +181,26 @@ export class WorkerLink {
   /** Tells the worker the name the master knows it by (WELCOME: "w" + its number). */
   welcome(identity: WorkerIdentity): void {
     this.writer.send(encode(MessageType.WELCOME, 0, workerNumberOf(identity.id), identity.generation));
+  }
+
+  /** USR1's word to the worker: its log files are opened anew. */
+  sendReopen(): void {
+    this.writer.send(encode(MessageType.REOPEN));
+  }
+
+  /**
+   * A copy of each listening socket, to accept on if this master dies (the worker's lifeboat).
+   * The fds stay the master's: the kernel puts a duplicate into each message.
+   */
+  giveListeners(fds: readonly number[]): void {
+    fds.forEach((fd, index) => this.writer.send(encode(MessageType.LISTENER, 0, index), fd));
+    this.listenersGiven = fds.length;
+  }
+
+  /** The master is closing its listeners: the worker drops its copies (a LISTENER without an fd). */
+  takeBackListeners(): void {
+    for (let index = 0; index < this.listenersGiven; index++) this.writer.send(encode(MessageType.LISTENER, 0, index));
+    this.listenersGiven = 0;
   }
 
   /** A message this worker reads as it is (SERVER): the caller checks `protocol` first. */

@@ -123,10 +123,15 @@ export class WorkerRoster {
     return [...this.registered(), ...this.unregistered];
   }
 
-  /** One row per registered worker, in registration order within each standing. */
+  /**
+   * One row per registered worker, in registration order within each standing. Unresponsive
+   * comes first: whatever its standing, a worker not reading its channel is what matters about it.
+   */
   snapshot(): WorkerSnapshot[] {
     const serving = new Set(this.candidates());
-    const state = (l: WorkerLink): WorkerState => (this.idle.has(l) ? 'idle' : serving.has(l) ? 'serving' : 'draining');
+    const now = Date.now();
+    const state = (l: WorkerLink): WorkerState =>
+      l.stalled(now) ? 'stalled' : this.idle.has(l) ? 'idle' : serving.has(l) ? 'serving' : 'draining';
     return this.registered().map((l) => ({
       ...l.identity!,
       state: state(l),

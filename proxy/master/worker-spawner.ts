@@ -44,6 +44,8 @@ export class WorkerSpawner {
     private readonly spawnKey: number,
     /** Every child's exit, whatever its generation (the master says who left, and why). */
     private readonly onExit: (pid: number, exit: ExitStatus) => void,
+    /** Whether a new worker could join this master now (the handoff directory is ours and intact). */
+    private readonly canJoin: () => boolean,
     private readonly log: Logger,
   ) {}
 
@@ -83,6 +85,11 @@ export class WorkerSpawner {
   }
 
   private spawnOne(): void {
+    if (!this.canJoin()) {
+      // It would wait for a master.sock that is not ours: try again later (the master said why).
+      this.later(() => this.spawnOne(), MAX_RESPAWN_DELAY_MS);
+      return;
+    }
     const startedAt = Date.now();
     const child = spawn(this.command.file, [...this.v8Flags(), ...this.command.args], {
       stdio: this.withIpc ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'inherit', 'inherit'],
@@ -90,7 +97,7 @@ export class WorkerSpawner {
     });
     this.children.add(child);
     this.generations.set(child, this.generation);
-    child.on('error', (err) => this.log.error(`cannot spawn worker: ${err.message}`));
+    child.on('error', (err) => this.log.error(`a worker cannot be spawned (${err.message})`));
     child.on('exit', (code, signal) => {
       this.children.delete(child);
       this.generations.delete(child);
@@ -99,12 +106,17 @@ export class WorkerSpawner {
       if (retired || this.stopping) return;
       const diedYoung = Date.now() - startedAt < YOUNG_DEATH_MS;
       this.respawnDelay = diedYoung ? Math.min(Math.max(this.respawnDelay * 2, 100), MAX_RESPAWN_DELAY_MS) : 0;
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        if (!this.stopping) this.spawnOne();
-      }, this.respawnDelay);
-      this.timers.add(timer);
+      this.later(() => this.spawnOne(), this.respawnDelay);
     });
+  }
+
+  /** A spawn for the current generation after a delay; cancelled by retire() and stop(). */
+  private later(spawn: () => void, delayMs: number): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (!this.stopping) spawn();
+    }, delayMs);
+    this.timers.add(timer);
   }
 
   /**

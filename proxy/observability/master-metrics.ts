@@ -11,10 +11,11 @@ export type { WorkerIdentity, WorkerOrigin } from './worker-identity';
 /**
  * serving: may get connections (or, with reuseport, accepts them itself); idle: registered but
  * cannot serve under this transport (idleReason says why); draining: an older generation, or told
- * to quit, finishing its requests.
+ * to quit, finishing its requests; stalled: has left a connection unacknowledged past
+ * handoff.ackTimeout (stopped, hung, a long pause), so it gets none until it acknowledges again.
  */
-export type WorkerState = 'serving' | 'idle' | 'draining';
-export const WORKER_STATES: readonly WorkerState[] = ['serving', 'idle', 'draining'];
+export type WorkerState = 'serving' | 'idle' | 'draining' | 'stalled';
+export const WORKER_STATES: readonly WorkerState[] = ['serving', 'idle', 'draining', 'stalled'];
 
 export interface WorkerSnapshot extends WorkerIdentity {
   readonly state: WorkerState;

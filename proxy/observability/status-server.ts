@@ -29,7 +29,7 @@ export class StatusServer {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
         this.server.off('error', reject);
-        this.server.on('error', (err) => this.log.error(`status listener: ${err.message}`));
+        this.server.on('error', (err) => this.log.error(`the status listener failed (${err.message})`));
         const address = this.server.address() as { address: string; port: number };
         resolve(`${host.includes(':') ? `[${host}]` : host}:${address.port}`);
       });

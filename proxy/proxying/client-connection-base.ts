@@ -4,7 +4,7 @@
 // destroys it (the tunnel, once handed over).
 import type { ParsedRequest } from '../http1/parsed-request';
 import type { ClientSocket, ClientSocketListener } from '../io/client-socket';
-import type { AccessLog } from '../observability/access-log';
+import type { AccessLog, UpstreamAttempt } from '../observability/access-log';
 import type { ClientPause } from './client-pause';
 import { ClientSendWatch } from './client-send-watch';
 import { ConnState, illegalMove, isClosing } from './connection-state';
@@ -71,6 +71,14 @@ export abstract class ClientConnectionBase implements Sweepable, ClientSocketLis
   protected abstract bodyTimedOut(): void;
   /** Fires the deadline of the exchange under way, if any has passed. */
   protected abstract checkExchange(now: number): void;
+  /** The deadline of the exchange under way; 0 = none. */
+  protected abstract exchangeDeadline(): number;
+
+  nextDeadline(): number {
+    const own = this.deadline;
+    const exchange = this.exchangeDeadline();
+    return own === 0 ? exchange : exchange === 0 ? own : Math.min(own, exchange);
+  }
 
   check(now: number): void {
     if (this.deadline !== 0 && now >= this.deadline) this.onDeadline();
@@ -96,8 +104,18 @@ export abstract class ClientConnectionBase implements Sweepable, ClientSocketLis
     return this.front.accessLog === null ? 0 : this.socket.bytesWritten;
   }
 
-  logRequest(req: ParsedRequest, status: number, bytes: number): void {
-    if (req.accessLogged) this.front.accessLog?.record(this.socket.remoteAddress, `${req.method} ${req.url} HTTP/1.${req.versionMinor}`, status, bytes, req.t.referer, req.t.userAgent);
+  logRequest(req: ParsedRequest, status: number, bytes: number, upstreams: readonly UpstreamAttempt[] = []): void {
+    if (!req.accessLogged || this.front.accessLog === null) return;
+    this.front.accessLog.record({
+      remoteAddress: this.socket.remoteAddress,
+      requestLine: `${req.method} ${req.url} HTTP/1.${req.versionMinor}`,
+      status,
+      bytesSent: bytes,
+      referer: req.t.referer,
+      userAgent: req.t.userAgent,
+      startedAt: req.startedAt,
+      upstreams,
+    });
   }
 
   /**
@@ -122,7 +140,9 @@ export abstract class ClientConnectionBase implements Sweepable, ClientSocketLis
 
   /** A bug of ours met this connection: it is closed, the worker and its other clients go on. */
   protected handlingFailed(err: unknown): void {
-    this.front.ctx.log.error(`request handling failed: ${(err as Error).stack ?? err}`);
+    // One line, the stack's frames after the message: a log reader greps lines, not paragraphs.
+    const stack = String((err as Error).stack ?? err).split('\n').map((line) => line.trim()).join(' ');
+    this.front.ctx.log.error(`request handling failed, so the connection is closed: ${stack}`);
     this.destroy();
   }
 

@@ -51,7 +51,7 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
   ) {
     super(front, open);
     const socket = this.socket;
-    this.sink = new Http1ResponseSink(socket, front, () => this.destroy());
+    this.sink = new Http1ResponseSink(socket, front, () => this.destroy(), (req) => this.mayKeepAlive(req));
     this.parser = new RequestParser(this, () => socket.remoteAddress);
     front.track(this);
   }
@@ -78,8 +78,7 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
     if (this.readEnds !== null) this.endRead();
     if (ret === null || this.socket.closed) return;
     if (typeof ret !== 'number') {
-      const status = ret.code === 'HPE_HEADER_OVERFLOW' ? this.parser.overflowStatus() : 400;
-      this.clientError(`${ret.code ?? ret.message}`, status);
+      this.clientError(`${ret.code ?? ret.message}`, this.parser.errorStatus(ret));
       return;
     }
     const upgrade = this.upgradeRequest;
@@ -174,9 +173,21 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
     exchange.start();
   }
 
+  /**
+   * Whether the answer to `req` may say keep-alive: the connection will take another request
+   * after it. Every response head asks here, so that none promises keep-alive on a connection
+   * that then closes: the client asked to close (Connection: close, HTTP/1.0 without keep-alive)
+   * or has sent its FIN, the worker is draining, the connection takes no more requests (a
+   * malformed or refused request behind this one), or part of this request's body is still to
+   * come (it could not be told from the next request).
+   */
+  mayKeepAlive(req: ParsedRequest): boolean {
+    return req.keepAlive && !this.front.closing && !this.closing && !this.clientEnded && (!req.hasBody || req.complete);
+  }
+
   private answerLocally(req: ParsedRequest, status: number, close: boolean): void {
     const start = this.bytesSent();
-    const keep = !close && req.keepAlive && !this.front.closing;
+    const keep = !close && this.mayKeepAlive(req);
     this.sink.errorPage(status, req.method === 'HEAD', keep);
     this.logRequest(req, status, this.bytesSent() - start);
     this.exchangeDone(req, keep);
@@ -251,6 +262,10 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
     else this.destroy();
   }
 
+  protected exchangeDeadline(): number {
+    return this.current === null ? 0 : this.current.deadline;
+  }
+
   protected checkExchange(now: number): void {
     const ex = this.current;
     if (ex !== null && ex.deadline !== 0 && now >= ex.deadline) ex.onDeadline();
@@ -258,7 +273,7 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
 
   /** Malformed input or a head too slow: answer it if no response is under way, and close. */
   private clientError(code: string, status: number): void {
-    this.front.ctx.log.info(`client ${this.socket.remoteAddress} sent an invalid request (${code}): ${status}`);
+    this.front.ctx.log.info(`client ${this.socket.remoteAddress} sent an invalid request (${code}), answered ${status}`);
     if (this.current !== null) {
       // In the body of the request being answered: that request is at fault. In a later,
       // pipelined one: the current request still gets its own answer, then the connection closes.
@@ -290,7 +305,8 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
     // From here the tunnel owns the socket; this class only keeps counting it until 'close'.
     this.enter(ConnState.Tunnel);
     this.front.untrack(this);
-    proxyUpgrade({ method: req.method, url: req.url, rawHeaders: req.rawHeaders, headers: { upgrade: req.t.upgrade } }, this.socket.toStream(), head, admission.group, this.front.ctx);
+    const tunnelRequest = { method: req.method, url: req.url, rawHeaders: req.rawHeaders, host: req.t.upstreamHost ?? admission.group.name, authority: req.t.authority, headers: { upgrade: req.t.upgrade } };
+    proxyUpgrade(tunnelRequest, this.socket.toStream(), head, admission.group, this.front.ctx);
   }
 
   onEnd(): void {

@@ -10,11 +10,12 @@ import { NetClientSocket } from '../io/client-socket';
 import { HandleSocket } from '../io/handle-socket';
 import { socketFromTcpFd } from '../io/socket-from-fd';
 import { AccessLog } from '../observability/access-log';
+import { LogWriter } from '../observability/log-writer';
 import type { Logger } from '../observability/logger';
 import { ClientConnection, type ConnectionFront } from './client-connection';
 import type { ConnectionHandler } from './connection-handler';
 import { DeadlineSweeper } from './deadline-sweeper';
-import type { ProxyContext } from './proxy-context';
+import { closeLingerMs, type ProxyContext } from './proxy-context';
 import { Router } from './router';
 import type { UpstreamServer } from '../upstream/upstream-server';
 
@@ -62,11 +63,14 @@ export class Front implements ConnectionFront, ConnectionHandler {
     this.router = new Router(config.routes, config.upstreams);
     this.ctx = { timeouts: config.timeouts, maxBodySize: config.limits.maxBodySize, upgrades: config.upgrades, log, workerLine: () => this.workerLine };
     this.workerHeader = config.workerHeader;
-    this.accessLog = config.accessLog === 'stdout' ? new AccessLog() : null;
+    this.accessLog = config.accessLog === null
+      ? null
+      : new AccessLog(new LogWriter(config.accessLog.file, (level, message) => log.log(level, message)), config.accessLog.format);
     const t = config.timeouts;
     this.keepAliveOnly = `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(t.keepAlive / 1000)}\r\n`;
     this.keepAliveLines = this.keepAliveOnly;
-    this.sweeper = new DeadlineSweeper(Math.min(t.connect, t.read, t.send, t.clientHeader, t.clientBody, t.keepAlive, t.clientSend));
+    // Every duration a deadline is set to run (deadline-sweeper.ts relies on the shortest).
+    this.sweeper = new DeadlineSweeper(Math.min(t.connect, t.read, t.send, t.clientHeader, t.clientBody, t.keepAlive, t.clientSend, closeLingerMs(this.ctx)));
   }
 
   /** Serves a client socket that Node made (the "ipc" transport). */

@@ -17,8 +17,6 @@ export interface SinkFront {
   readonly keepAliveLines: string;
   /** The Connection: close line of a response that ends its connection (with the worker's header). */
   readonly closeLines: string;
-  /** Draining: responses say Connection: close. */
-  readonly closing: boolean;
 }
 
 export class Http1ResponseSink implements ResponseSink {
@@ -29,6 +27,8 @@ export class Http1ResponseSink implements ResponseSink {
     private readonly front: SinkFront,
     /** Destroys the client connection (its owner's destroy()). */
     private readonly destroyConnection: () => void,
+    /** Whether the connection takes another request after answering `req` (its owner's mayKeepAlive()). */
+    private readonly mayKeepAlive: (req: ParsedRequest) => boolean,
   ) {}
 
   head(req: ParsedRequest, status: number, reason: string, rawHeaders: string[], contentLength: number): boolean {
@@ -38,7 +38,7 @@ export class Http1ResponseSink implements ResponseSink {
     else if (req.versionMinor >= 1) framing = Framing.Chunked; // close-delimited or chunked upstream
     else framing = Framing.Close; // an HTTP/1.0 client: no chunked, the close ends the body
     this.framing = framing;
-    const keep = req.keepAlive && framing !== Framing.Close && !this.front.closing;
+    const keep = framing !== Framing.Close && this.mayKeepAlive(req);
     let head = translateResponse(status, reason, rawHeaders);
     if (framing === Framing.Chunked) head += 'Transfer-Encoding: chunked\r\n';
     head += keep ? this.front.keepAliveLines : this.front.closeLines;

@@ -19,6 +19,8 @@ import { failureKind, mayTryNextServer } from '../upstream/upstream-failure';
 import type { UpstreamGroup } from '../upstream/upstream-group';
 import type { UpstreamServer } from '../upstream/upstream-server';
 import type { ParsedRequest } from '../http1/parsed-request';
+import { upstreamRequestHead } from '../http1/wire-heads';
+import type { UpstreamAttempt } from '../observability/access-log';
 import type { ClientSocket } from '../io/client-socket';
 import { ClientPause } from './client-pause';
 import type { ClientSendWatch } from './client-send-watch';
@@ -33,15 +35,15 @@ export interface ExchangeClient {
   readonly sendWatch: ClientSendWatch;
   readonly front: {
     readonly ctx: ProxyContext;
-    /** Draining: responses say Connection: close. */
-    readonly closing: boolean;
   };
+  /** Whether the answer to `req` may say keep-alive (the connection takes another request after it). */
+  mayKeepAlive(req: ParsedRequest): boolean;
   /** Runs `end` once the client read being parsed is done with, and says so; false outside a read. */
   atReadEnd(end: () => void): boolean;
   pauseReading(reason: ClientPause): void;
   resumeReading(reason: ClientPause): void;
   bytesSent(): number;
-  logRequest(req: ParsedRequest, status: number, bytes: number): void;
+  logRequest(req: ParsedRequest, status: number, bytes: number, upstreams: readonly UpstreamAttempt[]): void;
   /** The response is written; `keep`: the connection may serve the next request. */
   exchangeDone(req: ParsedRequest, keep: boolean): void;
 }
@@ -80,6 +82,8 @@ export class ProxyExchange implements UpstreamListener {
   private finished = false;
   private status = 0;
   private readonly startBytes: number;
+  /** Each server tried, for the access log (nginx's $upstream_addr, $upstream_status, $upstream_response_time). */
+  private readonly attempts: UpstreamAttempt[] = [];
 
   constructor(
     private readonly conn: ExchangeClient,
@@ -89,11 +93,15 @@ export class ProxyExchange implements UpstreamListener {
     this.startBytes = conn.bytesSent();
   }
 
+  /**
+   * The upstream's head is always HTTP/1.1 with exactly one Host: the request's own, canonical
+   * (request-target.ts canonicalHost), or for a request without one (HTTP/1.0) the upstream
+   * group's name, as nginx's default `proxy_set_header Host $proxy_host` for `proxy_pass
+   * http://name`. The framing line ends headerLines (wire-heads.ts).
+   */
   start(): void {
     const req = this.req;
-    this.head =
-      `${req.method} ${req.url} HTTP/1.1\r\n${req.t.headerLines}` +
-      `${req.t.chunked ? 'Transfer-Encoding: chunked\r\n' : ''}Connection: keep-alive\r\n\r\n`;
+    this.head = upstreamRequestHead(req.method, req.url, req.t, this.group.name);
     this.key = this.group.keyFor(this.conn.socket.remoteAddress, req.url, req.rawHeaders);
     this.attempt();
   }
@@ -104,6 +112,7 @@ export class ProxyExchange implements UpstreamListener {
     if (server === null) return this.fail(502);
     (this.tried ??= new Set()).add(server);
     this.server = server;
+    this.attempts.push({ address: server.label, status: 0, startedAt: Date.now(), endedAt: 0 });
     const upstream = server.pool.acquire();
     this.upstream = upstream;
     this.arm(upstream.isConnecting ? Phase.Connect : Phase.Send);
@@ -219,6 +228,7 @@ export class ProxyExchange implements UpstreamListener {
   onResponseHead(status: number, reason: string, rawHeaders: string[], contentLength: number): void {
     this.server!.health.succeeded();
     this.status = status;
+    this.attempts[this.attempts.length - 1]!.status = status;
     this.keepClient = this.conn.sink.head(this.req, status, reason, rawHeaders, contentLength);
     this.headSent = true;
     this.arm(Phase.Read);
@@ -259,6 +269,9 @@ export class ProxyExchange implements UpstreamListener {
         `client: ${this.conn.socket.remoteAddress}, request: "${req.method} ${req.url} HTTP/1.${req.versionMinor}", ` +
         `upstream: "http://${server.label}${req.url}", host: "${req.t.host ?? ''}"`,
     );
+    const attempt = this.attempts[this.attempts.length - 1]!;
+    attempt.status = timeout ? 504 : 502;
+    attempt.endedAt = Date.now();
     if (mayTryNextServer(err, kind, req.method, req.hasBody)) {
       if (stale && !this.retriedStale) {
         this.retriedStale = true;
@@ -303,7 +316,7 @@ export class ProxyExchange implements UpstreamListener {
     if (this.finished) return;
     if (this.headSent) return this.finish(Outcome.Aborted);
     // Any unread request body makes the connection unusable for the next request.
-    const keep = !close && (!this.req.hasBody || this.req.complete) && this.req.keepAlive && !this.conn.front.closing;
+    const keep = !close && this.conn.mayKeepAlive(this.req);
     this.status = status;
     this.upstream?.destroy(); // one refused mid-request; none after an upstream failure
     this.upstream = null;
@@ -325,7 +338,9 @@ export class ProxyExchange implements UpstreamListener {
     this.upstream = null;
     upstream?.destroy();
     const status = outcome === Outcome.ClientGone && !this.headSent ? 499 : this.status;
-    this.conn.logRequest(this.req, status, this.conn.bytesSent() - this.startBytes);
+    const last = this.attempts[this.attempts.length - 1];
+    if (last !== undefined && last.endedAt === 0) last.endedAt = Date.now();
+    this.conn.logRequest(this.req, status, this.conn.bytesSent() - this.startBytes, this.attempts);
     if (outcome === Outcome.Completed) this.conn.exchangeDone(this.req, keepClient);
     else if (outcome === Outcome.Aborted) this.conn.sink.abort();
   }

@@ -24,6 +24,10 @@ export interface UpgradeRequest {
   readonly method: string;
   readonly url: string;
   readonly rawHeaders: string[];
+  /** The Host the upstream gets (canonical; the upstream group's name for a request without one). */
+  readonly host: string;
+  /** An absolute-form target's authority, which the Host came from. */
+  readonly authority: string | undefined;
   readonly headers: { readonly upgrade: string | undefined };
 }
 
@@ -39,7 +43,7 @@ export function proxyUpgrade(req: UpgradeRequest, client: net.Socket, head: Buff
   // A tunnel is a connection in flight for least-conn, for as long as the client's side lives.
   server.enter();
   client.once('close', () => server.leave());
-  const headers = upstreamRequestHeaders(req.rawHeaders, client.remoteAddress, false);
+  const headers = upstreamRequestHeaders(req.rawHeaders, client.remoteAddress, req.host, req.authority);
   headers.push('Connection', 'Upgrade', 'Upgrade', String(req.headers.upgrade));
   // A tunnel holds its socket for its whole life: never take one from (or give one to) the pool.
   const upstreamReq = http.request({ host: server.host, port: server.port, method: req.method, path: req.url, headers, setHost: false, agent: false });

@@ -1,10 +1,17 @@
 // A worker: joins a master through the socket in the handoff directory, receives client fds
 // over it, acknowledges each, and serves them with its HTTP front.
-//   TERM, INT  exit now     QUIT (signal or channel message), or the master gone: finish, then exit
+//   TERM, INT  exit now     QUIT (signal or channel message): finish, then exit
 //   HUP        ignored (the master reloads)
+// If the master dies (its channel closes without a QUIT), the worker is orphaned: it accepts on
+// the master's listening sockets itself (the lifeboat; reuseport: on its own, as before) until a
+// new master takes the handoff directory over, then finishes its requests and exits. A worker
+// with nothing to accept on (ipc transport, or a master older than protocol 5) just finishes.
+//   serving    joined to a master
+//   orphaned   the master died: accepting on its own, watching for a successor
+//   quitting   finishing its requests, then exit
 import net from 'node:net';
 import { ChannelWriter } from '../handoff/channel-writer';
-import { masterSocketPath, readMasterIdentity, readPublishedConfig } from '../handoff/handoff-dir';
+import { readMasterIdentity } from '../handoff/handoff-dir';
 import { describeUnfitness, inheritedSpawnKey, unfitness, workerHostName } from '../handoff/host-identity';
 import { native } from '../handoff/native';
 import { decode, encode, encodeRegister, MessageType, type FixedMessage, type ServerMessage } from '../handoff/protocol';
@@ -16,17 +23,24 @@ import { workerIdOf } from '../observability/worker-identity';
 import type { ConnectionHandler } from '../proxying/connection-handler';
 import { Front } from '../proxying/front';
 import { effectiveConnectionLimit } from './connection-limit';
+import { joinMaster } from './join-master';
 import { UpstreamReporter } from './upstream-reporter';
 import { applyWorkerPriority } from './process-priority';
 import { ReusedPorts } from './reused-ports';
+import { Lifeboat } from './lifeboat';
+import { watchForSuccessor } from './successor-watch';
 
 const GRACEFUL_SHUTDOWN_MS = 30_000;
 const IDLE_GRACE_MS = 500;
 /** How long a quitting worker waits for its queued messages (ACKs) to reach the master. */
 const CHANNEL_FLUSH_MS = 5_000;
 const STATUS_INTERVAL_MS = 1_000;
+/** How long a quitting worker waits for its access-log lines to be written. */
+const ACCESS_LOG_FLUSH_MS = 2_000;
 /** Below this many connections a worker's open-files limit is worth a warning. */
 const SMALL_CONNECTION_LIMIT = 1024;
+
+type WorkerState = 'serving' | 'orphaned' | 'quitting';
 
 export class Worker {
   private channel: ChannelWriter | null = null;
@@ -36,7 +50,7 @@ export class Worker {
   private config: Config | null = null;
   /** Client connections open in this worker, however they arrived; reported with each ACK and STATUS. */
   private clients = 0;
-  private quitting = false;
+  private state: WorkerState = 'serving';
   /** A report (ACK or STATUS) goes out at the end of this poll phase. */
   private reportScheduled = false;
   /** Connections closed since the last report: the master's count of ours is stale. */
@@ -49,34 +63,34 @@ export class Worker {
   private connectionLimit = 0;
   /** reuseport: the listening sockets this worker accepts on itself. */
   private reusedPorts: ReusedPorts | null = null;
+  /** seqpacket: copies of the master's listening sockets, accepted on if the master dies. */
+  private readonly lifeboat: Lifeboat;
+  private stopWatchingForSuccessor: (() => void) | null = null;
   private upstreamReporter: UpstreamReporter | null = null;
   private readonly handlers: Record<number, (msg: FixedMessage, fd: number, truncated: boolean) => void> = {
     [MessageType.CONNECTION]: (msg, fd, truncated) => this.onConnection(msg, fd, truncated),
     [MessageType.QUIT]: () => void this.quit('the master asked'),
     [MessageType.WELCOME]: (msg) => this.onWelcome(msg),
+    [MessageType.LISTENER]: (msg, fd, truncated) => this.onListener(msg, fd, truncated),
+    [MessageType.REOPEN]: () => this.reopenLogs('the master asked'),
   };
 
   constructor(
     private readonly handoffDir: string,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.lifeboat = new Lifeboat(log);
+  }
+
+  private get quitting(): boolean {
+    return this.state === 'quitting';
+  }
 
   /** Connects to the master, retrying while it is not up yet (a worker may start first). */
   async start(waitMs: number): Promise<void> {
     requireHttpParser(); // before joining: a worker that cannot parse must take no connection
-    const path = masterSocketPath(this.handoffDir);
-    const deadline = Date.now() + waitMs;
-    let fd = -1;
-    for (;;) {
-      try {
-        fd = native.seqpacketConnect(path);
-        break;
-      } catch (err) {
-        if (Date.now() >= deadline) throw err;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-    this.config = readPublishedConfig(this.handoffDir);
+    const { fd, config } = await joinMaster(this.handoffDir, waitMs);
+    this.config = config;
     applyWorkerPriority(this.config.workerPriority, this.config.handoff.transport, this.log);
     const { limit, fdLimit } = effectiveConnectionLimit(this.config.limits.maxConnectionsPerWorker);
     this.connectionLimit = limit;
@@ -91,13 +105,13 @@ export class Worker {
     this.channel = new ChannelWriter(
       fd,
       (header, passedFd, truncated) => this.onMessage(header, passedFd, truncated),
-      (code) => void this.quit(`the master's channel closed${code ? ` (${code})` : ''}`),
+      (code) => this.onMasterGone(code),
     );
     // The limit goes with REGISTER so the master never offers more than this worker can hold; who
     // this worker is and whether it can serve under this transport go with it (host-identity.ts).
     const { transport } = this.config.handoff;
     const unfit = unfitness(transport, typeof process.send === 'function', readMasterIdentity(this.handoffDir));
-    if (unfit) this.log.warn(`joining under the ${transport} transport, which this worker cannot serve: ${describeUnfitness(unfit)}; it stays idle`);
+    if (unfit) this.log.warn(`joining under the ${transport} transport, which this worker cannot serve (${describeUnfitness(unfit)}), so it stays idle`);
     this.channel.send(encodeRegister(process.pid, this.connectionLimit, { spawnKey: inheritedSpawnKey(), unfit, host: workerHostName() }));
     this.upstreamReporter = new UpstreamReporter(() => this.front!.upstreamServers, (message) => this.channel!.send(message));
     this.upstreamReporter.reportChanges();
@@ -112,7 +126,10 @@ export class Worker {
     // A HUP for the whole process group (a closed terminal, `kill -HUP -PGID`) reaches the workers
     // too. Node's default would end them; as nginx's, they ignore it: the master reloads, and a
     // reload replaces workers rather than reloading them.
-    process.on('SIGHUP', () => this.log.info('SIGHUP ignored: the master reloads, and replaces its workers'));
+    process.on('SIGHUP', () => this.log.info('SIGHUP ignored, since the master reloads and replaces its workers'));
+    // As nginx's workers, a worker reopens its logs on its own USR1 too: a worker that joined
+    // from another container shares no signals with the master (Node would start its inspector).
+    process.on('SIGUSR1', () => this.reopenLogs('SIGUSR1'));
   }
 
   private onMessage(header: Buffer, fd: number, truncated: boolean): void {
@@ -121,10 +138,16 @@ export class Worker {
     const handler = msg && msg.type !== MessageType.REGISTER && msg.type !== MessageType.UPSTREAM && msg.type !== MessageType.SERVER ? this.handlers[msg.type] : undefined;
     if (!msg || msg.type === MessageType.REGISTER || msg.type === MessageType.UPSTREAM || msg.type === MessageType.SERVER || !handler) {
       if (fd >= 0) native.closeFd(fd);
-      this.log.error('the master sent a malformed message; ignoring it');
+      this.log.error('the master sent a malformed message, which is ignored');
       return;
     }
     handler(msg, fd, truncated);
+  }
+
+  private reopenLogs(why: string): void {
+    if (!this.front?.accessLog) return;
+    this.log.notice(`reopening the access log (${why})`);
+    this.front.accessLog.reopen();
   }
 
   /** The master's name for this worker, for the access log and workerHeader. */
@@ -132,6 +155,32 @@ export class Worker {
     const id = workerIdOf(msg.a);
     this.log.notice(`joined the master as ${id} (generation ${msg.b})`);
     this.front?.nameWorker(id);
+  }
+
+  /** A copy of a listening socket to keep (the lifeboat), or, without an fd, one to drop. */
+  private onListener(msg: FixedMessage, fd: number, truncated: boolean): void {
+    if (truncated) return this.log.warn(`the master's listener ${msg.a} arrived without its fd (MSG_CTRUNC: out of fds?): it would close with the master`);
+    if (fd < 0) return this.lifeboat.drop(msg.a);
+    if (this.state !== 'serving' || this.config!.handoff.transport !== 'seqpacket') return native.closeFd(fd);
+    this.lifeboat.hold(msg.a, fd);
+  }
+
+  /**
+   * The channel closed without a QUIT: the master died (a graceful master says QUIT first).
+   * With listening sockets to accept on, serve on as an orphan until a new master comes.
+   */
+  private onMasterGone(code: string | null): void {
+    if (this.state !== 'serving') return;
+    const why = `the master's channel closed${code ? ` (${code})` : ''}`;
+    const accepting = this.reusedPorts ? this.config!.listeners.length : this.lifeboat.launch((index, fd) => this.onAccepted(this.handlerFor(index), fd));
+    if (accepting === 0) return void this.quit(why);
+    this.state = 'orphaned';
+    this.log.warn(`${why} without a QUIT: the master died; accepting on ${accepting} listening socket(s) myself until a new master takes over ${this.handoffDir}`);
+    this.stopWatchingForSuccessor = watchForSuccessor(this.handoffDir, (pid) => {
+      // From a check phase: the poll phase just before it emptied the accept queues, which the
+      // kernel would reset when the last copy of a listening socket closes (lifeboat.ts).
+      setImmediate(() => void this.quit(`a new master${pid === null ? '' : ` (pid ${pid})`} took over ${this.handoffDir}`));
+    });
   }
 
   /** The master's word on an upstream server: joined, left, down or up by its health checks. */
@@ -146,8 +195,8 @@ export class Worker {
     // MSG_CTRUNC: the kernel could not install the fd here (EMFILE); the master still has it.
     if (fd < 0 || truncated || this.quitting || atLimit) {
       if (fd >= 0) native.closeFd(fd);
-      if (truncated) this.log.warn(`connection ${msg.seq} arrived without its fd (MSG_CTRUNC: out of fds?)`);
-      else if (atLimit && !this.quitting) this.log.info(`at the connection limit (${this.connectionLimit}): connection ${msg.seq} goes back to the master`);
+      if (truncated) this.log.warn(`connection ${msg.seq} arrived without its fd (MSG_CTRUNC: this worker is probably out of fds), so it goes back to the master`);
+      else if (atLimit && !this.quitting) this.log.info(`connection ${msg.seq} goes back to the master, since this worker is at its connection limit (${this.connectionLimit})`);
       this.sendCounts(MessageType.REJECT, msg.seq);
       return;
     }
@@ -173,7 +222,7 @@ export class Worker {
       handler.serveFd(fd, this.onClientClosed, handedOff);
     } catch (err) {
       native.closeFd(fd);
-      this.log.error(`cannot open ${what}: ${(err as Error).message}`);
+      this.log.error(`${what} cannot be opened (${(err as Error).message}), so it is refused`);
       return false;
     }
     this.clients++;
@@ -231,8 +280,14 @@ export class Worker {
       this.statusDue = true;
       this.scheduleReport();
     }
-    if (this.reusedPorts?.isPaused && this.clients < this.connectionLimit) this.reusedPorts.setAccepting(true);
+    const intake = this.ownIntake;
+    if (intake?.isPaused && this.clients < this.connectionLimit) intake.setAccepting(true);
   };
+
+  /** What accepts connections in this worker itself: reuseport's listeners, or the lifeboat once launched. */
+  private get ownIntake(): ReusedPorts | Lifeboat | null {
+    return this.reusedPorts ?? (this.lifeboat.isAccepting ? this.lifeboat : null);
+  }
 
   /**
    * A client socket that Node made (the "ipc" transport). Fds accepted on a listener of ours
@@ -255,8 +310,8 @@ export class Worker {
   }
 
   private onAccepted(handler: ConnectionHandler, fd: number): void {
-    // reuseport: at the limit, the kernel backlog holds the rest (ReusedPorts).
-    if (this.serveFd(handler, fd, 'an accepted connection', false) && this.clients >= this.connectionLimit) this.reusedPorts?.setAccepting(false);
+    // reuseport or the lifeboat: at the limit, the kernel backlog holds the rest.
+    if (this.serveFd(handler, fd, 'an accepted connection', false) && this.clients >= this.connectionLimit) this.ownIntake?.setAccepting(false);
   }
 
   /**
@@ -290,11 +345,13 @@ export class Worker {
   /** Graceful: no new connections, idle ones closed, busy ones finish their response. */
   private async quit(why: string): Promise<void> {
     if (this.quitting) return;
-    this.quitting = true;
+    this.state = 'quitting';
     this.log.notice(`gracefully shutting down: ${why}`);
+    this.stopWatchingForSuccessor?.();
     this.flushAcks();
     this.channel?.closeWhenFlushed(CHANNEL_FLUSH_MS);
     this.reusedPorts?.close();
+    this.lifeboat.close();
     const front = this.front;
     if (front) {
       front.drain();
@@ -309,12 +366,14 @@ export class Worker {
       }
       front.closeAllConnections();
       front.closeUpstreams();
+      await front.accessLog?.close(ACCESS_LOG_FLUSH_MS);
     }
     process.exit(0);
   }
 
   private exitNow(): void {
     this.flushAcks();
+    this.front?.accessLog?.closeNow();
     process.exit(0);
   }
 }

@@ -42,9 +42,10 @@ export interface LinkedWorker {
 
 /**
  * A WorkerLink over a real channel, registered as `pid` (named "w<pid>" unless `identity` says
- * otherwise); the worker's end records each message (and closes passed fds).
+ * otherwise); the worker's end records each message (and closes passed fds), and acknowledges
+ * nothing unless the test does (link.settleThrough).
  */
-export async function linkedWorker(dir: string, pid: number, identity: Partial<WorkerIdentity> = {}): Promise<LinkedWorker> {
+export async function linkedWorker(dir: string, pid: number, identity: Partial<WorkerIdentity> = {}, ackTimeoutMs = 500): Promise<LinkedWorker> {
   const id = identity.id ?? `w${pid}`;
   const [masterFd, workerFd] = await seqpacketPair(dir, `link-${id}.sock`);
   const received: FixedMessage[] = [];
@@ -57,7 +58,7 @@ export async function linkedWorker(dir: string, pid: number, identity: Partial<W
     () => {},
     () => {},
   );
-  const link = new WorkerLink(masterFd, 64, 1000, () => {}, () => {});
+  const link = new WorkerLink(masterFd, 64, ackTimeoutMs, 1000, () => {}, () => {});
   link.identity = { id, pid, host: 'localhost', origin: 'spawned', generation: 1, ...identity };
   return {
     link,

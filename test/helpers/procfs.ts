@@ -6,6 +6,13 @@ export function fdCount(pid: number): number {
   return fs.readdirSync(`/proc/${pid}/fd`).length;
 }
 
+/** Resident set size in bytes (/proc/PID/status's VmRSS, which the kernel gives in kB). */
+export function rssBytes(pid: number): number {
+  const m = /^VmRSS:\s*(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (m === null) throw new Error(`no VmRSS for ${pid} (a zombie has none)`);
+  return Number(m[1]) * 1024;
+}
+
 /** The number after `key:` in a /proc file of `key: value` lines (io, status). */
 function procNumber(file: string, key: string): number {
   const m = new RegExp(`^${key}:\\s*(\\d+)$`, 'm').exec(fs.readFileSync(file, 'utf8'));

@@ -35,8 +35,17 @@ export interface ProxyOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Any other top-level config keys. */
   readonly extra?: Record<string, unknown>;
+  /**
+   * The proxy's stdout goes to this file (opened for appending) instead of a pipe, as a shell's
+   * `>>` would: stdout() reads the file back (nothing for a device such as /dev/full). Readiness
+   * is then also read from the error log, and the port, when stdout cannot tell it, from the
+   * first of `extra.listeners`.
+   */
+  readonly stdoutTo?: string;
   /** Run the proxy as this user (the test runs as root): its files are handed over to it. */
   readonly runAs?: { readonly uid: number; readonly gid: number };
+  /** Another build's cli.js (to compare builds); this checkout's by default. */
+  readonly cli?: string;
 }
 
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
@@ -59,14 +68,25 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   if (opts.runAs) {
     for (const p of [root, configFile]) fs.chownSync(p, opts.runAs.uid, opts.runAs.gid);
   }
-  const child = spawn(process.execPath, [CLI, '-c', configFile], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const stdoutFd = opts.stdoutTo === undefined ? null : fs.openSync(opts.stdoutTo, 'a');
+  const child = spawn(process.execPath, [opts.cli ?? CLI, '-c', configFile], {
+    stdio: ['ignore', stdoutFd ?? 'pipe', 'pipe'],
     ...(opts.runAs ? { uid: opts.runAs.uid, gid: opts.runAs.gid } : {}),
     env: { ...process.env, HANDOFF_LOG_LEVEL: 'info', ...opts.env },
   });
-  let stdout = '';
+  if (stdoutFd !== null) fs.closeSync(stdoutFd); // the child has its own copy
+  let piped = '';
   let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  const stdoutFile = opts.stdoutTo;
+  const readStdout = (): string => {
+    if (stdoutFile === undefined) return piped;
+    try {
+      return fs.statSync(stdoutFile).isFile() ? fs.readFileSync(stdoutFile, 'utf8') : '';
+    } catch {
+      return '';
+    }
+  };
+  child.stdout?.on('data', (d: Buffer) => (piped += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
@@ -74,13 +94,17 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   try {
     await waitFor('the proxy to be ready', () => {
       if (child.exitCode !== null) throw new Error(`proxy exited with ${child.exitCode}:\n${stderr}`);
+      const stdout = readStdout();
+      if (stdoutFile !== undefined && stderr.includes(`(${workers} registered)`)) return true;
       return stdout.includes(`${workers} workers ready`) || (workers === 0 && stdout.includes('listening on'));
     }, 10_000);
   } catch (err) {
-    child.kill('SIGKILL');
+    killWithWorkers(child);
     throw err;
   }
-  const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(stdout)![1]);
+  const listening = /listening on 127\.0\.0\.1:(\d+)/.exec(readStdout());
+  const configured = (opts.extra?.listeners as string[] | undefined)?.[0];
+  const port = Number(listening?.[1] ?? /:(\d+)$/.exec(configured ?? '')?.[1]);
   const pid = child.pid!;
   return {
     pid,
@@ -90,7 +114,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     configFile,
     process: child,
     stderr: () => stderr,
-    stdout: () => stdout,
+    stdout: readStdout,
     workerPids: () => childPids(pid),
     fdCounts() {
       const counts = new Map<number, number>();
@@ -106,13 +130,30 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill(signal);
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        const timer = setTimeout(() => killWithWorkers(child), 5_000);
         await exited;
         clearTimeout(timer);
       }
       fs.rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * SIGKILL for the master and its workers, the workers first: workers whose master is killed
+ * serve on, as orphans, until a new master comes (proxy/worker/lifeboat.ts); left behind they
+ * would outlive the test and keep its stdout and stderr pipes open.
+ */
+function killWithWorkers(master: ChildProcess): void {
+  if (master.pid === undefined) return;
+  for (const pid of childPids(master.pid)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // exited meanwhile
+    }
+  }
+  master.kill('SIGKILL');
 }
 
 /** Waits until every process's fd count is back at its baseline (sockets close asynchronously). */

@@ -8,6 +8,8 @@ export interface RawRequest {
   readonly path: string;
   /** The head as received, lower-cased. */
   readonly head: string;
+  /** The head byte for byte (latin1), without its final CRLF CRLF. */
+  readonly rawHead: string;
   readonly body: Buffer;
   /** 1 for the first request on its connection. */
   readonly nth: number;
@@ -19,6 +21,8 @@ export interface RawUpstream {
   readonly port: number;
   /** Connections accepted so far. */
   connections(): number;
+  /** Bytes received so far on all connections, whole requests or not. */
+  bytesReceived(): number;
   /** Every request received, in order. */
   readonly requests: RawRequest[];
   close(): Promise<void>;
@@ -41,6 +45,7 @@ function dechunk(buffer: Buffer, start: number): { body: Buffer; end: number } |
 
 export async function startRawUpstream(handler: (req: RawRequest, socket: net.Socket) => void): Promise<RawUpstream> {
   let accepted = 0;
+  let received = 0;
   const requests: RawRequest[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -51,6 +56,7 @@ export async function startRawUpstream(handler: (req: RawRequest, socket: net.So
     let buffer = Buffer.alloc(0);
     let nth = 0;
     socket.on('data', (d: Buffer) => {
+      received += d.length;
       buffer = Buffer.concat([buffer, d]);
       for (;;) {
         const end = buffer.indexOf('\r\n\r\n');
@@ -69,7 +75,7 @@ export async function startRawUpstream(handler: (req: RawRequest, socket: net.So
           buffer = buffer.subarray(end + 4 + length);
         }
         const [method, path] = head.split(' ');
-        const req = { method, path, head: head.toLowerCase(), body, nth: ++nth, conn };
+        const req = { method, path, head: head.toLowerCase(), rawHead: head, body, nth: ++nth, conn };
         requests.push(req);
         handler(req, socket);
       }
@@ -79,6 +85,7 @@ export async function startRawUpstream(handler: (req: RawRequest, socket: net.So
   return {
     port: (server.address() as net.AddressInfo).port,
     connections: () => accepted,
+    bytesReceived: () => received,
     requests,
     close: () =>
       new Promise<void>((r) => {

@@ -271,7 +271,7 @@ describe('upstream failures', () => {
 
   it('writes an access-log line per request in the combined format, then the worker that served it', async () => {
     await waitFor('the access log', () => proxy.stdout().includes('GET /nowhere'));
-    assert.match(proxy.stdout(), /^127\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "GET \/nowhere HTTP\/1\.1" 404 \d+ "-" "test \\x22agent\\x22" worker=w\d+$/m);
+    assert.match(proxy.stdout(), /^127\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "GET \/nowhere HTTP\/1\.1" 404 \d+ "-" "test \\x22agent\\x22" worker=w\d+ upstream_addr="-" upstream_status="-" request_time=\d+\.\d{3} upstream_response_time="-"$/m);
     assert.match(proxy.stdout(), /"GET \/down\/x HTTP\/1\.1" 502 /);
   });
 });

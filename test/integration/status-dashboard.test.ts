@@ -91,7 +91,7 @@ describe('status listener and dashboard', () => {
 
   it('/metrics has no series twice (Prometheus rejects such a scrape)', async () => {
     const samples = parsePrometheus((await request(`${statusUrl}/metrics`)).body.toString());
-    assert.ok(samplesOf(samples, 'handoff_worker_state').length === 6, 'three states for each of two workers');
+    assert.ok(samplesOf(samples, 'handoff_worker_state').length === 8, 'four states for each of two workers');
     assert.deepEqual(duplicateSeries(samples), []);
   });
 
@@ -214,6 +214,17 @@ describe('status listener and dashboard', () => {
         return [...document.querySelectorAll('#topology g.worker')].map((g) => g.getAttribute('data-id') + ' ' + g.querySelector('.rps').textContent);
       })()`);
       assert.deepEqual(rates, ['w8 3', 'w9 40']);
+
+      // A worker that stopped acknowledging its handoffs: said in words, in the colour of trouble,
+      // and the longer word still clear of the card's other text.
+      const frozen = await page.evaluate(`(() => {
+        update({ ...${JSON.stringify(live)}, workers: [{ ...${JSON.stringify(live.workers[0])}, origin: 'spawned', generation: 12, state: 'stalled' }] });
+        const g = document.querySelector('#topology g.worker');
+        const state = g.querySelector('text.state');
+        const origin = g.querySelectorAll('text')[1].getBBox();
+        return { state: g.getAttribute('data-state'), text: state.textContent, colour: state.getAttribute('fill'), clear: origin.x + origin.width < state.getBBox().x };
+      })()`);
+      assert.deepEqual(frozen, { state: 'stalled', text: 'stalled', colour: '#b3261e', clear: true });
 
       // Reloads, done and refused, in plain words on the timeline.
       const events = [

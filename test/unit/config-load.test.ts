@@ -8,6 +8,7 @@ import { after, describe, test } from 'node:test';
 import { ConfigError } from '../../proxy/config/errors';
 import { defaultConfigPath, firstJsonErrorOffset, loadConfigFile } from '../../proxy/config/load';
 import { ONLY_KEY, parseSetOption } from '../../proxy/config/overrides';
+import { defaultHandoffDir } from '../../proxy/config/resolve';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-config-test-'));
 after(() => fs.rmSync(scratch, { recursive: true, force: true }));
@@ -49,7 +50,15 @@ describe('shipped configs', () => {
     });
     assert.deepEqual(config.routes, [{ host: '*', pathPrefix: '/', upstream: 'backend', accessLog: true }]);
     assert.equal(config.timeouts.keepAlive, 75_000);
-    assert.equal(config.handoff.dir, '/tmp/handoff');
+    // Not spelled out: the per-user default (handoff/trust.ts refuses another user's directory).
+    assert.equal(config.handoff.dir, defaultHandoffDir());
+  });
+
+  test('the default handoff dir is per user: $XDG_RUNTIME_DIR/handoff, else the temp dir with the uid in its name', () => {
+    assert.equal(defaultHandoffDir({ XDG_RUNTIME_DIR: '/run/user/1000' }), '/run/user/1000/handoff');
+    const perUid = path.join(os.tmpdir(), `handoff-${process.geteuid!()}`);
+    assert.equal(defaultHandoffDir({}), perUid);
+    assert.equal(defaultHandoffDir({ XDG_RUNTIME_DIR: 'relative/run' }), perUid, 'a relative XDG_RUNTIME_DIR is ignored, as the spec says');
   });
 
   test('every example in config/examples validates', () => {
@@ -146,6 +155,16 @@ describe('loadConfigFile with overrides', () => {
     assert.throws(() => loadConfigFile(file, [parseSetOption('listeners.0.port=1')]),
       { message: `${file}: --set listeners.0.port=1: listeners.0 is not an object or array` });
     assert.throws(() => parseSetOption('=1'), /expected key\.path=value/);
+  });
+
+  test('--set with an index far past an array\'s end is refused at once, not validated hole by hole (found by fuzzing: it hung)', () => {
+    const file = writeConfig('far-index.json', VALID);
+    const started = Date.now();
+    assert.throws(() => loadConfigFile(file, [parseSetOption('listeners.1000000="127.0.0.1:0"')]),
+      { message: `${file}: --set listeners.1000000="127.0.0.1:0": listeners has 1 entries: use an index up to 1 (1 adds one)` });
+    assert.ok(Date.now() - started < 1000, `answered in ${Date.now() - started} ms`);
+    const config = loadConfigFile(file, [parseSetOption('listeners.1="127.0.0.1:0"')]);
+    assert.equal(config.listeners.length, 2, 'the index just past the end adds one');
   });
 
   test('--set never walks into an object\'s prototype (it would change every object of the master)', () => {

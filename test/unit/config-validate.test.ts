@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError, ConfigProblem } from '../../proxy/config/errors';
+import { defaultHandoffDir } from '../../proxy/config/resolve';
 import {
   DEFAULT_TIMEOUTS, MAX_WORKERS, validateConfig,
 } from '../../proxy/config/validate';
@@ -82,18 +83,34 @@ describe('validateConfig', () => {
       file: null,
       workers: 1,
       workerPriority: 'auto',
-      accessLog: 'off',
+      accessLog: null,
+      pidFile: path.join(os.tmpdir(), 'handoff', 'master.pid'),
       workerHeader: null,
       status: null,
       resolver: null,
       upgrades: ['websocket'],
-      handoff: { dir: path.join(os.tmpdir(), 'handoff'), transport: 'seqpacket', policy: 'least-conn', maxInFlightPerWorker: 64 },
+      handoff: { dir: defaultHandoffDir(), transport: 'seqpacket', policy: 'least-conn', maxInFlightPerWorker: 64, ackTimeout: 500 },
       listeners: [{ host: '127.0.0.1', port: 8080, backlog: 511 }],
       upstreams: { backend: { name: 'backend', servers: [{ host: 'h', port: 1, weight: 1, maxFails: 1, failTimeout: 10_000 }], keepalive: 32, balancer: 'round-robin', hashKey: null, healthCheck: null } },
       routes: [{ host: '*', pathPrefix: '/', upstream: 'backend', accessLog: true }],
       timeouts: { connect: 60_000, read: 60_000, send: 60_000, clientHeader: 60_000, clientBody: 60_000, keepAlive: 75_000, clientSend: 60_000 },
       limits: { maxConnectionsPerWorker: 10_000, maxBodySize: 0 },
     });
+  });
+
+  test('accessLog: "stdout" stays the combined format on stdout; a file is resolved beside the config, with its format', () => {
+    assert.deepEqual(validateConfig(minimal({ accessLog: 'stdout' }), null).accessLog, { file: null, format: 'combined' });
+    assert.equal(validateConfig(minimal({ accessLog: 'off' }), null).accessLog, null);
+    assert.deepEqual(validateConfig(minimal({ accessLog: { path: 'logs/access.log', format: 'json' } }), '/etc/handoff/handoff.json').accessLog,
+      { file: '/etc/handoff/logs/access.log', format: 'json' });
+    assert.deepEqual(validateConfig(minimal({ accessLog: { path: 'stdout', format: 'json' } }), null).accessLog, { file: null, format: 'json' });
+    assert.equal(problemAt(minimal({ accessLog: { path: '/x', format: 'common' } }), 'accessLog.format') !== undefined, true);
+    assert.equal(problemAt(minimal({ accessLog: 'file' }), 'accessLog') !== undefined, true);
+  });
+
+  test('pidFile: beside the config when relative; master.pid in the handoff directory by default', () => {
+    assert.equal(validateConfig(minimal({ pidFile: 'run/handoff.pid' }), '/etc/handoff/handoff.json').pidFile, '/etc/handoff/run/handoff.pid');
+    assert.equal(validateConfig(minimal({ handoff: { dir: '/run/h' } }), null).pidFile, '/run/h/master.pid');
   });
 
   test('upgrades: protocol names, lower-cased and deduplicated; anything else named by its index', () => {

@@ -16,7 +16,7 @@ async function withLink(body: (link: WorkerLink, hand: (seq: number) => Handoff,
   const worker = await linkedWorker(dir, 1);
   const open: Handoff[] = [];
   const hand = (seq: number): Handoff => {
-    const handoff: Handoff = { fd: fs.openSync('/dev/null', 'r'), socket: null, listener: 0, attempts: 0 };
+    const handoff: Handoff = { fd: fs.openSync('/dev/null', 'r'), socket: null, listener: 0, attempts: 0, sentAt: 0 };
     open.push(handoff);
     worker.link.hand(seq, handoff, () => {});
     return handoff;

@@ -119,3 +119,40 @@ describe('a request that asks to upgrade', () => {
     p.close();
   });
 });
+
+// llhttp runs some checks on a head only after its head callback (a Transfer-Encoding whose last
+// coding is not chunked). The proxy starts the exchange, and writes the head upstream, when the
+// listener hears of a head: it must hear only of heads llhttp has gone past.
+describe('a head llhttp refuses after its head callback', () => {
+  it('never reaches the listener, and is answered 501 as nginx answers an unknown coding', () => {
+    for (const te of ['chunked\xa0', 'gzip', 'chunkedx']) {
+      const r = new Recorder();
+      const p = new RequestParser(r, () => undefined);
+      const ret = p.execute(Buffer.from(`POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ${te}\r\n\r\n3\r\nabc\r\n0\r\n\r\n`, 'latin1'));
+      assert.ok(typeof ret !== 'number', `${JSON.stringify(te)}: an error, not the count ${String(ret)}`);
+      assert.deepEqual(r.events, ['begin'], JSON.stringify(te));
+      assert.equal(p.errorStatus(ret), 501);
+      p.close();
+    }
+  });
+
+  it('a chunked body malformed in the head\'s own read: the head is not handed over either (400)', () => {
+    const r = new Recorder();
+    const p = new RequestParser(r, () => undefined);
+    const ret = p.execute(Buffer.from('POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'));
+    assert.ok(typeof ret !== 'number');
+    assert.deepEqual(r.events, ['begin']);
+    assert.equal(p.errorStatus(ret), 400);
+    p.close();
+  });
+
+  it('a good head is handed over at the end of its read when its body is still to come', () => {
+    const r = new Recorder();
+    const p = new RequestParser(r, () => undefined);
+    p.execute(Buffer.from('POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n'));
+    assert.deepEqual(r.events, ['begin', 'request POST /a']);
+    p.execute(Buffer.from('abc'));
+    assert.deepEqual(r.events, ['begin', 'request POST /a', 'body abc', 'end']);
+    p.close();
+  });
+});

@@ -2,7 +2,7 @@
 // a Host (ngx_http_validate_host) and normalises a path before matching locations.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { hostName, normalisedPath, routeKey, splitAbsoluteForm } from '../../proxy/http1/request-target';
+import { canonicalHost, hostName, normalisedPath, routeKey, splitAbsoluteForm } from '../../proxy/http1/request-target';
 
 describe('hostName', () => {
   test('lower-cases, drops the port and one trailing dot', () => {
@@ -15,6 +15,24 @@ describe('hostName', () => {
 
   test('refuses what nginx answers 400 to', () => {
     for (const value of ['', '.', ':80', 'a..b', 'a/b', 'a b', 'a\tb', 'a\x7fb', 'a\x00b']) assert.equal(hostName(value), null, JSON.stringify(value));
+  });
+
+  test('refuses a port that is not a number up to 65535 (RFC 9110 port = *DIGIT)', () => {
+    for (const value of ['a:x', 'a:80x', 'a:-1', 'a:99999', 'a:123456', 'a:8:8', '[::1]x', '[::1]:y']) assert.equal(hostName(value), null, JSON.stringify(value));
+  });
+});
+
+describe('canonicalHost', () => {
+  test('one spelling per host: lower-cased, no trailing dot, the port as a number (none when empty)', () => {
+    const cases: [string, string][] = [
+      ['a.test', 'a.test'], ['A.Test.', 'a.test'], ['A.TEST:0080', 'a.test:80'], ['a.test:', 'a.test'],
+      ['[::1]:08080', '[::1]:8080'], ['[::FFFF:1.2.3.4]', '[::ffff:1.2.3.4]'], ['10.0.0.1:0', '10.0.0.1:0'],
+    ];
+    for (const [value, host] of cases) assert.equal(canonicalHost(value), host, value);
+  });
+
+  test('null for what hostName refuses', () => {
+    for (const value of ['', 'a b', 'a:x', 'a..b']) assert.equal(canonicalHost(value), null, JSON.stringify(value));
   });
 });
 

@@ -8,15 +8,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '../helpers/procfs';
 import { MessageType } from '../../proxy/handoff/protocol';
+import { RoundRobinPolicy } from '../../proxy/master/scheduling-policy';
+import type { Handoff } from '../../proxy/master/worker-link';
 import { WorkerRoster } from '../../proxy/master/worker-roster';
 import { linkedWorker, type LinkedWorker } from '../helpers/channels';
 
-async function withWorkers(count: number, body: (workers: LinkedWorker[]) => Promise<void>): Promise<void> {
+async function withWorkers(count: number, body: (workers: LinkedWorker[]) => Promise<void>, ackTimeoutMs = 500): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-roster-'));
   const workers: LinkedWorker[] = [];
   try {
-    for (let i = 1; i <= count; i++) workers.push(await linkedWorker(dir, i));
+    for (let i = 1; i <= count; i++) workers.push(await linkedWorker(dir, i, {}, ackTimeoutMs));
     await body(workers);
   } finally {
     for (const w of workers) w.close();
@@ -141,4 +144,40 @@ test('during a reload no worker of which has registered, a worker registering to
     assert.deepEqual(roster.candidates(), [old1.link], 'a worker told to quit would only reject them');
     roster.all();
   });
+});
+
+test('a worker that leaves a handoff unacknowledged past the ACK deadline is stalled: no new connections until it acknowledges', async () => {
+  const ackTimeoutMs = 150;
+  await withWorkers(2, async ([stuck, other]) => {
+    const roster = new WorkerRoster();
+    register(roster, stuck, 2);
+    register(roster, other, 2);
+    const policy = new RoundRobinPolicy();
+    const stateOf = (w: LinkedWorker): string => roster.snapshot().find((row) => row.id === w.link.identity!.id)!.state;
+    const fd = fs.openSync('/dev/null', 'r');
+    try {
+      const handoff: Handoff = { fd, socket: null, listener: 0, attempts: 0, sentAt: 0 };
+      stuck.link.hand(7, handoff, () => {});
+      const sentAt = Date.now();
+      assert.equal(stateOf(stuck), 'serving', 'a handoff just sent is not overdue');
+      assert.ok(stuck.link.hasRoom());
+
+      await waitFor('the unacknowledged handoff to pass the deadline', () => stuck.link.stalled(), 2_000);
+      assert.ok(Date.now() - sentAt >= ackTimeoutMs, 'not before the deadline');
+      assert.equal(stateOf(stuck), 'stalled');
+      assert.equal(stateOf(other), 'serving');
+      assert.equal(stuck.link.hasRoom(), false);
+      const picks = Array.from({ length: 6 }, () => policy.pick(roster.candidates()));
+      assert.deepEqual(picks, Array(6).fill(other.link), 'every new connection goes to the worker that answers');
+      assert.equal(stuck.link.inFlightCount, 1, 'what it already took stays with it: it may still read that fd');
+
+      assert.deepEqual(stuck.link.settleThrough(7, 1), [handoff], 'it acknowledges');
+      assert.equal(stateOf(stuck), 'serving');
+      assert.ok(stuck.link.hasRoom());
+      assert.ok([policy.pick(roster.candidates()), policy.pick(roster.candidates())].includes(stuck.link), 'and gets work again');
+    } finally {
+      fs.closeSync(fd);
+      roster.all();
+    }
+  }, ackTimeoutMs);
 });

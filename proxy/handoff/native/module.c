@@ -8,7 +8,7 @@
 //
 // The files, by role:
 //   common.h, common.c  errors, argument readers, and object_t: the lifetime Acceptor and Channel share
-//   sockets.c           tcpListen, localPort, tcpNoDelay, lockFile, seqpacketListen/Connect, closeFd
+//   sockets.c           tcpListen, localPort, tcpNoDelay, lockFile, seqpacketListen/Connect, peerCredentials, closeFd
 //   acceptor.c          class Acceptor: accept4 on a libuv poll
 //   channel.c           class Channel: recvmsg/sendmsg, one message and at most one fd at a time
 //   module.c            this file: registers the exports

@@ -1,5 +1,5 @@
 // sockets.c: the plain functions: listening sockets (TCP and SOCK_SEQPACKET), connect, a lock
-// file, and the small fd utilities (localPort, tcpNoDelay, closeFd, shutdownWrite).
+// file, and the small fd utilities (localPort, tcpNoDelay, peerCredentials, closeFd, shutdownWrite).
 
 #include "common.h"
 
@@ -230,6 +230,23 @@ static napi_value close_fd(napi_env env, napi_callback_info info) {
   return throw_sys(env, errno, "close", what, NULL);
 }
 
+// peerCredentials(fd) -> { pid, uid, gid } of the process at the other end of a Unix socket, as
+// the kernel recorded them at connect() (the connecting side) or listen() (the listening side):
+// SO_PEERCRED cannot be forged by the peer, unlike anything it could send us.
+static napi_value peer_credentials(napi_env env, napi_callback_info info) {
+  napi_value out, v;
+  int32_t fd;
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  if (!fd_argument(env, info, &fd)) return NULL;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return throw_sys(env, errno, "getsockopt", "peerCredentials", NULL);
+  napi_create_object(env, &out);
+  napi_create_int32(env, cred.pid, &v), napi_set_named_property(env, out, "pid", v);
+  napi_create_uint32(env, cred.uid, &v), napi_set_named_property(env, out, "uid", v);
+  napi_create_uint32(env, cred.gid, &v), napi_set_named_property(env, out, "gid", v);
+  return out;
+}
+
 // shutdownWrite(fd) -> 0, or -errno (ENOTCONN: the peer is already gone; nothing to send)
 // A socket handed to a worker may still be open in the master, whose copy is released only when
 // the worker's ACK reaches it; a worker's close() sends no FIN while that copy exists, so the
@@ -251,6 +268,7 @@ napi_status sockets_define(napi_env env, napi_value exports) {
       FUNCTION("seqpacketConnect", seqpacket_connect),
       FUNCTION("closeFd", close_fd),
       FUNCTION("shutdownWrite", shutdown_write),
+      FUNCTION("peerCredentials", peer_credentials),
   };
   return napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
 }

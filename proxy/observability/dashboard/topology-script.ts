@@ -6,7 +6,7 @@
 // Runs in the page: plain JavaScript in a string, since this project compiles without DOM types.
 export const topologyScript = String.raw`
 const esc = (v) => String(v).replace(/[&<>"']/g, (c) => '&#' + c.charCodeAt(0) + ';');
-const STATE_COLOUR = { serving: '#126b2f', draining: '#8a5300', idle: '#5c6270' };
+const STATE_COLOUR = { serving: '#126b2f', draining: '#8a5300', idle: '#5c6270', stalled: '#b3261e' };
 const VIEW_WIDTH = 716;
 const MASTER = { x: 4, width: 172 };
 const GROUP = { x: 300, width: 412, header: 36, pad: 10 };
