@@ -83,9 +83,12 @@ describe('handoff -s through the pid file', () => {
     try {
       const pidFile = path.join(proxy.handoffDir, 'master.pid');
       const exited = new Promise<void>((r) => proxy.process.once('exit', () => r()));
+      const workers = proxy.workerPids();
       process.kill(proxy.pid, 'SIGKILL'); // no clean exit: the file stays
       await exited;
-      for (const w of proxy.workerPids()) await waitFor(`worker ${w} to exit`, () => !isAlive(w));
+      // Its workers serve on as orphans (the lifeboat, proxy/worker/lifeboat.ts): ended here by pid.
+      for (const w of workers) process.kill(w, 'SIGKILL');
+      for (const w of workers) await waitFor(`worker ${w} to exit`, () => !isAlive(w));
       assert.equal(fs.existsSync(pidFile), true);
       const stale = handoff('-c', proxy.configFile, '-s', 'reopen');
       assert.equal(stale.status, 1);

@@ -84,7 +84,7 @@ describe('validateConfig', () => {
       workers: 1,
       workerPriority: 'auto',
       accessLog: null,
-      pidFile: path.join(os.tmpdir(), 'handoff', 'master.pid'),
+      pidFile: path.join(defaultHandoffDir(), 'master.pid'),
       workerHeader: null,
       status: null,
       resolver: null,
