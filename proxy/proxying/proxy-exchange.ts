@@ -43,6 +43,8 @@ export interface ExchangeClient {
   pauseReading(reason: ClientPause): void;
   resumeReading(reason: ClientPause): void;
   bytesSent(): number;
+  /** The request's client address (realIp's, else the TCP peer's). */
+  clientAddress(req: ParsedRequest): string | undefined;
   logRequest(req: ParsedRequest, status: number, bytes: number, upstreams: readonly UpstreamAttempt[]): void;
   /** The response is written; `keep`: the connection may serve the next request. */
   exchangeDone(req: ParsedRequest, keep: boolean): void;
@@ -102,7 +104,7 @@ export class ProxyExchange implements UpstreamListener {
   start(): void {
     const req = this.req;
     this.head = upstreamRequestHead(req.method, req.url, req.t, this.group.name);
-    this.key = this.group.keyFor(this.conn.socket.remoteAddress, req.url, req.rawHeaders);
+    this.key = this.group.keyFor(this.conn.clientAddress(req), req.url, req.rawHeaders);
     this.attempt();
   }
 
@@ -266,7 +268,7 @@ export class ProxyExchange implements UpstreamListener {
     if (!stale) server.health.failed(Date.now());
     log.error(
       `${err instanceof UpstreamTimeoutError ? `upstream timed out while ${err.whileDoing}` : `${errnoOf(err)}: ${err.message} while ${kind === 'connect' ? 'connecting to' : 'talking to'} upstream`}, ` +
-        `client: ${this.conn.socket.remoteAddress}, request: "${req.method} ${req.url} HTTP/1.${req.versionMinor}", ` +
+        `client: ${this.conn.clientAddress(req)}, request: "${req.method} ${req.url} HTTP/1.${req.versionMinor}", ` +
         `upstream: "http://${server.label}${req.url}", host: "${req.t.host ?? ''}"`,
     );
     const attempt = this.attempts[this.attempts.length - 1]!;
