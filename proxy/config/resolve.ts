@@ -8,9 +8,10 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { type PlacedAddress, comparableHost, describeOverlap, firstBindConflict, formatAddress } from './addresses';
+import { formatCidr, parseCidr } from './cidr';
 import { Checker, closestMatch, joinPath } from './errors';
 import { DEFAULT_TIMEOUTS, DEFAULT_UPGRADES, MAX_WORKERS, TIMEOUT_NAMES, defaultsOf } from './schema';
-import type { AccessLogFormat, BalancerName, Config, HandoffConfig, HealthCheckConfig, ListenerConfig, ResolverConfig, RouteConfig, UpstreamConfig, UpstreamServerConfig } from './types';
+import type { AccessLogFormat, BalancerName, Config, HandoffConfig, HealthCheckConfig, ListenerConfig, RealIpConfig, ResolverConfig, RouteConfig, UpstreamConfig, UpstreamServerConfig } from './types';
 import {
   NO_ADDRESS, parseDuration, parseHost, parseListenAddress, parsePathPrefix, parseRouteHost, parseServerAddress, parseSize,
 } from './value-parsers';
@@ -47,6 +48,7 @@ export function resolveConfig(check: Checker, raw: Json, file: string | null): C
     workerHeader: valueOr<string | null>(raw.workerHeader, null, 'string'),
     status: resolveStatus(check, raw.status, listeners.map((l) => l.address)),
     resolver: isObject(raw.resolver) && raw.resolver.valid !== undefined ? resolveResolver(check, raw.resolver) : null,
+    realIp: isObject(raw.realIp) ? resolveRealIp(check, raw.realIp) : null,
     upgrades: Array.isArray(raw.upgrades)
       ? [...new Set(raw.upgrades.filter((name) => typeof name === 'string').map((name) => name.toLowerCase()))]
       : DEFAULT_UPGRADES,
@@ -166,6 +168,19 @@ function resolveResolver(check: Checker, obj: Json): ResolverConfig {
     return [];
   });
   return { valid: check.parse(obj.valid, 'resolver.valid', parseDuration, 0), addresses };
+}
+
+function resolveRealIp(check: Checker, obj: Json): RealIpConfig {
+  const from = arrayOr(obj.from).flatMap((item, i) => {
+    if (typeof item !== 'string') return []; // the schema check has named it
+    const cidr = check.parse(item, `realIp.from[${i}]`, parseCidr, null);
+    return cidr === null ? [] : [formatCidr(cidr)];
+  });
+  return {
+    from: [...new Set(from)],
+    header: valueOr(obj.header, defaultsOf('realIp').header as string, 'string').toLowerCase(),
+    recursive: valueOr(obj.recursive, defaultsOf('realIp').recursive as boolean, 'boolean'),
+  };
 }
 
 function resolveHealthCheck(check: Checker, obj: Json, at: string): HealthCheckConfig {

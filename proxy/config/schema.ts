@@ -97,6 +97,16 @@ const resolver = def('resolver', Type.Object({
   })),
 }, { additionalProperties: false, description: 'Looking upstream server names up again while running (nginx resolver + server … resolve).' }));
 
+const realIp = def('realIp', Type.Object({
+  from: Type.Array(Type.String({ minLength: 1, title: 'an IP address or CIDR block like "10.0.0.0/8"' }), {
+    minItems: 1,
+    examples: [['10.0.0.0/8', '127.0.0.1', '::1']],
+    description: 'The trusted proxies (nginx set_real_ip_from): IP addresses and CIDR blocks ("10.0.0.0/8", "127.0.0.1", "fd00::/8"). Only a request whose TCP peer is in one of them has its client address taken from `header`. An IPv4 block also matches the IPv4-mapped IPv6 form of its addresses ("::ffff:10.1.2.3").',
+  }),
+  header: Type.Optional(Type.String({ pattern: TOKEN_PATTERN, default: 'X-Forwarded-For', title: 'a header name (an HTTP token)', examples: ['X-Forwarded-For', 'X-Real-IP'], description: 'The request header that carries the client address (nginx real_ip_header), matched case-insensitively: "X-Forwarded-For" (every one of them, as one list), "X-Real-IP" or any other (its first occurrence). Its value is a comma-separated list of addresses, the client first; an address may carry a port ("203.0.113.7:5123", "[2001:db8::1]:443"), which is dropped. Default "X-Forwarded-For".' })),
+  recursive: Type.Optional(Type.Boolean({ default: false, description: 'false (nginx real_ip_recursive off): the client address is the last address of the header. true: walking the list from the right, the first address that is not itself in `from`; a chain of trusted proxies is skipped. Default false.' })),
+}, { additionalProperties: false, description: 'The client address behind trusted proxies, as nginx\'s realip module: used in the access log, the error log and by the "client-address" hash key in place of the TCP peer\'s. A header value that is not an address leaves the peer\'s. X-Forwarded-For sent upstream still appends the TCP peer\'s address.' }));
+
 const upstream = def('upstream', Type.Object({
   servers: Type.Array(Type.Union([hostPort, server]), {
     minItems: 1,
@@ -221,6 +231,7 @@ export const ConfigFileSchema = Type.Object({
     examples: ['127.0.0.1:8081'],
     description: '"host:port" where the master serves /metrics (Prometheus text), /status.json and a live dashboard at /. Omitted or null: off. Keep it on a private address.',
   })),
+  realIp: Type.Optional(Type.Union([realIp, Type.Null()], { default: null, examples: [{ from: ['10.0.0.0/8'], header: 'X-Forwarded-For' }], description: 'Trusted proxies whose client-address header is believed (nginx set_real_ip_from, real_ip_header, real_ip_recursive). Omitted or null: the client address is always the TCP peer\'s.' })),
   resolver: Type.Optional(Type.Union([resolver, Type.Null()], { default: null, examples: [{ valid: '5s' }], description: 'Looks upstream server names up again every `valid` while running. Omitted or null: names are looked up once, at start and on each reload.' })),
 }, {
   additionalProperties: false,

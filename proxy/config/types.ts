@@ -46,6 +46,16 @@ export interface ResolverConfig {
   readonly addresses: readonly string[];
 }
 
+/** nginx's realip module: whose word on the client address is taken, and from which header. */
+export interface RealIpConfig {
+  /** Trusted peers as "address/prefix" (config/cidr.ts formatCidr), network bits only. */
+  readonly from: readonly string[];
+  /** The header that names the client, lower case ("x-forwarded-for", "x-real-ip"). */
+  readonly header: string;
+  /** nginx real_ip_recursive: skip trusted addresses from the right of the header's list. */
+  readonly recursive: boolean;
+}
+
 /** Active health checks, as HAProxy's option httpchk + check inter rise fall. Durations in ms. */
 export interface HealthCheckConfig {
   readonly path: string;
@@ -154,6 +164,8 @@ export interface Config {
   readonly upgrades: readonly string[];
   /** Where the master serves /metrics, /status.json and the live dashboard; null = off. */
   readonly status: { readonly host: string; readonly port: number } | null;
+  /** Trusted proxies' client-address header (nginx realip); null or absent: the TCP peer's address. */
+  readonly realIp?: RealIpConfig | null;
   /** ms between lookups of upstream server names (nginx resolver valid=); null: once, at start and reload. */
   readonly resolver?: ResolverConfig | null;
 }

@@ -145,6 +145,11 @@ export function forwardRequestHeaders(
     emit(raw[i], value);
   }
   const upstreamHost = host === undefined ? undefined : (canonicalHost(host) ?? undefined);
+  // The TCP peer, even when realIp has named another client: X-Forwarded-For is the list of hops,
+  // each proxy appending the one it saw, and the hop this proxy saw is its peer. (nginx's
+  // $proxy_add_x_forwarded_for appends $remote_addr, which realip has rewritten, so a trusted
+  // proxy's own address drops out of the list; appending the client named by the header
+  // twice would tell the upstream nothing new and lose the hop.)
   const client = clientAddress ?? 'unknown';
   emit('X-Forwarded-For', forwardedFor === null ? client : `${forwardedFor}, ${client}`);
   // Listeners speak plain HTTP; TLS would end in front of the proxy.

@@ -20,6 +20,11 @@ export interface ParsedRequest {
   buffered: Buffer[] | null;
   /** Date.now() once its head was read: nginx's $request_time runs from here. */
   readonly startedAt: number;
+  /**
+   * The client address as the access log and the client-address hash see it (nginx's
+   * $remote_addr after realip), once the connection has worked it out; null until then.
+   */
+  clientAddress: string | null;
   /** false once routed to a route with accessLog off: no access-log line. */
   accessLogged: boolean;
 }

@@ -248,6 +248,7 @@ export class RequestParser {
       received: 0,
       buffered: null,
       accessLogged: true,
+      clientAddress: null,
       startedAt: Date.now(),
     };
   }

@@ -46,6 +46,8 @@ export abstract class ClientConnectionBase implements Sweepable, ClientSocketLis
   protected readEnds: Array<() => void> | null = null;
   /** clientSend (nginx's send_timeout), for the exchange's response and for its tail. */
   readonly sendWatch: ClientSendWatch;
+  /** Whether the peer is one of realIp's trusted proxies; undefined until a request asks. */
+  private peerTrusted: boolean | undefined = undefined;
   /** When the connection last became idle (opened, or its last response ended): closeIdle's grace. */
   idleSince = Date.now();
 
@@ -104,10 +106,23 @@ export abstract class ClientConnectionBase implements Sweepable, ClientSocketLis
     return this.front.accessLog === null ? 0 : this.socket.bytesWritten;
   }
 
+  /**
+   * The client address of `req` (nginx's $remote_addr): the TCP peer's, or with realIp and a
+   * trusted peer, the one its header names. Worked out once per request, and only with realIp.
+   */
+  clientAddress(req: ParsedRequest): string | undefined {
+    const peer = this.socket.remoteAddress;
+    const realIp = this.front.ctx.realIp;
+    if (realIp === null || peer === undefined) return peer;
+    if (req.clientAddress !== null) return req.clientAddress;
+    this.peerTrusted ??= realIp.trusts(peer);
+    return (req.clientAddress = this.peerTrusted ? realIp.clientAddress(peer, req.rawHeaders) : peer);
+  }
+
   logRequest(req: ParsedRequest, status: number, bytes: number, upstreams: readonly UpstreamAttempt[] = []): void {
     if (!req.accessLogged || this.front.accessLog === null) return;
     this.front.accessLog.record({
-      remoteAddress: this.socket.remoteAddress,
+      remoteAddress: this.clientAddress(req),
       requestLine: `${req.method} ${req.url} HTTP/1.${req.versionMinor}`,
       status,
       bytesSent: bytes,

@@ -305,7 +305,7 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
     // From here the tunnel owns the socket; this class only keeps counting it until 'close'.
     this.enter(ConnState.Tunnel);
     this.front.untrack(this);
-    const tunnelRequest = { method: req.method, url: req.url, rawHeaders: req.rawHeaders, host: req.t.upstreamHost ?? admission.group.name, authority: req.t.authority, headers: { upgrade: req.t.upgrade } };
+    const tunnelRequest = { method: req.method, url: req.url, rawHeaders: req.rawHeaders, clientAddress: this.clientAddress(req), host: req.t.upstreamHost ?? admission.group.name, authority: req.t.authority, headers: { upgrade: req.t.upgrade } };
     proxyUpgrade(tunnelRequest, this.socket.toStream(), head, admission.group, this.front.ctx);
   }
 

@@ -15,6 +15,7 @@ import type { Logger } from '../observability/logger';
 import { ClientConnection, type ConnectionFront } from './client-connection';
 import type { ConnectionHandler } from './connection-handler';
 import { DeadlineSweeper } from './deadline-sweeper';
+import { RealIp } from './real-ip';
 import { closeLingerMs, type ProxyContext } from './proxy-context';
 import { Router } from './router';
 import type { UpstreamServer } from '../upstream/upstream-server';
@@ -61,7 +62,7 @@ export class Front implements ConnectionFront, ConnectionHandler {
 
   constructor(config: Config, log: Logger) {
     this.router = new Router(config.routes, config.upstreams);
-    this.ctx = { timeouts: config.timeouts, maxBodySize: config.limits.maxBodySize, upgrades: config.upgrades, log, workerLine: () => this.workerLine };
+    this.ctx = { timeouts: config.timeouts, maxBodySize: config.limits.maxBodySize, upgrades: config.upgrades, realIp: config.realIp ? new RealIp(config.realIp) : null, log, workerLine: () => this.workerLine };
     this.workerHeader = config.workerHeader;
     this.accessLog = config.accessLog === null
       ? null

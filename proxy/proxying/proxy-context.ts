@@ -1,6 +1,7 @@
 // What every part of the proxy reads of the config, given once to the front and passed down.
 import type { TimeoutsConfig } from '../config/types';
 import type { Logger } from '../observability/logger';
+import type { RealIp } from './real-ip';
 
 export interface ProxyContext {
   readonly timeouts: TimeoutsConfig;
@@ -8,6 +9,8 @@ export interface ProxyContext {
   readonly maxBodySize: number;
   /** Upgrade protocols tunnelled (config.upgrades); any other makes a plain request. */
   readonly upgrades: readonly string[];
+  /** Trusted proxies' client-address header (config.realIp); null: the client is the TCP peer. */
+  readonly realIp: RealIp | null;
   readonly log: Logger;
   /** The worker's header line (config.workerHeader, "X-Handoff-Worker: w2\r\n"), or ''. */
   readonly workerLine: () => string;

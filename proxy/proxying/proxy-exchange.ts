@@ -14,7 +14,7 @@
 // client. The head and the body bytes of the same upstream read are written inside one cork of
 // the client socket, so a small response leaves in one writev.
 import type { UpstreamConnection, UpstreamListener } from '../upstream/upstream-connection';
-import { errnoOf, UpstreamConnectTimeoutError, UpstreamReadTimeoutError, UpstreamSendTimeoutError, UpstreamTimeoutError } from '../upstream/errors';
+import { errnoOf, UpstreamConnectTimeoutError, UpstreamReadTimeoutError, UpstreamSendTimeoutError, UpstreamTimeoutError, UpstreamWithdrawnError } from '../upstream/errors';
 import { failureKind, mayTryNextServer } from '../upstream/upstream-failure';
 import type { UpstreamGroup } from '../upstream/upstream-group';
 import type { UpstreamServer } from '../upstream/upstream-server';
@@ -43,6 +43,8 @@ export interface ExchangeClient {
   pauseReading(reason: ClientPause): void;
   resumeReading(reason: ClientPause): void;
   bytesSent(): number;
+  /** The request's client address (realIp's, else the TCP peer's). */
+  clientAddress(req: ParsedRequest): string | undefined;
   logRequest(req: ParsedRequest, status: number, bytes: number, upstreams: readonly UpstreamAttempt[]): void;
   /** The response is written; `keep`: the connection may serve the next request. */
   exchangeDone(req: ParsedRequest, keep: boolean): void;
@@ -102,7 +104,7 @@ export class ProxyExchange implements UpstreamListener {
   start(): void {
     const req = this.req;
     this.head = upstreamRequestHead(req.method, req.url, req.t, this.group.name);
-    this.key = this.group.keyFor(this.conn.socket.remoteAddress, req.url, req.rawHeaders);
+    this.key = this.group.keyFor(this.conn.clientAddress(req), req.url, req.rawHeaders);
     this.attempt();
   }
 
@@ -263,10 +265,12 @@ export class ProxyExchange implements UpstreamListener {
     const timeout = kind === 'timeout';
     // A reused keep-alive socket that the upstream had just closed is a race, not a sick server.
     const stale = kind === 'reset' && upstream !== null && upstream.exchanges > 1;
-    if (!stale) server.health.failed(Date.now());
-    log.error(
+    // Given up because the master took the server out: its doing, not the server's failure.
+    const withdrawn = err instanceof UpstreamWithdrawnError;
+    if (!stale && !withdrawn) server.health.failed(Date.now());
+    log[withdrawn ? 'warn' : 'error'](
       `${err instanceof UpstreamTimeoutError ? `upstream timed out while ${err.whileDoing}` : `${errnoOf(err)}: ${err.message} while ${kind === 'connect' ? 'connecting to' : 'talking to'} upstream`}, ` +
-        `client: ${this.conn.socket.remoteAddress}, request: "${req.method} ${req.url} HTTP/1.${req.versionMinor}", ` +
+        `client: ${this.conn.clientAddress(req)}, request: "${req.method} ${req.url} HTTP/1.${req.versionMinor}", ` +
         `upstream: "http://${server.label}${req.url}", host: "${req.t.host ?? ''}"`,
     );
     const attempt = this.attempts[this.attempts.length - 1]!;
@@ -278,7 +282,8 @@ export class ProxyExchange implements UpstreamListener {
         this.tried!.delete(server);
         return this.attempt();
       }
-      if (this.tried!.size < this.group.servers.length) return this.attempt();
+      // Members, not a count: the server just tried may have left the group.
+      if (this.group.hasUntried(this.tried!)) return this.attempt();
     }
     this.fail(timeout ? 504 : 502);
   }

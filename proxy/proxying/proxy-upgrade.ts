@@ -24,6 +24,8 @@ export interface UpgradeRequest {
   readonly method: string;
   readonly url: string;
   readonly rawHeaders: string[];
+  /** The client address for the client-address hash (realIp's, else the TCP peer's). */
+  readonly clientAddress: string | undefined;
   /** The Host the upstream gets (canonical; the upstream group's name for a request without one). */
   readonly host: string;
   /** An absolute-form target's authority, which the Host came from. */
@@ -35,7 +37,7 @@ export function proxyUpgrade(req: UpgradeRequest, client: net.Socket, head: Buff
   // Without a tunnel, the client's answer ends our side; read on to its FIN, discarding, so the
   // socket closes (the upgrade left it paused, and a client socket is allowed to half-close).
   client.once('finish', () => client.resume());
-  const server = group.pick(new Set(), group.keyFor(client.remoteAddress, req.url, req.rawHeaders));
+  const server = group.pick(new Set(), group.keyFor(req.clientAddress, req.url, req.rawHeaders));
   if (!server) {
     client.end(rawErrorResponse(502, ctx.workerLine()));
     return;

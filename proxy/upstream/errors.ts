@@ -8,7 +8,7 @@ export abstract class UpstreamError extends HandoffError {
    * The errno-style name the error log gives the failure ("ECONNRESET: upstream prematurely
    * closed connection ..."), as it gives a socket error its code.
    */
-  abstract readonly errnoName: 'ECONNRESET' | 'EPROTO' | 'ETIMEDOUT';
+  abstract readonly errnoName: 'ECONNRESET' | 'EPROTO' | 'ETIMEDOUT' | 'ECONNABORTED';
 }
 
 /** The upstream closed a connection between responses, or before the response began. */
@@ -26,6 +26,20 @@ export class UpstreamPrematureCloseError extends UpstreamError {
   readonly errnoName = 'ECONNRESET';
   constructor() {
     super('upstream prematurely closed connection');
+  }
+}
+
+/**
+ * The master took the server out (re-resolution found it gone, or its health checks failed)
+ * while a connect to it was under way: the connect is given up at once rather than left to its
+ * timeout. Nothing was sent, so the request may go to the next server; and it is no failure of
+ * the server's (passive health does not count it).
+ */
+export class UpstreamWithdrawnError extends UpstreamError {
+  readonly code = 'HANDOFF_UPSTREAM_WITHDRAWN';
+  readonly errnoName = 'ECONNABORTED';
+  constructor(why: 'removed' | 'marked down') {
+    super(`upstream server was ${why} by the master`);
   }
 }
 

@@ -51,6 +51,8 @@ export interface UpstreamListener {
 export interface ConnectionOwner {
   /** The connection closed or broke while idle or at the end of an exchange: forget it. */
   forget(conn: UpstreamConnection): void;
+  /** Its connect completed. */
+  connected(conn: UpstreamConnection): void;
 }
 
 export class UpstreamConnection {
@@ -91,6 +93,7 @@ export class UpstreamConnection {
     this.socket.setNoDelay(true);
     this.socket.on('connect', () => {
       this.connecting = false;
+      this.owner.connected(this);
       this.listener?.onUpstreamConnect();
     });
     this.socket.on('drain', () => this.listener?.onUpstreamDrain());
@@ -152,6 +155,14 @@ export class UpstreamConnection {
     }
     if (this.executing || this.lent) this.pendingIdle = onIdle;
     else onIdle();
+  }
+
+  /**
+   * Gives up a connect still under way: the exchange hears `err` as a connect failure (nothing of
+   * its request has left), and the socket is destroyed. A connection already connected is left alone.
+   */
+  abortConnect(err: NodeJS.ErrnoException): void {
+    if (this.connecting && !this.dead) this.fail(err);
   }
 
   destroy(): void {

@@ -1,7 +1,8 @@
 // How an upstream attempt failed, and whether the next server may be tried: nginx's
 // proxy_next_upstream default (`error timeout`, `non_idempotent` off).
-//  - connect: the server was not reached (refused, unreachable, unresolvable, or the connect timed
-//    out): the request never left, so any request may go to the next server;
+//  - connect: the server was not reached (refused, unreachable, unresolvable, the connect timed
+//    out, or it was given up because the master took the server out): the request never left, so
+//    any request may go to the next server;
 //  - reset, or a send/read timeout: the request may have reached the server and had effects, so
 //    only an idempotent method is tried again;
 //  - a request with a body never is: bodies are streamed (proxy_request_buffering off), and what

@@ -8,6 +8,7 @@ import { ServerState, type ServerMessage } from '../handoff/protocol';
 import type { Balancer } from './balancers/balancer';
 import { type KeyOf, keyReader } from './balancers/balance-key';
 import { createBalancer } from './balancers/create-balancer';
+import { UpstreamWithdrawnError } from './errors';
 import { UpstreamServer } from './upstream-server';
 
 /** What a SERVER message changed, for the worker's log. */
@@ -68,6 +69,8 @@ export class UpstreamGroup {
       this.members = this.members.filter((s) => s !== member);
       member.close();
       this.balancer = createBalancer(this.balancerName, this.members);
+      // After the member list changed, so the requests move on to the servers that remain.
+      member.pool.abortConnects(() => new UpstreamWithdrawnError('removed'));
       return 'left';
     }
     if (!member) {
@@ -79,6 +82,7 @@ export class UpstreamGroup {
     }
     if (msg.state === ServerState.DOWN && !member.health.checkedDown) {
       member.health.checkDown();
+      member.pool.abortConnects(() => new UpstreamWithdrawnError('marked down'));
       return 'down';
     }
     if (msg.state === ServerState.UP && member.health.checkedDown) {
@@ -86,6 +90,11 @@ export class UpstreamGroup {
       return 'up';
     }
     return null;
+  }
+
+  /** Whether some member is not in `tried`: a failed attempt may go on to it. */
+  hasUntried(tried: ReadonlySet<UpstreamServer>): boolean {
+    return this.members.some((s) => !tried.has(s));
   }
 
   close(): void {

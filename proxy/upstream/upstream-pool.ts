@@ -6,6 +6,8 @@ import { UpstreamConnection, type ConnectionOwner } from './upstream-connection'
 
 export class UpstreamPool implements ConnectionOwner {
   private readonly idle: UpstreamConnection[] = [];
+  /** Connections whose connect is under way: what abortConnects gives up. */
+  private readonly connecting = new Set<UpstreamConnection>();
   private closed = false;
 
   constructor(
@@ -20,7 +22,21 @@ export class UpstreamPool implements ConnectionOwner {
       const conn = this.idle.pop()!;
       if (conn.usable) return conn;
     }
-    return new UpstreamConnection(this.host, this.port, this);
+    const conn = new UpstreamConnection(this.host, this.port, this);
+    this.connecting.add(conn);
+    return conn;
+  }
+
+  connected(conn: UpstreamConnection): void {
+    this.connecting.delete(conn);
+  }
+
+  /**
+   * Gives up every connect under way, each exchange hearing `err` (the master took the server
+   * out: a server that is gone, or down, would only have let them run to their timeout).
+   */
+  abortConnects(err: () => NodeJS.ErrnoException): void {
+    for (const conn of [...this.connecting]) conn.abortConnect(err());
   }
 
   /**
@@ -37,10 +53,12 @@ export class UpstreamPool implements ConnectionOwner {
   }
 
   forget(conn: UpstreamConnection): void {
+    this.connecting.delete(conn);
     const i = this.idle.indexOf(conn);
     if (i !== -1) this.idle.splice(i, 1);
   }
 
+  /** No more idle connections; those in use finish their exchange (aborting connects is the caller's). */
   close(): void {
     this.closed = true;
     for (const conn of this.idle.splice(0)) conn.destroy();

@@ -88,6 +88,7 @@ describe('validateConfig', () => {
       workerHeader: null,
       status: null,
       resolver: null,
+      realIp: null,
       upgrades: ['websocket'],
       handoff: { dir: defaultHandoffDir(), transport: 'seqpacket', policy: 'least-conn', maxInFlightPerWorker: 64, ackTimeout: 500 },
       listeners: [{ host: '127.0.0.1', port: 8080, backlog: 511 }],
