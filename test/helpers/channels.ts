@@ -1,5 +1,7 @@
 // Handoff channels made the way master and worker make theirs, for tests of the addon and of the
 // master's bookkeeping over real SOCK_SEQPACKET sockets.
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { native } from '../../proxy/handoff/native';
 import { decode, type FixedMessage } from '../../proxy/handoff/protocol';
@@ -31,6 +33,25 @@ export async function seqpacketPair(dir: string, name = 'pair.sock'): Promise<[n
   }
 }
 
+/** What arrives at the other end of a real channel when `message` is sent on it (without an fd). */
+export async function acrossChannel(message: Buffer): Promise<Buffer> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-channel-'));
+  try {
+    const [a, b] = await seqpacketPair(dir);
+    const sender = new native.Channel(a, () => {}, () => {}, () => {});
+    const got = await new Promise<Buffer>((resolve) => {
+      const receiver = new native.Channel(b, (header) => {
+        receiver.close();
+        resolve(header);
+      }, () => {}, () => {});
+      sender.send(message, -1);
+    });
+    sender.close();
+    return got;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** The master's WorkerLink for a registered worker, and what that worker's end of the channel received. */
 export interface LinkedWorker {

@@ -2,37 +2,19 @@
 // real channel, its addresses both ways, what makes one malformed, and what a worker's group
 // does with each state.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
-import { native } from '../../proxy/handoff/native';
 import { decode, encodeServer, MAX_MESSAGE_SIZE, MessageType, ServerState, type ServerMessage } from '../../proxy/handoff/protocol';
 import { UpstreamGroup } from '../../proxy/upstream/upstream-group';
-import { seqpacketPair } from '../helpers/channels';
+import { acrossChannel } from '../helpers/channels';
 
 const JOINED: Omit<ServerMessage, 'type'> = {
   slot: 7, upstream: 1, state: ServerState.DOWN, reason: 'not checked yet', host: '172.18.0.5', port: 3000, weight: 3, maxFails: 2, failTimeout: 15_000,
 };
 
 test('a SERVER message crosses a real channel whole and decodes to what was sent', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-server-'));
-  try {
-    const [a, b] = await seqpacketPair(dir);
-    const sender = new native.Channel(a, () => {}, () => {}, () => {});
-    const got = await new Promise<Buffer>((resolve) => {
-      const receiver = new native.Channel(b, (header) => {
-        receiver.close();
-        resolve(header);
-      }, () => {}, () => {});
-      sender.send(encodeServer(JOINED), -1);
-    });
-    sender.close();
-    assert.ok(got.length <= MAX_MESSAGE_SIZE, `${got.length} bytes fit the addon's ${MAX_MESSAGE_SIZE}`);
-    assert.deepEqual(decode(got), { type: MessageType.SERVER, ...JOINED });
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  const got = await acrossChannel(encodeServer(JOINED));
+  assert.ok(got.length <= MAX_MESSAGE_SIZE, `${got.length} bytes fit the addon's ${MAX_MESSAGE_SIZE}`);
+  assert.deepEqual(decode(got), { type: MessageType.SERVER, ...JOINED });
 });
 
 test('addresses come back in the form dns.lookup gives them, IPv4 and IPv6 alike', () => {

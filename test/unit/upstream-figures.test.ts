@@ -2,18 +2,14 @@
 // so in UPSTREAM messages; the master sums them. Pinned here: the message over a real channel,
 // what a worker reports (only what changed), and the master's sums and their nulls.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
-import { native } from '../../proxy/handoff/native';
 import { decode, encode, encodeUpstream, MessageType, type UpstreamReport } from '../../proxy/handoff/protocol';
 import { upstreamSnapshots, WorkerUpstreamFigures } from '../../proxy/master/upstream-figures';
 import { UpstreamMembership } from '../../proxy/master/upstream-membership';
 import type { Config } from '../../proxy/config/types';
 import { UpstreamGroup } from '../../proxy/upstream/upstream-group';
 import { UpstreamReporter } from '../../proxy/worker/upstream-reporter';
-import { seqpacketPair } from '../helpers/channels';
+import { acrossChannel } from '../helpers/channels';
 
 const UPSTREAMS = {
   app: { name: 'app', keepalive: 0, balancer: 'round-robin', hashKey: null, servers: [{ host: '10.0.0.1', port: 80, weight: 1 }, { host: '10.0.0.2', port: 80, weight: 3 }] },
@@ -21,24 +17,10 @@ const UPSTREAMS = {
 } as unknown as Config['upstreams'];
 
 test('an UPSTREAM message crosses a real channel whole (20 bytes) and decodes to what was sent', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-upstream-'));
   const sent = { server: 2, requests: 2 ** 32 - 1, failures: 17, downForMs: 9_500 };
-  try {
-    const [a, b] = await seqpacketPair(dir);
-    const sender = new native.Channel(a, () => {}, () => {}, () => {});
-    const got = await new Promise<Buffer>((resolve) => {
-      const receiver = new native.Channel(b, (header) => {
-        receiver.close();
-        resolve(header);
-      }, () => {}, () => {});
-      sender.send(encodeUpstream(sent), -1);
-    });
-    sender.close();
-    assert.equal(got.length, 20);
-    assert.deepEqual(decode(got), { type: MessageType.UPSTREAM, ...sent });
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  const got = await acrossChannel(encodeUpstream(sent));
+  assert.equal(got.length, 20);
+  assert.deepEqual(decode(got), { type: MessageType.UPSTREAM, ...sent });
 });
 
 test('an UPSTREAM of the wrong size is not our protocol', () => {
