@@ -14,9 +14,8 @@
 //   reuseport  the master only checks the ports; each worker binds them with SO_REUSEPORT and
 //              accepts itself (no master in the path, as nginx's `listen ... reuseport`)
 import type { Config } from '../config/types';
-import { native } from '../handoff/native';
-import { describeUnfitness, newSpawnKey, ownIdentity } from '../handoff/host-identity';
-import { decode, LISTENERS_SINCE_PROTOCOL, MessageType, OLDEST_WORKER_PROTOCOL, PROTOCOL_VERSION, REOPEN_SINCE_PROTOCOL, WELCOME_SINCE_PROTOCOL, type FixedMessage, type Register } from '../handoff/protocol';
+import { newSpawnKey, ownIdentity } from '../handoff/host-identity';
+import { REOPEN_SINCE_PROTOCOL } from '../handoff/protocol';
 import { EventTimeline } from '../observability/event-timeline';
 import type { Logger } from '../observability/logger';
 import { stdoutLines } from '../observability/sync-output';
@@ -36,8 +35,9 @@ import { ReloadGate } from './reload-gate';
 import { UpstreamControl } from './upstream-control';
 import { Succession } from './succession';
 import { WorkerDepartures } from './worker-departures';
-import { describeWorker, WorkerIdentities } from './worker-identities';
-import { WorkerLink, type ExitStatus } from './worker-link';
+import { WorkerChannels } from './worker-channels';
+import { WorkerIdentities } from './worker-identities';
+import type { ExitStatus, WorkerLink } from './worker-link';
 import { WorkerRoster } from './worker-roster';
 import { WorkerSpawner, type WorkerCommand } from './worker-spawner';
 
@@ -72,18 +72,14 @@ export class Master {
   private readonly flags = new Set<Flag>();
   private cycleScheduled = false;
   private stopping = false;
-  private announcedReady = false;
   /** Set at start: taking over from a master that died, and saying when this one serves. */
   private succession: Succession | null = null;
   /** Where start() wrote the pid (a reload may name another file; this one is removed at exit). */
   private readonly pidFile: string;
   /** The listeners workers are told about (reuseport: with port 0 resolved). */
   private publishedListeners: Config['listeners'] = [];
-  private readonly handlers: Partial<Record<FixedMessage['type'], (link: WorkerLink, msg: FixedMessage) => void>> = {
-    [MessageType.ACK]: (link, msg) => this.onAck(link, msg),
-    [MessageType.REJECT]: (link, msg) => this.onReject(link, msg),
-    [MessageType.STATUS]: (link, msg) => this.onStatus(link, msg),
-  };
+  /** REGISTER, ACK, REJECT and STATUS from the workers, and their channels closing. */
+  private readonly workerChannels: WorkerChannels;
 
   constructor(
     private config: Config,
@@ -96,7 +92,7 @@ export class Master {
     this.listeners = config.handoff.transport === 'ipc' ? new IpcListenerSet(log) : new ListenerSet(log);
     this.policy = createPolicy(config.handoff.policy);
     const spawnKey = newSpawnKey();
-    this.handoffDir = new HandoffDirKeeper(config.handoff.dir, this.identity, (fd) => this.onWorkerConnected(fd), log);
+    this.handoffDir = new HandoffDirKeeper(config.handoff.dir, this.identity, (fd) => this.workerChannels.connected(fd), log);
     this.spawner = new WorkerSpawner(workerCommand, config.handoff.transport === 'ipc', spawnKey,
       (pid, exit) => this.onChildExit(pid, exit), () => this.handoffDir.ensure(), log);
     this.identities = new WorkerIdentities(spawnKey, (pid) => this.spawner.isChild(pid));
@@ -109,6 +105,20 @@ export class Master {
       this.counters,
       log,
     );
+    this.workerChannels = new WorkerChannels({
+      config: () => this.config,
+      generation: () => this.generation,
+      succession: () => this.succession,
+      listeners: this.listeners,
+      roster: this.roster,
+      dispatcher: this.dispatcher,
+      spawner: this.spawner,
+      identities: this.identities,
+      upstreams: this.upstreams,
+      departures: this.departures,
+      timeline: this.timeline,
+      log,
+    });
   }
 
   /** Binds everything first (so a bad address fails before any worker starts), then spawns. */
@@ -239,103 +249,6 @@ export class Master {
   }
 
   // ---- workers ----------------------------------------------------------------------------
-
-  private onWorkerConnected(fd: number): void {
-    const link = new WorkerLink(
-      fd,
-      this.config.handoff.maxInFlightPerWorker,
-      this.config.handoff.ackTimeout,
-      this.config.limits.maxConnectionsPerWorker,
-      (l, header, passedFd) => this.onWorkerMessage(l, header, passedFd),
-      (l) => this.onWorkerGone(l),
-    );
-    this.roster.connected(link);
-  }
-
-  private onWorkerMessage(link: WorkerLink, header: Buffer, passedFd: number): void {
-    if (passedFd >= 0) native.closeFd(passedFd); // workers never send fds; do not leak one
-    const msg = decode(header);
-    if (msg?.type === MessageType.REGISTER) return this.onRegister(link, msg);
-    // Figures count only from a worker that has said who it is.
-    if (msg?.type === MessageType.UPSTREAM) return void (link.identity !== null && this.upstreams.record(link, msg));
-    const handler = msg && msg.type !== MessageType.SERVER ? this.handlers[msg.type] : undefined;
-    if (!msg || msg.type === MessageType.SERVER || !handler) {
-      this.log.error(`${link.name} sent a malformed message, so its channel is closed`);
-      link.close();
-      this.onWorkerGone(link);
-      return;
-    }
-    handler(link, msg);
-  }
-
-  private onRegister(link: WorkerLink, msg: Register): void {
-    if (link.identity !== null) return; // a second REGISTER changes nothing
-    if (msg.version < OLDEST_WORKER_PROTOCOL || msg.version > PROTOCOL_VERSION) {
-      this.log.error(`worker ${msg.pid} speaks handoff protocol ${msg.version} and this master ${OLDEST_WORKER_PROTOCOL} to ${PROTOCOL_VERSION}, so it is refused`);
-      this.roster.remove(link);
-      link.close();
-      return;
-    }
-    // A child of ours registers under the generation it was spawned for: one spawned before a
-    // reload may register after it, only to be told to quit.
-    const worker = this.identities.identify(msg, (spawned) => (spawned ? this.spawner.generationOf(msg.pid) : null) ?? this.generation);
-    link.identity = worker;
-    link.protocol = msg.version;
-    const own = worker.origin === 'spawned';
-    if (own && this.spawner.isRetired(worker.pid)) {
-      // Spawned before a reload that has already replaced its generation: it only registers to quit.
-      this.log.notice(`${describeWorker(worker)} registered after a later reload replaced it, so it is told to quit`);
-      this.roster.registerRetired(link);
-      return;
-    }
-    link.limitConnections(msg.maxConnections);
-    link.ipcChild = own ? this.spawner.ipcChild(worker.pid) : null;
-    // The worker's own word (it compared network namespaces), or, for a worker older than protocol
-    // 3 under ipc, ours: a worker that is not our child has no IPC channel for the sockets.
-    link.unfit = msg.self?.unfit ?? (this.config.handoff.transport === 'ipc' && link.ipcChild === null ? 'ipc-not-spawned' : null);
-    if (msg.version >= WELCOME_SINCE_PROTOCOL) link.welcome(worker);
-    // Slots and upstream numbers are the current config's: an older generation's worker keeps its own.
-    if (worker.generation === this.generation) this.upstreams.welcome(link);
-    const idleReason = link.unfit && describeUnfitness(link.unfit);
-    this.timeline.add({ kind: 'worker-joined', worker, idleReason });
-    if (link.unfit) {
-      this.roster.registerIdle(link);
-      this.log.warn(`${describeWorker(worker)} joined under the ${this.config.handoff.transport} transport and stays idle: ${idleReason}`);
-      return;
-    }
-    if (!this.roster.register(link, this.config.workers)) return;
-    this.succession?.announceServing();
-    // The lifeboat: the workers keep the listening sockets, to accept on them if this master dies.
-    if (msg.version >= LISTENERS_SINCE_PROTOCOL && this.listeners instanceof ListenerSet) link.giveListeners(this.listeners.fds);
-    this.log.notice(`${describeWorker(worker)} joined (${this.roster.registeredCount} registered)`);
-    const ownRegistered = this.roster.registered().filter((l) => l.identity!.origin === 'spawned').length;
-    if (!this.announcedReady && ownRegistered >= this.config.workers) {
-      this.announcedReady = true;
-      stdoutLines.write(`handoff: ${ownRegistered} workers ready\n`);
-    }
-    this.dispatcher.drainWaiting();
-  }
-
-  private onAck(link: WorkerLink, msg: FixedMessage): void {
-    link.requestsServed = msg.b;
-    this.dispatcher.acknowledged(link, msg.seq, msg.a);
-  }
-
-  private onReject(link: WorkerLink, msg: FixedMessage): void {
-    link.requestsServed = msg.b;
-    this.dispatcher.rejected(link, msg.seq, msg.a);
-  }
-
-  private onStatus(link: WorkerLink, msg: FixedMessage): void {
-    link.activeConnections = msg.a;
-    link.requestsServed = msg.b;
-    this.dispatcher.drainWaiting();
-  }
-
-  /** The channel closed: the worker exited or crashed. Its unacknowledged connections go elsewhere. */
-  private onWorkerGone(link: WorkerLink): void {
-    if (this.roster.remove(link)) this.departures.channelClosed(link, this.dispatcher.workerGone(link));
-  }
 
   private onChildExit(pid: number, exit: ExitStatus): void {
     const open = this.roster.registered().find((l) => l.identity!.origin === 'spawned' && l.identity!.pid === pid);

@@ -14,7 +14,7 @@ import { ChannelWriter } from '../handoff/channel-writer';
 import { readMasterIdentity } from '../handoff/handoff-dir';
 import { describeUnfitness, inheritedSpawnKey, unfitness, workerHostName } from '../handoff/host-identity';
 import { native } from '../handoff/native';
-import { decode, encode, encodeRegister, MessageType, type FixedMessage, type ServerMessage } from '../handoff/protocol';
+import { decode, encodeRegister, MessageType, type FixedMessage, type ServerMessage } from '../handoff/protocol';
 import { formatAddress } from '../config/addresses';
 import type { Config } from '../config/types';
 import { requireHttpParser } from '../http1/llhttp';
@@ -24,6 +24,7 @@ import type { ConnectionHandler } from '../proxying/connection-handler';
 import { Front } from '../proxying/front';
 import { effectiveConnectionLimit } from './connection-limit';
 import { joinMaster } from './join-master';
+import { LoadReporter } from './load-reporter';
 import { UpstreamReporter } from './upstream-reporter';
 import { applyWorkerPriority } from './process-priority';
 import { ReusedPorts } from './reused-ports';
@@ -51,14 +52,8 @@ export class Worker {
   /** Client connections open in this worker, however they arrived; reported with each ACK and STATUS. */
   private clients = 0;
   private state: WorkerState = 'serving';
-  /** A report (ACK or STATUS) goes out at the end of this poll phase. */
-  private reportScheduled = false;
-  /** Connections closed since the last report: the master's count of ours is stale. */
-  private statusDue = false;
-  /** The latest connection served and not yet acknowledged (ACKs are cumulative); -1: none. */
-  private pendingAck = -1;
-  private lastReported = 0;
-  private lastReportedClients = 0;
+  /** The open connections and requests served, as ACK, REJECT and STATUS tell the master. */
+  private readonly load: LoadReporter;
   /** limits.maxConnectionsPerWorker, or less when the open-files limit leaves room for fewer. */
   private connectionLimit = 0;
   /** reuseport: the listening sockets this worker accepts on itself. */
@@ -80,6 +75,12 @@ export class Worker {
     private readonly log: Logger,
   ) {
     this.lifeboat = new Lifeboat(log);
+    this.load = new LoadReporter(
+      (message) => this.channel!.send(message),
+      () => this.clients,
+      () => this.front?.requestsServed ?? 0,
+      () => this.quitting,
+    );
   }
 
   private get quitting(): boolean {
@@ -197,11 +198,11 @@ export class Worker {
       if (fd >= 0) native.closeFd(fd);
       if (truncated) this.log.warn(`connection ${msg.seq} arrived without its fd (MSG_CTRUNC: this worker is probably out of fds), so it goes back to the master`);
       else if (atLimit && !this.quitting) this.log.info(`connection ${msg.seq} goes back to the master, since this worker is at its connection limit (${this.connectionLimit})`);
-      this.sendCounts(MessageType.REJECT, msg.seq);
+      this.load.reject(msg.seq);
       return;
     }
-    if (this.serveFd(this.handlerFor(msg.a), fd, `connection ${msg.seq}`, true)) this.acknowledge(msg.seq);
-    else this.sendCounts(MessageType.REJECT, msg.seq);
+    if (this.serveFd(this.handlerFor(msg.a), fd, `connection ${msg.seq}`, true)) this.load.acknowledge(msg.seq);
+    else this.load.reject(msg.seq);
   }
 
   /**
@@ -230,44 +231,6 @@ export class Worker {
   }
 
   /**
-   * One ACK goes out once the poll phase that brought a burst of CONNECTIONs is over, for the
-   * last of them: it covers the earlier ones too (protocol.ts), so the master is woken once and
-   * reads one message per burst. The master keeps its copy of each fd until then, so every path
-   * that closes the channel or exits sends it first (flushAcks): an adopted connection must
-   * never look lost and be handed out again.
-   */
-  private acknowledge(seq: number): void {
-    this.pendingAck = seq;
-    this.scheduleReport();
-  }
-
-  private readonly flushAcks = (): void => {
-    const seq = this.pendingAck;
-    if (seq === -1) return;
-    this.pendingAck = -1;
-    this.sendCounts(MessageType.ACK, seq);
-  };
-
-  private scheduleReport(): void {
-    if (this.reportScheduled) return;
-    this.reportScheduled = true;
-    setImmediate(this.report);
-  }
-
-  /**
-   * Once per event-loop turn, however many connections came and went: an ACK when some came
-   * (it carries the open-connection count and requests, as a STATUS does, so none goes with it),
-   * else a STATUS when some closed, so least-conn stays true and a full worker gets work again.
-   */
-  private readonly report = (): void => {
-    this.reportScheduled = false;
-    const statusDue = this.statusDue;
-    this.statusDue = false;
-    if (this.pendingAck !== -1) this.flushAcks();
-    else if (statusDue && !this.quitting) this.sendCounts(MessageType.STATUS, 0);
-  };
-
-  /**
    * Every client connection, however it arrived, is counted in `clients` until this runs. With
    * reuseport the kernel, not the master, picks the worker: the master's count is only for
    * /metrics and the dashboard, and the report once a second keeps it current without a message
@@ -276,10 +239,7 @@ export class Worker {
   private readonly onClientClosed = (): void => {
     this.clients--;
     if (this.quitting) return;
-    if (this.config!.handoff.transport !== 'reuseport') {
-      this.statusDue = true;
-      this.scheduleReport();
-    }
+    if (this.config!.handoff.transport !== 'reuseport') this.load.connectionClosed();
     const intake = this.ownIntake;
     if (intake?.isPaused && this.clients < this.connectionLimit) intake.setAccepting(true);
   };
@@ -314,30 +274,12 @@ export class Worker {
     if (this.serveFd(handler, fd, 'an accepted connection', false) && this.clients >= this.connectionLimit) this.ownIntake?.setAccepting(false);
   }
 
-  /**
-   * ACK, REJECT and STATUS all carry this worker's open connections and requests served; each
-   * goes through here, so the once-a-second report knows what the master last heard.
-   */
-  private sendCounts(type: MessageType.ACK | MessageType.REJECT | MessageType.STATUS, seq: number): void {
-    this.lastReported = this.requests();
-    this.lastReportedClients = this.clients;
-    this.channel!.send(encode(type, seq, this.clients, this.lastReported));
-  }
-
-  /** u32 on the wire: the count wraps, as Prometheus counters may. */
-  private requests(): number {
-    return (this.front?.requestsServed ?? 0) >>> 0;
-  }
-
-  /**
-   * Keep-alive traffic opens and closes nothing, and reuseport connections are not reported as
-   * they close: once a second, report whatever changed.
-   */
+  /** Once a second, whatever changed: keep-alive traffic and reuseport closes send no report of their own. */
   private reportPeriodically(): void {
     const timer = setInterval(() => {
-      const changed = this.requests() !== this.lastReported || this.clients !== this.lastReportedClients;
-      if (changed && !this.quitting) this.sendCounts(MessageType.STATUS, 0);
-      if (!this.quitting) this.upstreamReporter?.reportChanges();
+      if (this.quitting) return;
+      this.load.reportIfChanged();
+      this.upstreamReporter?.reportChanges();
     }, STATUS_INTERVAL_MS);
     timer.unref();
   }
@@ -348,7 +290,7 @@ export class Worker {
     this.state = 'quitting';
     this.log.notice(`gracefully shutting down: ${why}`);
     this.stopWatchingForSuccessor?.();
-    this.flushAcks();
+    this.load.flushAcks();
     this.channel?.closeWhenFlushed(CHANNEL_FLUSH_MS);
     this.reusedPorts?.close();
     this.lifeboat.close();
@@ -372,7 +314,7 @@ export class Worker {
   }
 
   private exitNow(): void {
-    this.flushAcks();
+    this.load.flushAcks();
     this.front?.accessLog?.closeNow();
     process.exit(0);
   }
