@@ -16,6 +16,9 @@ describe('hash on a header keeps each user on one backend, whichever worker serv
     proxy = await startProxy({
       workers: 2,
       upstreams: { app: { servers: backends.map((b) => `127.0.0.1:${b.port}`), balancer: 'hash', hashKey: 'header:X-User' } },
+      // Round robin between the workers, so both serve: least-conn would give every connection of
+      // this sequential client to the first, idle both times.
+      handoff: { policy: 'round-robin' },
       extra: { workerHeader: 'X-Handoff-Worker' },
     });
   });
