@@ -87,6 +87,20 @@ function parse(bytes: Buffer, cuts: readonly number[], tunnels: boolean): { reco
 }
 
 /** The events as plain data, for deepEqual: a head as what the proxy reads of it. */
+/**
+ * The events of the messages a parse finished, and those of the message a parse error cut short.
+ * Whether that message's head was handed on, and how much of its body, depends on where the reads
+ * ended: a head goes on at the end of a read in which llhttp found nothing wrong (bodies stream,
+ * as nginx's with request buffering off), so a malformed chunk in the head's own read means
+ * nothing was sent, and in a later read that the head already was.
+ */
+function splitAtFailure(events: readonly ParserEvent[], outcome: Outcome): [ParserEvent[], ParserEvent[]] {
+  const begin = events.map((e) => e.kind).lastIndexOf('begin');
+  const unfinished = begin !== -1 && !events.slice(begin).some((e) => e.kind === 'end');
+  if (outcome.kind !== 'error' || !unfinished) return [[...events], []];
+  return [events.slice(0, begin), events.slice(begin)];
+}
+
 function comparable(events: readonly ParserEvent[]): unknown[] {
   return events.map((e) => {
     if (e.kind === 'request') {
@@ -208,7 +222,12 @@ const properties = {
       const whole = parse(bytes, [], tunnels);
       const cut = parse(bytes, cuts, tunnels);
       assert.deepEqual(cut.outcome, whole.outcome, 'the same outcome');
-      assert.deepEqual(comparable(cut.recorder.events), comparable(whole.recorder.events), 'the same events');
+      const [cutDone, cutFailed] = splitAtFailure(cut.recorder.events, cut.outcome);
+      const [wholeDone, wholeFailed] = splitAtFailure(whole.recorder.events, whole.outcome);
+      assert.deepEqual(comparable(cutDone), comparable(wholeDone), 'the same events');
+      const cutHead = cutFailed.find((e) => e.kind === 'request');
+      const wholeHead = wholeFailed.find((e) => e.kind === 'request');
+      if (cutHead && wholeHead) assert.deepEqual(comparable([cutHead]), comparable([wholeHead]), 'the same head of the message that failed');
     },
   },
   'no re-framing: what the proxy admits is forwarded as the same request': {
