@@ -51,8 +51,7 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
     private readonly onClosed: (() => void) | null,
   ) {
     super(front, open);
-    const socket = this.socket;
-    this.sink = new Http1ResponseSink(socket, front, () => this.destroy(), (req) => this.mayKeepAlive(req));
+    this.sink = new Http1ResponseSink(this.socket, front, this);
     front.track(this);
   }
 
@@ -231,19 +230,20 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
       this.pauseReading(ClientPause.Flush);
       this.sendWatch.start();
       this.enter(ConnState.Flushing);
-      this.socket.whenFlushed(this.afterFlush);
+      // A closure only while a flush is awaited, rather than one held by every connection.
+      this.socket.whenFlushed(() => this.afterFlush());
       return;
     }
     this.takeNext();
   }
 
-  private readonly afterFlush = (): void => {
+  private afterFlush(): void {
     this.flushPending = false;
     if (this.closing || this.socket.closed) return;
     this.sendWatch.stop();
     this.resumeReading(ClientPause.Flush);
     this.takeNext();
-  };
+  }
 
   /** A response has left: the next pipelined request, or the keep-alive wait. */
   private takeNext(): void {
