@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ParsedRequest } from '../../proxy/http1/parsed-request';
-import { RequestParser, type RequestListener } from '../../proxy/http1/request-parser';
+import { RequestParser, requestParsersHeld, type RequestListener } from '../../proxy/http1/request-parser';
 
 class Recorder implements RequestListener {
   /** `tunnels`: what onRequest answers for an upgrade: take the connection (a tunnel) or serve it plain. */
@@ -161,5 +161,62 @@ describe('a head llhttp refuses after its head callback', () => {
     p.execute(Buffer.from('abc'));
     assert.deepEqual(r.events, ['begin', 'request POST /a', 'body abc', 'end']);
     p.release();
+  });
+});
+
+// A connection gives its parser back (release) at the end of a read that left it at rest, and
+// takes one, started afresh, at its next read: that must parse exactly as the parser it gave back
+// would have. So it is at rest only where llhttp's own state after the message is a fresh start's.
+describe('a parser at rest, which a connection gives back between reads', () => {
+  const atRestAfter = (...reads: string[]): boolean => {
+    const p = RequestParser.take(new Recorder(false));
+    for (const read of reads) assert.equal(typeof p.execute(Buffer.from(read)), 'number', read);
+    const rest = p.atRest;
+    p.release();
+    return rest;
+  };
+  const GET = 'GET /a HTTP/1.1\r\nHost: a\r\n\r\n';
+
+  it('after complete keep-alive requests, with or without a body, and a bare CRLF between them', () => {
+    assert.equal(atRestAfter(GET), true);
+    assert.equal(atRestAfter(GET + GET, '\r\n'), true);
+    assert.equal(atRestAfter('POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n', 'ok'), true);
+    assert.equal(atRestAfter('POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n'), true);
+    assert.equal(atRestAfter('GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n'), true);
+  });
+
+  it('after an upgrade head served as a plain request (llhttp is started afresh after it)', () => {
+    assert.equal(atRestAfter('GET /h2c HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n'), true);
+  });
+
+  it('not in the middle of a message', () => {
+    assert.equal(atRestAfter('GET /a HTTP/1.1\r\nHo'), false);
+    assert.equal(atRestAfter(GET + 'G'), false);
+    assert.equal(atRestAfter('POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\no'), false);
+    assert.equal(atRestAfter('POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n'), false);
+  });
+
+  it('not after a message that ends the connection, or whose trailers llhttp has read', () => {
+    // llhttp refuses what follows these (closed state); a fresh start would parse it.
+    assert.equal(atRestAfter('GET /a HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'), false);
+    assert.equal(atRestAfter('GET /a HTTP/1.0\r\n\r\n'), false);
+    // A trailer may say Connection: close, and counts towards the next head's size in Node's binding.
+    assert.equal(atRestAfter('POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: 1\r\n\r\n'), false);
+  });
+
+  it('not after a head that took the connection over (a tunnel)', () => {
+    const p = RequestParser.take(new Recorder(true));
+    p.execute(Buffer.from('GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n'));
+    assert.equal(p.atRest, false);
+    p.release();
+  });
+
+  it('counted as held from take() to release(), once', () => {
+    const before = requestParsersHeld();
+    const p = RequestParser.take(new Recorder());
+    assert.equal(requestParsersHeld(), before + 1);
+    p.release();
+    p.release();
+    assert.equal(requestParsersHeld(), before);
   });
 });
