@@ -2,26 +2,29 @@
 // The `handoff` command: runs the master (which spawns its workers), one worker that joins a
 // master through a handoff directory, `-t`, a config check like `nginx -t`, `-s SIGNAL` to a
 // running master through its pid file, like `nginx -s`, or `-v`.
+//
+// Each role loads only its own modules (the require()s in main()): a worker never validates a
+// config (the master publishes one already checked), so the validator (ajv and its schema, some
+// 300 modules) and the master's modules would only take a worker's memory: 5-6 MB of it idle.
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config/errors';
-import { defaultConfigPath, loadConfigFile } from './config/load';
 import { type ConfigOverride, ONLY_KEY, parseSetOption } from './config/overrides';
-import { Master } from './master/master';
 import { CONTROL_SIGNALS, ControlError, controlSignal, signalMaster } from './master/pid-file';
 import type { WorkerCommand } from './master/worker-spawner';
 import { Logger } from './observability/logger';
 import { guardStandardStreams } from './observability/sync-output';
-import { resolveUpstreamServers } from './upstream/resolve-servers';
-import { Worker } from './worker/worker';
 
-const USAGE = `Usage:
+/* eslint-disable @typescript-eslint/no-require-imports -- the roles' modules, loaded by role (above) */
+const configLoader = (): typeof import('./config/load') => require('./config/load') as typeof import('./config/load');
+
+const usage = (): string => `Usage:
   handoff [options]                 run the master and its workers
   handoff worker --handoff-dir DIR  run one worker that joins the master owning DIR
 
 Options:
-  -c, --config FILE       config file (default: ${defaultConfigPath()})
+  -c, --config FILE       config file (default: ${configLoader().defaultConfigPath()})
   -t, --test              check the config, then exit: 0 if valid, 1 if not (as nginx -t)
   -s, --signal SIGNAL     send SIGNAL to the running master, found through the config's pid
                           file (as nginx -s): ${Object.keys(CONTROL_SIGNALS).join(', ')}
@@ -44,7 +47,8 @@ class UsageError extends Error {}
 
 interface Options {
   role: 'master' | 'worker';
-  configFile: string;
+  /** null: the default one (config/load.ts), which only the master's roles look for. */
+  configFile: string | null;
   test: boolean;
   /** -s: the name of the signal to send to the running master. */
   signal: string | null;
@@ -81,7 +85,7 @@ function parseCommandLine(argv: string[]): Options {
   }
   const { values, positionals } = parsed;
   if (values.help) {
-    process.stdout.write(USAGE);
+    process.stdout.write(usage());
     process.exit(0);
   }
   if (values.version) {
@@ -97,7 +101,7 @@ function parseCommandLine(argv: string[]): Options {
   if (role === 'worker' && !handoffDir) throw new UsageError('handoff worker needs --handoff-dir DIR');
   return {
     role,
-    configFile: values.config ?? defaultConfigPath(),
+    configFile: values.config ?? null,
     test: values.test ?? false,
     signal: values.signal ?? null,
     overrides: overridesOf(values),
@@ -151,12 +155,15 @@ async function main(): Promise<void> {
   guardStandardStreams();
   const opts = parseCommandLine(process.argv.slice(2));
   if (opts.role === 'worker') {
+    const { Worker } = require('./worker/worker') as typeof import('./worker/worker');
     const log = new Logger('worker');
     await new Worker(opts.handoffDir!, log).start(opts.waitMs);
     return;
   }
+  const { defaultConfigPath, loadConfigFile } = configLoader();
+  const configFile = opts.configFile ?? defaultConfigPath();
   if (opts.signal !== null) controlSignal(opts.signal); // before the config: a typo is named first
-  const config = loadConfigFile(opts.configFile, opts.overrides);
+  const config = loadConfigFile(configFile, opts.overrides);
   if (opts.signal !== null) {
     signalMaster(opts.signal, config.pidFile);
     return;
@@ -165,16 +172,18 @@ async function main(): Promise<void> {
     process.stdout.write(`handoff: the configuration file ${config.file} syntax is ok\nhandoff: configuration file ${config.file} test is successful\n`);
     return;
   }
+  const { Master } = require('./master/master') as typeof import('./master/master');
+  const { resolveUpstreamServers } = require('./upstream/resolve-servers') as typeof import('./upstream/resolve-servers');
   const log = new Logger('master');
   const resolved = await resolveUpstreamServers(config);
   // SIGHUP re-reads the file with the same command-line overrides.
-  const reload = () => resolveUpstreamServers(loadConfigFile(opts.configFile, opts.overrides));
+  const reload = () => resolveUpstreamServers(loadConfigFile(configFile, opts.overrides));
   await new Master(resolved, workerCommand(resolved.handoff.dir), reload, log).start();
 }
 
 main().catch((err: unknown) => {
   if (err instanceof UsageError) {
-    process.stderr.write(`handoff: ${err.message}\n\n${USAGE}`);
+    process.stderr.write(`handoff: ${err.message}\n\n${usage()}`);
     process.exit(2);
   }
   if (err instanceof ControlError) {

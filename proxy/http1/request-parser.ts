@@ -1,7 +1,9 @@
 // The HTTP parser (http-parser.ts, on llhttp) in request mode (strict: no lenient flag), turned
 // into what a client connection acts on: a head begins, a request's head is complete and has
-// passed every check of llhttp's (as a ParsedRequest), body bytes, the end of the request. It gathers a head that arrives over several reads (llhttp hands over header
-// fields and the URL in pieces then) and reads the head's framing in one pass (wire-heads.ts).
+// passed every check of llhttp's (as a ParsedRequest), body bytes, the end of the request. It
+// gathers a head that arrives over several reads (llhttp hands over header fields and the URL in
+// pieces then) and reads the head's framing in one pass (wire-heads.ts). Parsers are pooled, and
+// a connection holds one only while it reads a message (RequestParser.take, atRest, release).
 import { ParserInternalError } from './errors';
 import { headOverflowStatus, openLineStart } from './head-overflow';
 import { AfterHead, type HttpParser, type HttpParserEvents, type ParseError } from './http-parser';
@@ -22,6 +24,8 @@ export interface RequestListener {
   /** Body bytes of the request last given to onRequest: a copy (llhttp makes one), the listener's to keep. */
   onBody(chunk: Buffer): void;
   onRequestEnd(): void;
+  /** The client's address, for X-Forwarded-For (asked once per request head). */
+  peerAddress(): string | undefined;
 }
 
 /** execute()'s answer: bytes parsed, or what was wrong (code HPE_*). */
@@ -35,62 +39,48 @@ export type ParseResult = number | ParseError;
 const MAX_REQUEST_HEAD_BYTES = 32 * 1024;
 
 /**
- * How many llhttp parsers a worker keeps for reuse, as node:http's FreeList of 1000. Creating
- * one (a C++ object, an async id, a weak handle) and freeing it was 2.5% of a worker's CPU under
- * a new connection per request; a reused one is only re-initialized.
+ * How many parsers a worker keeps for reuse, as node:http's FreeList of 1000. Creating one (a C++
+ * object, an async id, a weak handle) and freeing it was 2.5% of a worker's CPU under a new
+ * connection per request; a reused one is only re-initialized. A connection holds one only while
+ * it reads a message (take() to release()), so the pool is as large as the most connections
+ * ever reading at once, not as the connections open.
  */
 const PARSER_POOL_SIZE = 1000;
 
-/** A pooled parser: its events go to whichever RequestParser has it now. */
-class PooledParser implements HttpParserEvents {
-  owner: RequestParser | null = null;
-  readonly parser: HttpParser = createHttpParser(this);
+const pool: RequestParser[] = [];
+/** Parsers taken and not yet released (requestParsersHeld()). */
+let held = 0;
 
-  onMessageBegin(): void {
-    this.owner?.messageBegin();
-  }
-  onHeaders(headers: string[], url: string): void {
-    this.owner?.headersPart(headers, url);
-  }
-  onHeadersComplete(major: number, minor: number, headers: string[] | undefined, method: string, url: string | undefined, _status: number, _reason: string, upgrade: boolean, keepAlive: boolean): AfterHead {
-    this.owner?.headersComplete(major, minor, headers, method, url, upgrade, keepAlive);
-    return AfterHead.Body;
-  }
-  onBody(chunk: Buffer): void {
-    this.owner?.body(chunk);
-  }
-  onMessageComplete(): void {
-    this.owner?.messageComplete();
-  }
+/** How many parsers connections hold now: one per connection in the middle of a message. */
+export function requestParsersHeld(): number {
+  return held;
 }
 
-const pool: PooledParser[] = [];
-
-function acquireParser(owner: RequestParser): PooledParser {
-  const pooled = pool.pop() ?? new PooledParser();
-  pooled.parser.startRequests(MAX_REQUEST_HEAD_BYTES);
-  pooled.owner = owner;
-  return pooled;
-}
-
-function releaseParser(pooled: PooledParser): void {
-  pooled.owner = null;
-  if (pool.length < PARSER_POOL_SIZE) {
-    pooled.parser.recycle();
-    pool.push(pooled);
-  } else {
-    pooled.parser.close();
-  }
-}
-
-export class RequestParser {
-  private parser: PooledParser | null;
+/**
+ * llhttp (Node's C++ parser: some 1.7 KiB of header-field slots and llhttp state, plus its JS
+ * wrappers) with what a client connection needs of it, pooled: a connection takes one at the
+ * first byte of a message and gives it back once the message is complete and nothing of the next
+ * one has come (atRest), so an idle keep-alive connection holds none. llhttp keeps nothing across
+ * that boundary that a fresh start would not give it, except in the cases atRest leaves out.
+ */
+export class RequestParser implements HttpParserEvents {
+  private readonly parser: HttpParser = createHttpParser(this);
+  private listener: RequestListener | null = null;
   /** A request that asked to upgrade is served as a plain one: llhttp starts afresh after it. */
   private restartPending = false;
   private headers: string[] = [];
   private url = '';
+  /** Between the first byte of a message and its end (its head, body and trailers). */
+  private messageOpen = false;
   /** Between the first byte of a head and its end. */
   private headOpen = false;
+  /**
+   * llhttp may start afresh after the last complete message: it said keep-alive (else llhttp is
+   * in its closed state, which refuses whatever follows), asked no upgrade (llhttp stopped
+   * there), and had no trailers (a trailer may say Connection: close, and counts towards the
+   * next head's size limit in Node's binding).
+   */
+  private restartable = true;
   /** The start of the line the head's bytes so far end in (head-overflow.ts). */
   private lineStart = '';
   /**
@@ -104,12 +94,48 @@ export class RequestParser {
   /** llhttp refused a head after its callback (HPE_INVALID_TRANSFER_ENCODING, an unknown coding). */
   private refusedAfterHead = false;
 
-  constructor(
-    readonly listener: RequestListener,
-    /** The client's address, for X-Forwarded-For (read once per request head). */
-    private readonly clientAddress: () => string | undefined,
-  ) {
-    this.parser = acquireParser(this);
+  /** A parser from the pool (or a new one) for `listener`, started afresh for requests. */
+  static take(listener: RequestListener): RequestParser {
+    const parser = pool.pop() ?? new RequestParser();
+    parser.parser.startRequests(MAX_REQUEST_HEAD_BYTES);
+    parser.listener = listener;
+    held++;
+    return parser;
+  }
+
+  private constructor() {}
+
+  /**
+   * Back to the worker's pool (or freed), in whatever state; never from inside execute(). Its
+   * listener hears nothing more from it.
+   */
+  release(): void {
+    if (this.listener === null) return;
+    this.listener = null;
+    held--;
+    this.restartPending = false;
+    this.forgetHead();
+    this.messageOpen = false;
+    this.headOpen = false;
+    this.restartable = true;
+    this.lineStart = '';
+    this.unconfirmed = null;
+    this.refusedAfterHead = false;
+    if (pool.length < PARSER_POOL_SIZE) {
+      this.parser.recycle();
+      pool.push(this);
+    } else {
+      this.parser.close();
+    }
+  }
+
+  /**
+   * After an execute() that took every byte it was given: no message is under way and llhttp may
+   * start afresh for the next one, so the connection can release() this parser and take one when
+   * its next message begins.
+   */
+  get atRest(): boolean {
+    return !this.messageOpen && this.restartable;
   }
 
   /**
@@ -122,7 +148,7 @@ export class RequestParser {
     if (chunk.length === 0) return 0;
     let offset = 0;
     for (;;) {
-      const ret = this.parser!.parser.execute(offset === 0 ? chunk : chunk.subarray(offset));
+      const ret = this.parser.execute(offset === 0 ? chunk : chunk.subarray(offset));
       if (typeof ret !== 'number') {
         if (ret.code === 'HPE_HEADER_OVERFLOW') this.noteOpenLine(chunk, Math.min(chunk.length, offset + (ret.bytesParsed ?? chunk.length)));
         // The error is the unconfirmed head's own: the listener never hears of that head.
@@ -151,7 +177,8 @@ export class RequestParser {
    * a byte count instead): the next request must not be parsed in that state.
    */
   private restart(): void {
-    this.parser!.parser.startRequests(MAX_REQUEST_HEAD_BYTES);
+    this.parser.startRequests(MAX_REQUEST_HEAD_BYTES);
+    this.restartable = true;
   }
 
   /**
@@ -169,61 +196,31 @@ export class RequestParser {
     this.lineStart = openLineStart(chunk, end, this.lineStart);
   }
 
-  /** Gives llhttp back to the worker's pool (or frees it); never from inside execute(). */
-  close(): void {
-    if (this.parser === null) return;
-    releaseParser(this.parser);
-    this.parser = null;
-  }
-
-  /** llhttp: body bytes, so it has passed the head. */
-  body(chunk: Buffer): void {
-    this.confirmHead();
-    this.listener.onBody(chunk);
-  }
-
-  /** llhttp: the message is complete, so it has passed the head. */
-  messageComplete(): void {
-    this.confirmHead();
-    this.listener.onRequestEnd();
-  }
-
-  /** The head llhttp has gone past goes to the listener. */
-  private confirmHead(): void {
-    const req = this.unconfirmed;
-    if (req === null) return;
-    this.unconfirmed = null;
-    const upgrade = this.unconfirmedUpgrade;
-    const tunnel = this.listener.onRequest(req, upgrade);
-    if (upgrade && !tunnel) this.restartPending = true;
-  }
-
   /** llhttp: a message begins. */
-  messageBegin(): void {
+  onMessageBegin(): void {
     // A chunked body's trailers arrive through kOnHeaders (with the finished request's URL)
     // after its head was taken: dropped here (as nginx does), or the next head split over
     // reads would start with them.
     this.forgetHead();
+    this.messageOpen = true;
     this.headOpen = true;
+    this.restartable = true;
     this.lineStart = '';
-    this.listener.onHeadBegin();
+    this.listener!.onHeadBegin();
   }
 
-  /** llhttp: part of a head that came over several reads. */
-  headersPart(headers: string[], url: string): void {
+  /** llhttp: part of a head that came over several reads, or trailers. */
+  onHeaders(headers: string[], url: string): void {
+    if (!this.headOpen) this.restartable = false; // trailers
     for (const h of headers) this.headers.push(h);
     this.url += url;
   }
 
-  private forgetHead(): void {
-    if (this.headers.length > 0) this.headers = [];
-    this.url = '';
-  }
-
   /** llhttp: a complete head. */
-  headersComplete(major: number, minor: number, headers: string[] | undefined, method: string, url: string | undefined, upgrade: boolean, keepAlive: boolean): void {
+  onHeadersComplete(major: number, minor: number, headers: string[] | undefined, method: string, url: string | undefined, _status: number, _reason: string, upgrade: boolean, keepAlive: boolean): AfterHead {
     this.headOpen = false;
     this.lineStart = ''; // a trailer's line is the next to be judged
+    if (upgrade || !keepAlive) this.restartable = false;
     const raw = headers ?? this.headers;
     let target = url ?? this.url;
     this.headers = [];
@@ -232,7 +229,7 @@ export class RequestParser {
     // the target's authority as the Host (RFC 9112 §3.2.2), as nginx does; its own Host headers
     // are still checked (admission).
     const absolute = splitAbsoluteForm(target);
-    const t = translateRequest(raw, this.clientAddress(), absolute?.[0]);
+    const t = translateRequest(raw, this.listener!.peerAddress(), absolute?.[0]);
     if (absolute !== null) target = absolute[1];
     this.unconfirmedUpgrade = upgrade;
     this.unconfirmed = {
@@ -251,5 +248,34 @@ export class RequestParser {
       clientAddress: null,
       startedAt: Date.now(),
     };
+    return AfterHead.Body;
+  }
+
+  /** llhttp: body bytes, so it has passed the head. */
+  onBody(chunk: Buffer): void {
+    this.confirmHead();
+    this.listener!.onBody(chunk);
+  }
+
+  /** llhttp: the message is complete, so it has passed the head. */
+  onMessageComplete(): void {
+    this.messageOpen = false;
+    this.confirmHead();
+    this.listener!.onRequestEnd();
+  }
+
+  /** The head llhttp has gone past goes to the listener. */
+  private confirmHead(): void {
+    const req = this.unconfirmed;
+    if (req === null) return;
+    this.unconfirmed = null;
+    const upgrade = this.unconfirmedUpgrade;
+    const tunnel = this.listener!.onRequest(req, upgrade);
+    if (upgrade && !tunnel) this.restartPending = true;
+  }
+
+  private forgetHead(): void {
+    if (this.headers.length > 0) this.headers = [];
+    this.url = '';
   }
 }

@@ -27,6 +27,11 @@ interface PendingWrite extends WriteRequest {
   data: string | Buffer | Array<string | Buffer>;
 }
 
+/** The handle, with the socket its reads go to (one onread function for every handle, not a closure each). */
+interface OwnedHandle extends TcpHandle {
+  owner: HandleSocket;
+}
+
 interface FlushWaiter {
   seq: number;
   done: () => void;
@@ -67,7 +72,8 @@ export class HandleSocket implements ClientSocket {
     private readonly listener: ClientSocketListener,
   ) {
     handle.useUserBuffer(readBuffer);
-    handle.onread = () => this.onRead();
+    (handle as OwnedHandle).owner = this;
+    handle.onread = onHandleRead;
     this.resume();
   }
 
@@ -87,7 +93,8 @@ export class HandleSocket implements ClientSocket {
     return !this.ended && !this.closed;
   }
 
-  private onRead(): void {
+  /** libuv read into readBuffer (or hit EOF or an error): nread is in streamBaseState. */
+  onRead(): void {
     const nread = this.uv.streamBaseState[this.uv.kReadBytesOrError];
     if (nread > 0) {
       this.listener.onData(this.readBuffer.subarray(0, nread));
@@ -257,6 +264,10 @@ export class HandleSocket implements ClientSocket {
     });
     return socket;
   }
+}
+
+function onHandleRead(this: TcpHandle): void {
+  (this as OwnedHandle).owner.onRead();
 }
 
 function onWriteComplete(this: PendingWrite, status: number): void {

@@ -25,7 +25,8 @@ import { admit } from './request-admission';
 export type { ConnectionFront } from './client-connection-base';
 
 export class ClientConnection extends ClientConnectionBase implements RequestListener, ExchangeClient {
-  private readonly parser: RequestParser;
+  /** Held only while a message is being read (RequestParser.take to release): idle, none. */
+  private parser: RequestParser | null = null;
   /** Every response of this connection goes out through it (HTTP/1 framing). */
   readonly sink: Http1ResponseSink;
   private current: ProxyExchange | null = null;
@@ -50,9 +51,7 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
     private readonly onClosed: (() => void) | null,
   ) {
     super(front, open);
-    const socket = this.socket;
-    this.sink = new Http1ResponseSink(socket, front, () => this.destroy(), (req) => this.mayKeepAlive(req));
-    this.parser = new RequestParser(this, () => socket.remoteAddress);
+    this.sink = new Http1ResponseSink(this.socket, front, this);
     front.track(this);
   }
 
@@ -68,9 +67,10 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
   onData(chunk: Buffer): void {
     if (this.closing) return; // whatever else the client sends is not read
     let ret: ParseResult | null = null;
+    const parser = (this.parser ??= RequestParser.take(this));
     this.parsing = true;
     try {
-      ret = this.parser.execute(chunk);
+      ret = parser.execute(chunk);
     } catch (err) {
       this.handlingFailed(err);
     }
@@ -78,12 +78,22 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
     if (this.readEnds !== null) this.endRead();
     if (ret === null || this.socket.closed) return;
     if (typeof ret !== 'number') {
-      this.clientError(`${ret.code ?? ret.message}`, this.parser.errorStatus(ret));
+      this.clientError(`${ret.code ?? ret.message}`, parser.errorStatus(ret));
       return;
     }
+    if (parser.atRest) this.releaseParser();
     const upgrade = this.upgradeRequest;
     // A copy: the read buffer may be the worker's, reused by the next read of any client.
     if (upgrade !== null) this.startUpgrade(upgrade, Buffer.from(chunk.subarray(ret)));
+  }
+
+  peerAddress(): string | undefined {
+    return this.socket.remoteAddress;
+  }
+
+  private releaseParser(): void {
+    this.parser?.release();
+    this.parser = null;
   }
 
   onHeadBegin(): void {
@@ -220,19 +230,20 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
       this.pauseReading(ClientPause.Flush);
       this.sendWatch.start();
       this.enter(ConnState.Flushing);
-      this.socket.whenFlushed(this.afterFlush);
+      // A closure only while a flush is awaited, rather than one held by every connection.
+      this.socket.whenFlushed(() => this.afterFlush());
       return;
     }
     this.takeNext();
   }
 
-  private readonly afterFlush = (): void => {
+  private afterFlush(): void {
     this.flushPending = false;
     if (this.closing || this.socket.closed) return;
     this.sendWatch.stop();
     this.resumeReading(ClientPause.Flush);
     this.takeNext();
-  };
+  }
 
   /** A response has left: the next pipelined request, or the keep-alive wait. */
   private takeNext(): void {
@@ -304,6 +315,7 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
     if (this.socket.closed) return;
     // From here the tunnel owns the socket; this class only keeps counting it until 'close'.
     this.enter(ConnState.Tunnel);
+    this.releaseParser();
     this.front.untrack(this);
     const tunnelRequest = { method: req.method, url: req.url, rawHeaders: req.rawHeaders, clientAddress: this.clientAddress(req), host: req.t.upstreamHost ?? admission.group.name, authority: req.t.authority, headers: { upgrade: req.t.upgrade } };
     proxyUpgrade(tunnelRequest, this.socket.toStream(), head, admission.group, this.front.ctx);
@@ -322,8 +334,8 @@ export class ClientConnection extends ClientConnectionBase implements RequestLis
     this.front.untrack(this);
     this.current?.clientGone();
     this.current = null;
-    // onClose never runs inside execute(), so the C++ parser can go now.
-    this.parser.close();
+    // onClose never runs inside execute(), so the parser can go back now.
+    this.releaseParser();
     this.onClosed?.();
   }
 }

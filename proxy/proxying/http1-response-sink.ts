@@ -19,16 +19,21 @@ export interface SinkFront {
   readonly closeLines: string;
 }
 
+/** The client connection whose responses the sink writes (methods, not a closure each per connection). */
+export interface SinkOwner {
+  /** Destroys the client connection. */
+  destroy(): void;
+  /** Whether the connection takes another request after answering `req`. */
+  mayKeepAlive(req: ParsedRequest): boolean;
+}
+
 export class Http1ResponseSink implements ResponseSink {
   private framing = Framing.None;
 
   constructor(
     private readonly socket: ClientSocket,
     private readonly front: SinkFront,
-    /** Destroys the client connection (its owner's destroy()). */
-    private readonly destroyConnection: () => void,
-    /** Whether the connection takes another request after answering `req` (its owner's mayKeepAlive()). */
-    private readonly mayKeepAlive: (req: ParsedRequest) => boolean,
+    private readonly owner: SinkOwner,
   ) {}
 
   head(req: ParsedRequest, status: number, reason: string, rawHeaders: string[], contentLength: number): boolean {
@@ -38,7 +43,7 @@ export class Http1ResponseSink implements ResponseSink {
     else if (req.versionMinor >= 1) framing = Framing.Chunked; // close-delimited or chunked upstream
     else framing = Framing.Close; // an HTTP/1.0 client: no chunked, the close ends the body
     this.framing = framing;
-    const keep = framing !== Framing.Close && this.mayKeepAlive(req);
+    const keep = framing !== Framing.Close && this.owner.mayKeepAlive(req);
     let head = translateResponse(status, reason, rawHeaders);
     if (framing === Framing.Chunked) head += 'Transfer-Encoding: chunked\r\n';
     head += keep ? this.front.keepAliveLines : this.front.closeLines;
@@ -64,7 +69,7 @@ export class Http1ResponseSink implements ResponseSink {
 
   abort(): void {
     this.framing = Framing.None;
-    this.destroyConnection();
+    this.owner.destroy();
   }
 
   errorPage(status: number, head: boolean, keepAlive: boolean): void {

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { ParsedRequest } from '../../proxy/http1/parsed-request';
-import { RequestParser, type RequestListener } from '../../proxy/http1/request-parser';
+import { RequestParser, type ParseResult, type RequestListener } from '../../proxy/http1/request-parser';
 import { upstreamRequestHead } from '../../proxy/http1/wire-heads';
 import { admit } from '../../proxy/proxying/request-admission';
 import { Router } from '../../proxy/proxying/router';
@@ -52,6 +52,9 @@ class Recorder implements RequestListener {
   onRequestEnd(): void {
     this.events.push({ kind: 'end' });
   }
+  peerAddress(): string {
+    return '192.0.2.1';
+  }
 }
 
 /** How a connection's parsing ended: all bytes taken, a tunnel from `at`, or a parse error. */
@@ -59,15 +62,20 @@ type Outcome = { kind: 'parsed' } | { kind: 'tunnel'; at: number } | { kind: 'er
 
 const HPE = /^HPE_[A-Z_]+$/;
 
-/** Feeds `bytes` in reads cut at `cuts`, as a client connection does: it stops at an error or a tunnel. */
+/**
+ * Feeds `bytes` in reads cut at `cuts`, as a client connection does: it holds a parser only while
+ * a message is being read (it gives it back at the end of a read that left the parser at rest,
+ * and takes one at the next), and stops at an error or a tunnel.
+ */
 function parse(bytes: Buffer, cuts: readonly number[], tunnels: boolean): { recorder: Recorder; outcome: Outcome } {
   const recorder = new Recorder(tunnels);
-  const parser = new RequestParser(recorder, () => '192.0.2.1');
+  let parser: RequestParser | null = null;
   try {
     const bounds = [0, ...cuts, bytes.length];
     for (let i = 0; i + 1 < bounds.length; i++) {
       const piece = bytes.subarray(bounds[i], bounds[i + 1]);
-      const ret = parser.execute(piece);
+      parser ??= RequestParser.take(recorder);
+      const ret: ParseResult = parser.execute(piece);
       if (typeof ret !== 'number') {
         assert.ok(ret instanceof Error, `execute() answered ${String(ret)}`);
         assert.match(String(ret.code), HPE, 'a parse error names its HPE_* code');
@@ -79,10 +87,14 @@ function parse(bytes: Buffer, cuts: readonly number[], tunnels: boolean): { reco
       // The connection is a tunnel from here: the client connection parses no more of it.
       if (recorder.tunnelled) return { recorder, outcome: { kind: 'tunnel', at: bounds[i]! + ret } };
       assert.equal(ret, piece.length, 'execute() takes every byte of a read unless a tunnel takes the rest');
+      if (parser.atRest) {
+        parser.release();
+        parser = null;
+      }
     }
     return { recorder, outcome: { kind: 'parsed' } };
   } finally {
-    parser.close();
+    parser?.release();
   }
 }
 
