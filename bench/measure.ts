@@ -1,7 +1,7 @@
 // One measured run: warm-up, then wrk with the candidate's, the upstream's and the machine's CPU
 // sampled around it, and every reason not to trust the figures turned into a flag.
 import { backendRequests, type Running } from './candidates';
-import { awaitAllAnswered, type ClientView } from './conn-workloads';
+import { awaitAllAnswered, awaitConnectionsGone, type ClientView } from './conn-workloads';
 import { cpuDelta, machineBusyUs, peakRss, resetPeakRss, sampleTree } from './procs';
 import type { Options } from './options';
 import type { RunRecord } from './report';
@@ -21,6 +21,9 @@ export async function measure(ctx: Ctx, round: number, w: Workload, cand: Runnin
   const roots = [cand.proc.pid];
   resetPeakRss(roots);
   if (ctx.opts.warmup > 0) await runWrk(ctx.dir, w, cand.port, ctx.opts.warmup);
+  // Thousands of warm-up connections closed at once: the candidate is still letting go of them
+  // (and may have some in its listen backlog) when the measured run would start.
+  const settled = w.connections < 1000 || (await awaitConnectionsGone(cand.port, 10_000));
   const before = sampleTree(roots);
   const busyBefore = machineBusyUs();
   const selfBefore = process.cpuUsage();
@@ -56,6 +59,7 @@ export async function measure(ctx: Ctx, round: number, w: Workload, cand: Runnin
   if (r.requests > 0 && r.bytes / r.requests < w.minBytesPerResponse) flags.push(`short responses (${Math.round(r.bytes / r.requests)} B avg)`);
   if (viaBackend && Number.isNaN(served)) flags.push('the sample backend did not answer /stats');
   else if (viaBackend && served < 0.9 * r.requests) flags.push(`the sample backend served ${served} of ${r.requests} requests`);
+  if (!settled) flags.push('the warm-up\'s connections were still open 10 s after it ended');
   if (checkClients && !clients) flags.push('could not list wrk\'s connections (ss)');
   if (clients && clients.established < w.connections) flags.push(`only ${clients.established} of ${w.connections} connections established`);
   if (clients && clients.unanswered > 0) flags.push(`${clients.unanswered} connections never answered`);

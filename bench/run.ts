@@ -12,7 +12,7 @@ import { measure, type Ctx } from './measure';
 import { measureMemory, memoryWorkloads, servingPids, settledSample, WorkerPeaks, type MemoryRecord } from './memory';
 import { aggregateMemory, MEMORY_NOTES, memoryTables, type WholeBench } from './memory-report';
 import { parseOptions, USAGE, UsageError, type Options } from './options';
-import { killAllSync, sleep, stopAll } from './procs';
+import { killAllSync, sleep, stop, stopAll } from './procs';
 import { aggregate, consoleTable, markdown, type Meta, type RunRecord } from './report';
 import { computeTargets, targetsTable } from './targets';
 import { workloads as allWorkloads, writeScripts } from './wrk';
@@ -97,7 +97,7 @@ async function main(opts: Options): Promise<void> {
   const machine = machineInfo();
   log(`${opts.mode} mode: ${opts.rounds} round(s), ${opts.warmup} s warm-up + ${opts.duration} s per run, ${opts.workers} workers, seed ${opts.seed}; tmp ${dir}`);
 
-  const wls = allWorkloads().filter((w) => opts.workloads.includes(w.name));
+  const wls = allWorkloads(opts.mode === 'quick').filter((w) => opts.workloads.includes(w.name));
   const mws = memoryWorkloads(opts.mode === 'quick').filter((w) => opts.workloads.includes(w.name));
   writeScripts(dir, wls);
   const up = await startUpstreams(dir, opts.upstreamWorkers, log);
@@ -189,6 +189,26 @@ async function main(opts: Options): Promise<void> {
     }
   };
 
+  /**
+   * The memory workloads start from a freshly started candidate: memory a worker took for an
+   * earlier workload's connections (10k) is kept by its allocator and reused, and would hide what
+   * new connections cost.
+   */
+  const fresh = async (name: CandidateName): Promise<Running | null> => {
+    const old = await ensure(name);
+    if (!old) return null;
+    await stop(old.proc);
+    try {
+      const cand = await startCandidate(name, dir, up, opts.workers, workerNice, { baselineDir: opts.baseline });
+      running.set(name, cand);
+      return cand;
+    } catch (err) {
+      running.delete(name);
+      unavailable[name] = `failed to restart for a memory run: ${(err as Error).message}`;
+      return null;
+    }
+  };
+
   log(`${total} runs, about ${clock(estimate)} (budget ${clock(opts.budget)})`);
   try {
     for (let round = 1; round <= opts.rounds; round++) {
@@ -212,7 +232,7 @@ async function main(opts: Options): Promise<void> {
       for (const w of memRunnable) {
         for (const name of shuffle(measured, rand)) {
           if (elapsed() + w.estimateS > opts.budget) { skipped++; continue; }
-          const cand = await ensure(name);
+          const cand = await fresh(name);
           if (!cand) { skipped++; continue; }
           const rec = await measureMemory(ctx, round, w, cand);
           peaks.note(name, servingPids(cand));

@@ -125,8 +125,9 @@ function tenK(t: TargetInputs, row: (c: string, w: string) => Row | undefined): 
     return `${num(r.reqPerSec)} req/s, p99 ${(r.p99Us / 1000).toFixed(2)} ms, ${num(worst)} answered${warn(r.flags)}`;
   };
   const h = row(HANDOFF, '10k');
+  const count = t.workloads.find((w) => w.name === '10k')?.connections ?? 10_000;
   return {
-    target: '10,000 concurrent keep-alive connections, all served (every one answered, no wrk errors)',
+    target: `${num(count)} concurrent keep-alive connections, all served (every one answered, no wrk errors)`,
     handoff: fig(HANDOFF), nginx: fig(NGINX), ratio: h ? x(h.ratio.reqPerSec) : '',
     status: status(h !== undefined, h !== undefined && h.flaggedRuns === 0),
   };
