@@ -20,10 +20,12 @@ export interface Ctx {
 export async function measure(ctx: Ctx, round: number, w: Workload, cand: Running): Promise<RunRecord> {
   const roots = [cand.proc.pid];
   resetPeakRss(roots);
-  if (ctx.opts.warmup > 0) await runWrk(ctx.dir, w, cand.port, ctx.opts.warmup);
+  const many = w.connections >= 1000;
+  // Quick mode skips the many-connection warm-up: opening them twice would not fit its time.
+  if (ctx.opts.warmup > 0 && !(many && ctx.opts.mode === 'quick')) await runWrk(ctx.dir, w, cand.port, ctx.opts.warmup);
   // Thousands of warm-up connections closed at once: the candidate is still letting go of them
   // (and may have some in its listen backlog) when the measured run would start.
-  const settled = w.connections < 1000 || (await awaitConnectionsGone(cand.port, 10_000));
+  const settled = !many || (await awaitConnectionsGone(cand.port, 10_000));
   const before = sampleTree(roots);
   const busyBefore = machineBusyUs();
   const selfBefore = process.cpuUsage();
@@ -33,7 +35,7 @@ export async function measure(ctx: Ctx, round: number, w: Workload, cand: Runnin
   // With many connections, each one must have been answered: wrk counts a request that never gets
   // a response nowhere (its timeouts are responses that came late), so the kernel is asked.
   let clients = undefined as ClientView | undefined;
-  const checkClients = w.connections >= 1000
+  const checkClients = many
     ? async (): Promise<void> => { clients = await awaitAllAnswered(cand.port, w.connections, CLIENT_GRACE_MS).catch(() => undefined); }
     : undefined;
   const r = await runWrk(ctx.dir, w, cand.port, ctx.opts.duration, checkClients);

@@ -27,8 +27,8 @@ export function memoryWorkloads(quick: boolean): MemoryWorkload[] {
   const idle = quick ? 1000 : 5000;
   const ws = quick ? 500 : 2000;
   return [
-    { name: 'idle-memory', title: `${idle.toLocaleString('en-US')} idle keep-alive connections: RSS per worker`, count: idle, estimateS: quick ? 4 : 8 },
-    { name: 'ws-memory', title: `${ws.toLocaleString('en-US')} WebSockets opened and closed: RSS per worker`, count: ws, estimateS: quick ? 4 : 9 },
+    { name: 'idle-memory', title: `${idle.toLocaleString('en-US')} idle keep-alive connections: RSS per worker`, count: idle, estimateS: quick ? 2 : 8 },
+    { name: 'ws-memory', title: `${ws.toLocaleString('en-US')} WebSockets opened and closed: RSS per worker`, count: ws, estimateS: quick ? 2.5 : 9 },
   ];
 }
 

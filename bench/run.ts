@@ -192,11 +192,12 @@ async function main(opts: Options): Promise<void> {
   /**
    * The memory workloads start from a freshly started candidate: memory a worker took for an
    * earlier workload's connections (10k) is kept by its allocator and reused, and would hide what
-   * new connections cost.
+   * new connections cost. Not in quick mode, which has no time for it and whose figures are not
+   * meant to be read.
    */
   const fresh = async (name: CandidateName): Promise<Running | null> => {
     const old = await ensure(name);
-    if (!old) return null;
+    if (!old || opts.mode === 'quick') return old;
     await stop(old.proc);
     try {
       const cand = await startCandidate(name, dir, up, opts.workers, workerNice, { baselineDir: opts.baseline });
