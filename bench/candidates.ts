@@ -1,5 +1,6 @@
 // Starting and stopping what is measured (the candidates) and what they proxy to (the upstreams).
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { BIG_BYTES, haproxyConf, handoffConf, nginxProxyConf, nginxUpstreamConf, type Site } from './configs';
 import { freePort, start, stop, waitForPort, sleep, type Managed } from './procs';
@@ -121,16 +122,33 @@ async function smokeTest(port: number): Promise<void> {
   let last = '';
   for (let i = 0; i < 20; i++) {
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) });
-      const body = await res.text();
-      if (res.status === 200 && body.length === 100) return;
-      last = `status ${res.status}, ${body.length} bytes`;
+      const { status, body } = await getOnce(port);
+      if (status === 200 && body.length === 100) return;
+      last = `status ${status}, ${body.length} bytes`;
     } catch (err) {
       last = (err as Error).message;
     }
     await sleep(100);
   }
   throw new Error(`smoke request failed: ${last}`);
+}
+
+/**
+ * GET / on a connection of its own, closed afterwards: a pooled keep-alive connection (fetch's)
+ * would stay open on the candidate and count as a client connection of the workloads after it.
+ */
+function getOnce(port: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, headers: { Connection: 'close' }, timeout: 2000 }, (res) => {
+      let body = '';
+      res.setEncoding('latin1');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('no response in 2 s')));
+    req.on('error', reject);
+  });
 }
 
 /** The sample backend's request counter: proof that the "backend" workload really reached it. */

@@ -56,6 +56,15 @@ function nginxTemps(dir: string, name: string): string {
 }
 
 /**
+ * The 10k workload: a candidate may hold an upstream connection per client request in flight
+ * (up to 10,000); one upstream worker takes them all, within the 20,000 open files per process
+ * this machine allows.
+ */
+const UPSTREAM_CONNECTIONS = 19_000;
+/** nginx counts client and upstream connections alike; a worker may get more than half of 10,000. */
+const NGINX_WORKER_CONNECTIONS = 19_000;
+
+/**
  * The upstream every candidate proxies to: nginx answering from memory (`return`) or a static
  * file with sendfile, so that it costs a few µs per request and is never the bottleneck.
  * `return` discards a request body (ngx_http_send_response reads and drops it), keeping the
@@ -63,7 +72,7 @@ function nginxTemps(dir: string, name: string): string {
  */
 export function nginxUpstreamConf(dir: string, port: number, workers: number): string {
   return `${nginxCommon(dir, 'upstream')}worker_processes ${workers};
-events { worker_connections 8192; multi_accept on; }
+events { worker_connections ${UPSTREAM_CONNECTIONS}; multi_accept on; }
 http {
   access_log off;
 ${nginxTemps(dir, 'upstream')}
@@ -90,10 +99,14 @@ ${nginxTemps(dir, 'upstream')}
  * it stream bodies as Handoff does instead of spooling them to temp files; keepalive_requests is
  * raised on both sides so that 1000-request connection recycling is not part of the figure.
  */
+const UPGRADE_HEADERS = `proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;`;
+
 export function nginxProxyConf(s: Site): string {
-  const proxied = (up: string): string => `proxy_pass http://${up};
+  // The sample backend's location also passes WebSocket upgrades on (the ws-memory workload).
+  const proxied = (up: string, upgrade = false): string => `proxy_pass http://${up};
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+      ${upgrade ? UPGRADE_HEADERS : 'proxy_set_header Connection "";'}
       proxy_set_header Host $host;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
       proxy_set_header X-Forwarded-Proto $scheme;
@@ -101,9 +114,10 @@ export function nginxProxyConf(s: Site): string {
       proxy_max_temp_file_size 0;`;
   const priority = s.workerNice === null ? '' : `worker_priority ${s.workerNice};\n`;
   return `${nginxCommon(s.dir, 'nginx')}worker_processes ${s.workers};
-${priority}events { worker_connections 10000; }
+${priority}events { worker_connections ${NGINX_WORKER_CONNECTIONS}; }
 http {
   access_log off;
+  map $http_upgrade $connection_upgrade { default upgrade; '' ''; }
 ${nginxTemps(s.dir, 'nginx')}
   keepalive_requests 10000000;
   keepalive_timeout 75s;
@@ -120,20 +134,28 @@ ${nginxTemps(s.dir, 'nginx')}
     listen 127.0.0.1:${s.port};
     server_name ${BACKEND_HOST};
     location / {
-      ${proxied('b')}
+      ${proxied('b', true)}
     }
   }
 }
 `;
 }
 
+/**
+ * HAProxy reserves two fds per connection (client and server side) plus a few: 9,990 is the most
+ * that fits in this machine's 20,000 open files (it refuses to start above), so of the 10k
+ * workload's connections a few wait in the listen backlog unanswered, and that run is flagged.
+ */
+const HAPROXY_MAXCONN = 9_990;
+
 /** HAProxy 2.6 in one process with `workers` threads; http-reuse always is its upstream keep-alive. */
 export function haproxyConf(s: Site): string {
   return `global
   nbthread ${s.workers}
-  maxconn 8000
+  maxconn ${HAPROXY_MAXCONN}
 defaults
   mode http
+  maxconn ${HAPROXY_MAXCONN}
   timeout connect 5s
   timeout client 60s
   timeout server 60s

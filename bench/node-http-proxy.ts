@@ -43,6 +43,12 @@ if (cluster.isPrimary) {
     const host = (req.headers.host ?? '').split(':')[0];
     proxy.web(req, res, { target: host === BACKEND_HOST ? backend : upstream });
   });
+  // WebSockets (the ws-memory workload) as its README shows: proxy.ws on the server's 'upgrade'.
+  server.on('upgrade', (req, socket, head) => {
+    const host = (req.headers.host ?? '').split(':')[0];
+    socket.on('error', () => socket.destroy());
+    proxy.ws(req, socket, head, { target: host === BACKEND_HOST ? backend : upstream });
+  });
   server.keepAliveTimeout = 75_000;
   server.listen(port, '127.0.0.1', 4096);
 }

@@ -1,5 +1,6 @@
 // Aggregation (median over rounds, ratio to nginx) and the three outputs: console, JSON, markdown.
 import type { Workload } from './wrk';
+import type { ClientView } from './conn-workloads';
 
 /** One measured run of one candidate on one workload. */
 export interface RunRecord {
@@ -29,6 +30,8 @@ export interface RunRecord {
   upstreamCpuUsPerReq: number;
   /** CPU used by every other process on the machine during the window, in % of one core. */
   othersCpuPct: number;
+  /** Many-connection workloads: wrk's connections at the end of the window, from the kernel. */
+  clients?: ClientView;
 }
 
 /** Medians over the rounds of one (candidate, workload), and ratios to nginx's medians. */
@@ -148,16 +151,26 @@ export interface Meta {
   elapsedSeconds: number;
 }
 
-export function markdown(rows: Row[], workloads: Workload[], meta: Meta): string {
+/** Sections of the markdown that other modules render: the targets (at the top) and memory. */
+export interface ExtraSections {
+  targets: string[];
+  memory: string[];
+  notes: string[];
+}
+
+export function markdown(rows: Row[], workloads: Workload[], meta: Meta, extra: ExtraSections): string {
   const md: string[] = [];
   const ws = workloads.filter((w) => rows.some((r) => r.workload === w.name));
   const cands = [...new Set(rows.map((r) => r.candidate))];
   md.push(`# Handoff benchmark (${meta.mode} mode, ${meta.date})`, '');
+  if (extra.targets.length) md.push('## Targets', '', ...extra.targets, '');
   md.push(Object.entries(meta.machine).map(([k, v]) => `${k}: ${v}`).join(' · '), '');
   md.push(Object.entries(meta.settings).map(([k, v]) => `${k}: ${v}`).join(' · '), '');
-  md.push('Headline per workload: median req/s (MiB/s for 1 MiB bodies) and, in parentheses, the ratio to nginx.', '');
-  md.push(`| candidate | ${ws.map((w) => w.title).join(' | ')} |`, `|---|${ws.map(() => '---|').join('')}`);
-  for (const c of cands) {
+  if (ws.length) {
+    md.push('Headline per workload: median req/s (MiB/s for 1 MiB bodies) and, in parentheses, the ratio to nginx.', '');
+    md.push(`| candidate | ${ws.map((w) => w.title).join(' | ')} |`, `|---|${ws.map(() => '---|').join('')}`);
+  }
+  for (const c of ws.length ? cands : []) {
     md.push(`| ${c} | ${ws.map((w) => {
       const r = rows.find((x) => x.candidate === c && x.workload === w.name);
       return r ? headline(r, w) + ratio(r.ratio.reqPerSec) + (r.flags.length ? ' ⚠' : '') : '—';
@@ -167,12 +180,14 @@ export function markdown(rows: Row[], workloads: Workload[], meta: Meta): string
     md.push('', `## ${w.title}`, '', `| ${HEAD.join(' | ')} |`, `|${HEAD.map(() => '---').join('|')}|`);
     for (const r of rows.filter((x) => x.workload === w.name)) md.push(`| ${cells(r, w).join(' | ')} |`);
   }
+  md.push(...extra.memory);
   const un = Object.entries(meta.unavailable);
   if (un.length) md.push('', '## Unavailable candidates', '', ...un.map(([c, why]) => `- ${c}: ${why.split('\n')[0].slice(0, 300)}`));
   const ex = Object.entries(meta.exits);
   if (ex.length) md.push('', '## Candidates that exited during the run (restarted)', '', ...ex.map(([c, list]) => `- ${c}: ${list.length}× — ${list[0].split('\n')[0].slice(0, 300)}`));
   md.push('', 'CPU µs/req: utime+stime over the candidate\'s whole process tree during the measured window ÷ requests.',
     'RSS: peak VmHWM during warm-up + measurement, the largest process / the sum over the tree (max over rounds).',
+    ...extra.notes,
     `⚠ = some runs had errors or other flags (see the tables); flagged runs are left out of medians when clean ones exist. Total time ${Math.round(meta.elapsedSeconds)} s.`, '');
   return md.join('\n');
 }

@@ -9,9 +9,12 @@ import path from 'node:path';
 import { startCandidate, startUpstreams, type CandidateName, type Running } from './candidates';
 import { matchedWorkerNice } from './configs';
 import { measure, type Ctx } from './measure';
+import { measureMemory, memoryWorkloads, servingPids, settledSample, WorkerPeaks, type MemoryRecord } from './memory';
+import { aggregateMemory, MEMORY_NOTES, memoryTables, type WholeBench } from './memory-report';
 import { parseOptions, USAGE, UsageError, type Options } from './options';
-import { killAllSync, sleep, stopAll } from './procs';
+import { killAllSync, sleep, stop, stopAll } from './procs';
 import { aggregate, consoleTable, markdown, type Meta, type RunRecord } from './report';
+import { computeTargets, targetsTable } from './targets';
 import { workloads as allWorkloads, writeScripts } from './wrk';
 
 let tmpDir: string | null = null;
@@ -94,11 +97,13 @@ async function main(opts: Options): Promise<void> {
   const machine = machineInfo();
   log(`${opts.mode} mode: ${opts.rounds} round(s), ${opts.warmup} s warm-up + ${opts.duration} s per run, ${opts.workers} workers, seed ${opts.seed}; tmp ${dir}`);
 
-  const wls = allWorkloads().filter((w) => opts.workloads.includes(w.name));
+  const wls = allWorkloads(opts.mode === 'quick').filter((w) => opts.workloads.includes(w.name));
+  const mws = memoryWorkloads(opts.mode === 'quick').filter((w) => opts.workloads.includes(w.name));
   writeScripts(dir, wls);
   const up = await startUpstreams(dir, opts.upstreamWorkers, log);
   const upstreamRoots: number[] = [up.nginx.proc.pid, ...(up.backend ? [up.backend.proc.pid] : [])];
   const runnable = wls.filter((w) => w.name !== 'backend' || up.backend !== null);
+  const memRunnable = mws.filter((w) => w.name !== 'ws-memory' || up.backend !== null);
 
   const workerNice = matchedWorkerNice();
   const running = new Map<CandidateName, Running>();
@@ -114,18 +119,27 @@ async function main(opts: Options): Promise<void> {
     }
   }
   const measured = [...running.keys()];
+  // Each worker's RSS before any load (it has answered one smoke request), and peaks from here on.
+  const whole: WholeBench = { idleAtStart: {}, peakKiB: {} };
+  for (const [name, cand] of running) whole.idleAtStart[name] = await settledSample(servingPids(cand), 1000);
+  const peaks = new WorkerPeaks();
 
   const ctx: Ctx = { opts, dir, upstreamRoots, backendPort: up.backend?.port ?? null };
   const rand = rng(opts.seed);
   const perRun = opts.warmup + opts.duration + 0.4; // + startup/teardown of wrk, sampling
-  const total = opts.rounds * runnable.length * running.size;
+  const total = opts.rounds * (runnable.length + memRunnable.length) * running.size;
+  const estimate = opts.rounds * running.size * (runnable.length * perRun + memRunnable.reduce((a, w) => a + w.estimateS, 0));
   const runs: RunRecord[] = [];
+  const memRuns: MemoryRecord[] = [];
   let done = 0;
   let skipped = 0;
 
   // Written at the end, and also after a fatal error: what was measured is never thrown away.
   const report = (): void => {
     const rows = aggregate(runs, measured, runnable);
+    const memRows = aggregateMemory(memRuns, measured, memRunnable);
+    for (const c of measured) whole.peakKiB[c] = peaks.of(c);
+    const targets = computeTargets({ rows, runs, workloads: runnable.filter((w) => rows.some((r) => r.workload === w.name)), memory: memRows, whole });
     const meta: Meta = {
       mode: opts.mode,
       date: new Date().toISOString(),
@@ -140,9 +154,13 @@ async function main(opts: Options): Promise<void> {
       elapsedSeconds: elapsed(),
     };
     process.stdout.write(consoleTable(rows, runnable));
+    process.stdout.write(`${memoryTables(memRows, memRunnable, whole, false).join('\n')}\n\n== targets (issue 17)\n${targetsTable(targets, false).join('\n')}\n`);
     fs.mkdirSync(path.dirname(opts.json), { recursive: true });
-    fs.writeFileSync(opts.json, JSON.stringify({ ...meta, workloads: runnable, rows, runs }, null, 2) + '\n');
-    fs.writeFileSync(opts.markdown, markdown(rows, runnable, meta));
+    const json = { ...meta, workloads: runnable, rows, runs, memoryWorkloads: memRunnable, memoryRows: memRows, memoryRuns: memRuns, workerMemory: whole, targets };
+    fs.writeFileSync(opts.json, JSON.stringify(json, null, 2) + '\n');
+    fs.writeFileSync(opts.markdown, markdown(rows, runnable, meta, {
+      targets: targetsTable(targets, true), memory: memoryTables(memRows, memRunnable, whole, true), notes: MEMORY_NOTES,
+    }));
     log(`wrote ${opts.json} and ${opts.markdown}`);
   };
 
@@ -171,7 +189,28 @@ async function main(opts: Options): Promise<void> {
     }
   };
 
-  log(`${total} runs, about ${clock(total * perRun)} (budget ${clock(opts.budget)})`);
+  /**
+   * The memory workloads start from a freshly started candidate: memory a worker took for an
+   * earlier workload's connections (10k) is kept by its allocator and reused, and would hide what
+   * new connections cost. Not in quick mode, which has no time for it and whose figures are not
+   * meant to be read.
+   */
+  const fresh = async (name: CandidateName): Promise<Running | null> => {
+    const old = await ensure(name);
+    if (!old || opts.mode === 'quick') return old;
+    await stop(old.proc);
+    try {
+      const cand = await startCandidate(name, dir, up, opts.workers, workerNice, { baselineDir: opts.baseline });
+      running.set(name, cand);
+      return cand;
+    } catch (err) {
+      running.delete(name);
+      unavailable[name] = `failed to restart for a memory run: ${(err as Error).message}`;
+      return null;
+    }
+  };
+
+  log(`${total} runs, about ${clock(estimate)} (budget ${clock(opts.budget)})`);
   try {
     for (let round = 1; round <= opts.rounds; round++) {
       for (const w of runnable) {
@@ -181,6 +220,7 @@ async function main(opts: Options): Promise<void> {
           const cand = await ensure(name);
           if (!cand) { skipped++; continue; }
           const rec = await measure(ctx, round, w, cand);
+          peaks.note(name, servingPids(cand));
           runs.push(rec);
           done++;
           const head = w.throughput ? `${fmt(rec.mibPerSec)} MiB/s` : `${fmt(rec.reqPerSec)} req/s`;
@@ -188,6 +228,21 @@ async function main(opts: Options): Promise<void> {
             + `cpu ${rec.cpuUsPerReq.toFixed(1)} µs/req  rss ${rec.rssMaxMiB.toFixed(0)} MiB  others ${rec.othersCpuPct.toFixed(0)}%`
             + `${rec.flags.length ? `  ⚠ ${rec.flags.join('; ')}` : ''}`);
           await sleep(150); // let sockets of the last run close before the next starts
+        }
+      }
+      for (const w of memRunnable) {
+        for (const name of shuffle(measured, rand)) {
+          if (elapsed() + w.estimateS > opts.budget) { skipped++; continue; }
+          const cand = await fresh(name);
+          if (!cand) { skipped++; continue; }
+          const rec = await measureMemory(ctx, round, w, cand);
+          peaks.note(name, servingPids(cand));
+          memRuns.push(rec);
+          done++;
+          const mb = (k: number): string => (k / 1024).toFixed(1);
+          log(`${done}/${total} r${round} ${w.name.padEnd(11)} ${name.padEnd(17)} ${rec.answered}/${rec.asked} answered  RSS/worker MiB before ${rec.before.map((p) => mb(p.rssKiB)).join(',')}`
+            + `  during ${rec.during.map((p) => mb(p.rssKiB)).join(',')}  after ${rec.after.map((p) => mb(p.rssKiB)).join(',')}  ${rec.seconds.toFixed(1)} s`
+            + `${rec.flags.length ? `  ⚠ ${rec.flags.join('; ')}` : ''}`);
         }
       }
     }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { BACKEND_HOST, BIG_BYTES } from './configs';
 import { cpuTicks, start, sleep, CLK_TCK } from './procs';
 
-export const WORKLOADS = ['keepalive', 'close', '1mib', 'post64k', 'backend'] as const;
+export const WORKLOADS = ['keepalive', 'close', '1mib', 'post64k', 'backend', '10k'] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
 
 export interface Workload {
@@ -31,8 +31,13 @@ done = function(s, lat, req)
 end
 `;
 
-export function workloads(): Workload[] {
+/** The many-connections workload: one wrk with this many keep-alive connections (quick mode: fewer). */
+export const TEN_K = 10_000;
+const TEN_K_QUICK = 2_000;
+
+export function workloads(quick: boolean): Workload[] {
   const c = 50;
+  const many = quick ? TEN_K_QUICK : TEN_K;
   return [
     { name: 'keepalive', title: `keep-alive, ${c} conns`, path: '/', connections: c, minBytesPerResponse: 100, throughput: false, lua: '' },
     {
@@ -48,6 +53,8 @@ export function workloads(): Workload[] {
       name: 'backend', title: `sample backend upstream, keep-alive, ${c} conns`, path: '/', connections: c, minBytesPerResponse: 10, throughput: false,
       lua: `wrk.headers["Host"] = "${BACKEND_HOST}"\n`,
     },
+    // Whether every one of them is answered is checked connection by connection (conn-workloads.ts).
+    { name: '10k', title: `keep-alive, ${many.toLocaleString('en-US')} conns`, path: '/', connections: many, minBytesPerResponse: 100, throughput: false, lua: '' },
   ];
 }
 
@@ -73,8 +80,12 @@ export interface WrkResult {
  * Runs wrk for `seconds` (fractions allowed: wrk's -d takes whole seconds only, so it is given a
  * longer -d and stopped with SIGINT, on which it stops its threads and still runs done()).
  * wrk's own CPU is read just before the SIGINT: its whole life is the measured window.
+ * `beforeStop` runs at the end of the window, before that read; wrk keeps running meanwhile, and
+ * its own duration (durationUs) covers the extra time.
  */
-export async function runWrk(dir: string, w: Workload, port: number, seconds: number): Promise<WrkResult> {
+export async function runWrk(
+  dir: string, w: Workload, port: number, seconds: number, beforeStop?: () => Promise<void>,
+): Promise<WrkResult> {
   const args = [
     '-t2', `-c${w.connections}`, `-d${Math.ceil(seconds) + 30}s`, '--timeout', '5s',
     '-s', path.join(dir, `${w.name}.lua`), `http://127.0.0.1:${port}${w.path}`,
@@ -83,6 +94,8 @@ export async function runWrk(dir: string, w: Workload, port: number, seconds: nu
   let cpuUs = 0;
   let failure: string | null = null;
   await sleep(seconds * 1000);
+  // A check on wrk's open connections (10k: is every one answered?) while they are still open.
+  if (beforeStop && !proc.exited()) await beforeStop();
   const t = cpuTicks(proc.pid);
   if (t) cpuUs = ((t.user + t.sys) * 1e6) / CLK_TCK;
   try { process.kill(proc.pid, 'SIGINT'); } catch { /* exited early: reported below */ }

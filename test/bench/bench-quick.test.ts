@@ -39,14 +39,14 @@ function processesUsing(tmp: string): string[] {
   return found;
 }
 
-function run(args: string[], onStdout?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(args: string[], onStdout?: (text: string, child: ReturnType<typeof spawn>) => void, timeoutMs = 55_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [RUN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); onStdout?.(stdout, child); });
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 55_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
   });
 }
@@ -87,6 +87,45 @@ describe('npm run bench (quick)', { skip }, () => {
     assert.ok(tmp, 'the harness names its temp dir');
     assert.equal(fs.existsSync(tmp), false, 'temp dir removed');
     assert.deepEqual(processesUsing(tmp), [], 'no process left behind');
+  });
+
+  it('measures many connections and worker memory, and reports every target of issue 17', async () => {
+    const json = path.join(dir, 'mem.json');
+    const r = await run([
+      '--quick', '--duration', '1', '--warmup', '0.3', '--workloads', '10k,idle-memory,ws-memory',
+      '--only', 'handoff-seqpacket,nginx', '--json', json,
+    ], undefined, 90_000);
+    assert.equal(r.code, 0, `bench failed:\n${r.stdout}\n${r.stderr}`);
+    const out = JSON.parse(fs.readFileSync(json, 'utf8')) as {
+      runs: { candidate: string; workload: string; clients?: { established: number; unanswered: number } }[];
+      memoryRows: { candidate: string; workload: string; workers: number; asked: number; answered: number; idleRssMiB: number; idleAnonMiB: number; duringRssMiB: number }[];
+      workerMemory: { idleAtStart: Record<string, { rssKiB: number; anonKiB: number }[]>; peakKiB: Record<string, number[]> };
+      targets: { target: string; status: string }[];
+    };
+    // nginx is the reference: it must hold every connection, or the harness is what is broken.
+    const tenK = out.runs.find((x) => x.candidate === 'nginx' && x.workload === '10k');
+    assert.deepEqual(tenK?.clients, { established: 2000, unanswered: 0 }, 'every one of nginx\'s connections counted and answered');
+    assert.ok(out.runs.some((x) => x.candidate === 'handoff-seqpacket' && x.workload === '10k' && x.clients), 'Handoff\'s connections counted');
+    for (const candidate of ['handoff-seqpacket', 'nginx']) {
+      for (const workload of ['idle-memory', 'ws-memory']) {
+        const row = out.memoryRows.find((x) => x.candidate === candidate && x.workload === workload);
+        assert.ok(row, `a memory row for ${candidate} × ${workload}`);
+        assert.equal(row.workers, 2, `${candidate}: the two workers are measured, not the master`);
+        assert.equal(row.answered, row.asked, `${candidate} × ${workload}: every connection answered`);
+        assert.ok(row.idleRssMiB > row.idleAnonMiB && row.idleAnonMiB > 0, 'RSS and its anonymous part');
+        assert.ok(row.duringRssMiB > 0);
+      }
+      assert.equal(out.workerMemory.idleAtStart[candidate].length, 2);
+      assert.ok(out.workerMemory.peakKiB[candidate].every((k) => k > 0), 'a peak per worker');
+    }
+    assert.equal(out.targets.length, 10 + 1, 'a row per target, and a p99 row for the one wrk workload run');
+    const byName = (re: RegExp): string | undefined => out.targets.find((x) => re.test(x.target))?.status;
+    assert.equal(byName(/^keep-alive, 50 connections/), 'not measured', 'a workload not run is not measured');
+    for (const re of [/idle keep-alive connections/, /WebSockets/, /idle worker RSS/, /peak worker RSS/, /concurrent keep-alive connections, all served/]) {
+      assert.match(byName(re) ?? '', /^(met|not met)$/, `target ${re} is computed`);
+    }
+    const md = fs.readFileSync(json.replace(/\.json$/, '.md'), 'utf8');
+    assert.match(md, /^# Handoff benchmark[^\n]*\n\n## Targets\n/, 'the targets open the report');
   });
 
   it('stops everything it started when interrupted', async () => {
