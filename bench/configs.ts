@@ -37,6 +37,8 @@ export const BACKEND_HOST = 'backend.bench';
 /** The small response: exactly 100 bytes, so bytes/request says whether responses are whole. */
 export const SMALL_BODY = 'x'.repeat(99) + '\n';
 export const BIG_BYTES = 1024 * 1024;
+/** Every candidate's listen(2) backlog (the kernel caps it at net.core.somaxconn, 4096 here). */
+export const LISTEN_BACKLOG = 4096;
 
 // nginx compiles in /var/lib/nginx temp paths that a non-root run cannot create; keep them here.
 function nginxCommon(dir: string, name: string): string {
@@ -84,7 +86,7 @@ ${nginxTemps(dir, 'upstream')}
   client_max_body_size 1m;
   default_type application/octet-stream;
   server {
-    listen 127.0.0.1:${port} backlog=4096;
+    listen 127.0.0.1:${port} backlog=${LISTEN_BACKLOG};
     root ${dir}/www;
     location = / { default_type text/plain; return 200 "${SMALL_BODY.trimEnd()}\\n"; }
     location = /post { default_type text/plain; return 200 "${SMALL_BODY.trimEnd()}\\n"; }
@@ -125,7 +127,7 @@ ${nginxTemps(s.dir, 'nginx')}
   upstream u { server 127.0.0.1:${s.upstreamPort}; keepalive 64; keepalive_requests 10000000; }
   upstream b { server 127.0.0.1:${s.backendPort}; keepalive 64; keepalive_requests 10000000; }
   server {
-    listen 127.0.0.1:${s.port} backlog=4096;
+    listen 127.0.0.1:${s.port} backlog=${LISTEN_BACKLOG};
     location / {
       ${proxied('u')}
     }
@@ -178,7 +180,9 @@ export function handoffConf(s: Site, name: string, transport: string): string {
   return JSON.stringify({
     workers: s.workers,
     ...(s.workerNice === null ? { workerPriority: os.getPriority() } : {}),
-    listeners: [`127.0.0.1:${s.port}`],
+    // The backlog nginx's config gives its listener (LISTEN_BACKLOG): a burst of 10,000 connects
+    // overflows the default 511, and the dropped SYNs come back only after seconds.
+    listeners: [{ host: '127.0.0.1', port: s.port, backlog: LISTEN_BACKLOG }],
     handoff: { dir: `${s.dir}/${name}`, transport },
     upstreams: {
       u: { servers: [`127.0.0.1:${s.upstreamPort}`], keepalive: 64 },
