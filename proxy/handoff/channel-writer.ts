@@ -5,8 +5,8 @@ import { native, type Channel } from './native';
 
 interface Outgoing {
   readonly header: Buffer;
-  /** -1 for none. Not owned here: the sender keeps its copy until the peer acknowledges. */
-  readonly fd: number;
+  /** -1 for none. Not owned here: the sender keeps its copies until the peer acknowledges. */
+  readonly fds: number | readonly number[];
 }
 
 export class ChannelWriter {
@@ -19,8 +19,10 @@ export class ChannelWriter {
 
   constructor(
     fd: number,
-    onMessage: (header: Buffer, fd: number, truncated: boolean) => void,
+    onMessage: (header: Buffer, fd: number, truncated: boolean, moreFds?: number[]) => void,
     onClose: (code: string | null) => void,
+    /** Fds one received message may bring (see native.ts): more than 1 only where they are taken. */
+    maxFds = 1,
   ) {
     this.onClose = onClose;
     this.channel = new native.Channel(fd, onMessage, () => this.flush(), (code) => {
@@ -28,7 +30,7 @@ export class ChannelWriter {
       this.closed = true;
       this.queue.length = 0;
       onClose(code);
-    });
+    }, maxFds);
   }
 
   get fd(): number {
@@ -44,14 +46,14 @@ export class ChannelWriter {
    * peer is gone) closes the channel and reports it through onClose, exactly once, so the
    * owner has one place to deal with a lost peer.
    */
-  send(header: Buffer, fd = -1): void {
+  send(header: Buffer, fds: number | readonly number[] = -1): void {
     if (this.closed) return;
     if (this.queue.length > 0) {
-      this.queue.push({ header, fd });
+      this.queue.push({ header, fds });
       return;
     }
     try {
-      if (this.channel.send(header, fd) === 'EAGAIN') this.queue.push({ header, fd });
+      if (this.channel.send(header, fds) === 'EAGAIN') this.queue.push({ header, fds });
     } catch (err) {
       this.fail(err);
     }
@@ -61,7 +63,7 @@ export class ChannelWriter {
     try {
       while (this.queue.length > 0 && !this.closed) {
         const next = this.queue[0];
-        if (this.channel.send(next.header, next.fd) === 'EAGAIN') return; // onWritable fires again
+        if (this.channel.send(next.header, next.fds) === 'EAGAIN') return; // onWritable fires again
         this.queue.shift();
       }
     } catch (err) {

@@ -49,12 +49,13 @@ export interface AcceptorConstructor {
 
 export interface Channel {
   /**
-   * Sends one message: a small fixed header (1 to 64 bytes) and optionally one fd (-1 for none).
+   * Sends one message: a small fixed header (1 to 64 bytes) and optionally one fd (-1 for none),
+   * or an array of 1 to MAX_FDS_PER_MESSAGE fds, which arrive in that order.
    * Returns 0 when sent, or 'EAGAIN' when the socket buffer is full: nothing was sent (the fd
    * neither), and onWritable fires once when the channel can take more. Other errors are thrown
    * (EPIPE: the peer is gone; EBADF: this channel is closed, or `fd` is not open).
    */
-  send(header: Buffer, fd: number): 0 | 'EAGAIN';
+  send(header: Buffer, fd: number | readonly number[]): 0 | 'EAGAIN';
   /**
    * Stops polling and closes the fd. Idempotent, and safe inside any of the callbacks (no
    * further messages are delivered). onClose is not called for a local close.
@@ -69,10 +70,12 @@ export interface ChannelConstructor {
     fd: number,
     /**
      * header is a copy of the message (a message longer than 64 bytes arrives cut to 64).
-     * fd is -1 when the message carried none, and close-on-exec otherwise; extra fds beyond
-     * the first are closed. truncated is MSG_CTRUNC: the kernel dropped the fd (e.g. EMFILE).
+     * fd is the first fd it carried (-1 for none), close-on-exec; moreFds the others, in order,
+     * when it carried more than one (up to maxFds in all; any beyond are closed). truncated is
+     * MSG_CTRUNC: the kernel dropped fds (e.g. EMFILE, or more than maxFds); those it installed
+     * come first.
      */
-    onMessage: (header: Buffer, fd: number, truncated: boolean) => void,
+    onMessage: (header: Buffer, fd: number, truncated: boolean, moreFds?: number[]) => void,
     /** After send() returned 'EAGAIN' (once, however many did), when the channel can take more. */
     onWritable: () => void,
     /**
@@ -81,8 +84,13 @@ export interface ChannelConstructor {
      * has already closed its fd.
      */
     onClose: (code: string | null) => void,
+    /** Fds a message may bring (1 to MAX_FDS_PER_MESSAGE): 1 unless the owner takes batches. */
+    maxFds?: number,
   ): Channel;
 }
+
+/** The most fds one message carries (proxy/handoff/native/channel.c, MAX_FDS). */
+export const MAX_FDS_PER_MESSAGE = 64;
 
 export interface NativeBinding {
   /**

@@ -1,14 +1,15 @@
 // The messages on a handoff channel, as nginx's ngx_channel_t: every message starts with the same
-// 16 bytes (four little-endian u32), optionally carrying one fd via SCM_RIGHTS.
+// 16 bytes (four little-endian u32), optionally carrying fds via SCM_RIGHTS (one, or CONNECTIONS' b).
 //
 //   offset 0  type      MessageType
 //   offset 4  seq       handoff sequence number (CONNECTION, ACK, REJECT);
 //                       REGISTER: the most connections the worker will take; else 0
-//   offset 8  a         REGISTER: worker pid;  CONNECTION: listener index;
+//   offset 8  a         REGISTER: worker pid;  CONNECTION, CONNECTIONS: listener index;
 //                       ACK, REJECT, STATUS: the worker's open client connections (least-conn)
 //   offset 12 b         REGISTER: protocol version;  ACK, REJECT, STATUS: requests served so far
 //                       WELCOME: a = the worker's number (its id is "w" + a), b = its generation
 //                       LISTENER: a = listener index
+//                       CONNECTIONS: seq = the first one's, b = how many (and fds)
 //
 // Only REGISTER (protocol 3), UPSTREAM (protocol 4) and SERVER (protocol 5) carry more: a trailer
 // with the worker's identity (see Register), an upstream server's down time (see UpstreamReport),
@@ -30,8 +31,9 @@ export const MAX_MESSAGE_SIZE = 64;
  *    go on accepting if the master dies, tells workers to reopen their log files (REOPEN), and
  *    tells them which servers each upstream has and whether its health checks pass (SERVER);
  *    UPSTREAM reports number servers by slot.
+ * 6: the master hands a burst of connections to a worker in one message (CONNECTIONS).
  */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 /** An older worker would take WELCOME for a malformed message: only version 4 on gets one. */
 export const WELCOME_SINCE_PROTOCOL = 4;
 /** An older worker would take SERVER for a malformed message, and numbers servers by their place. */
@@ -40,6 +42,8 @@ export const SERVER_SINCE_PROTOCOL = 5;
 export const LISTENERS_SINCE_PROTOCOL = 5;
 /** Likewise REOPEN: only version 5 on gets one. */
 export const REOPEN_SINCE_PROTOCOL = 5;
+/** An older worker would take the first fd of a CONNECTIONS for a malformed message's: version 6 on. */
+export const CONNECTIONS_SINCE_PROTOCOL = 6;
 /**
  * A version-1 worker's ACKs (one per connection, in order) are valid cumulative ACKs, and a
  * version-2 worker's REGISTER is a plain 16-byte one (it gets an identity from its pid alone), so
@@ -108,6 +112,14 @@ export enum MessageType {
    * addresses, an active health check's verdict.
    */
   SERVER = 11,
+  /**
+   * master → worker, carrying b fds (2 to MAX_FDS_PER_MESSAGE, native.ts), all accepted on
+   * listener a: "serve connections seq, seq+1, … seq+b-1", one per fd in order. The burst that
+   * one wakeup of the master accepts for a worker goes in one sendmsg instead of one each. The
+   * worker answers each as if it had come in its own CONNECTION; a connection whose fd did not
+   * arrive (MSG_CTRUNC: the kernel installs the first ones it can) is REJECTed.
+   */
+  CONNECTIONS = 12,
 }
 
 /** Every message but REGISTER, UPSTREAM and SERVER: the 16 bytes as they are. */

@@ -24,7 +24,6 @@ export interface AcceptControl {
 export class Dispatcher {
   /** Accepted connections waiting for a worker with room; accepting is paused meanwhile. */
   private readonly waiting: Handoff[] = [];
-  private seq = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   private stopped = false;
 
@@ -58,8 +57,7 @@ export class Dispatcher {
       this.accept.pause();
       return;
     }
-    this.seq = (this.seq + 1) >>> 0;
-    link.hand(this.seq, handoff, (lost) => this.redispatch(lost, `the IPC send to ${link.name} failed`));
+    link.hand(link.nextSeq(), handoff, (lost) => this.redispatch(lost, `the IPC send to ${link.name} failed`));
     if (handoff.socket !== null) this.counters.handedOff++; // ipc: Node acknowledges internally
   }
 

@@ -4,7 +4,8 @@
 import type { ChildProcess } from 'node:child_process';
 import type net from 'node:net';
 import { ChannelWriter } from '../handoff/channel-writer';
-import { encode, MessageType, type Unfitness } from '../handoff/protocol';
+import { MAX_FDS_PER_MESSAGE } from '../handoff/native';
+import { CONNECTIONS_SINCE_PROTOCOL, encode, MessageType, type Unfitness } from '../handoff/protocol';
 import type { WorkerIdentity } from '../observability/master-metrics';
 import { workerNumberOf } from '../observability/worker-identity';
 import { WorkerUpstreamFigures } from './upstream-figures';
@@ -56,6 +57,15 @@ export class WorkerLink {
   /** Sent (or queued to send) and not yet acknowledged, by sequence number. */
   private readonly inFlight = new Map<number, Handoff>();
   private readonly writer: ChannelWriter;
+  /** The last sequence number given on this channel (ACKs are per channel, so are the numbers). */
+  private lastSeq = 0;
+  /**
+   * Handed (in flight) but not yet sent: the fds of one burst go to the worker in one message
+   * (CONNECTIONS) once the poll phase that accepted them is over. Everything else sent on the
+   * channel sends these first, so messages keep the order they were made in.
+   */
+  private outbox: Handoff[] = [];
+  private outboxSeq = 0;
   private quitSent = false;
   /** Listening sockets the worker keeps a copy of (LISTENER), by index 0..n-1. */
   private listenersGiven = 0;
@@ -128,13 +138,27 @@ export class WorkerLink {
     if (workerLimit > 0) this.maxConnections = Math.min(this.maxConnections, workerLimit);
   }
 
+  /** The sequence number of the next connection handed to this worker. */
+  nextSeq(): number {
+    this.lastSeq = (this.lastSeq + 1) >>> 0;
+    return this.lastSeq;
+  }
+
   /** `onLost` is for the ipc transport, whose failures arrive in a callback rather than as a channel close. */
   hand(seq: number, handoff: Handoff, onLost: (handoff: Handoff) => void): void {
     handoff.sentAt = Date.now();
     this.inFlight.set(seq, handoff);
     this.handoffsSent++;
     if (handoff.socket === null) {
-      this.writer.send(encode(MessageType.CONNECTION, seq, handoff.listener), handoff.fd);
+      if (this.protocol < CONNECTIONS_SINCE_PROTOCOL) return this.writer.send(encode(MessageType.CONNECTION, seq, handoff.listener), handoff.fd);
+      // A burst goes as one message only if its numbers follow on (CONNECTIONS carries the first).
+      const last = this.outbox.length - 1;
+      if (last >= 0 && (seq !== ((this.outboxSeq + last + 1) >>> 0) || handoff.listener !== this.outbox[last].listener)) this.sendOutbox();
+      if (this.outbox.length === 0) {
+        this.outboxSeq = seq;
+        setImmediate(this.sendOutbox);
+      }
+      this.outbox.push(handoff);
       return;
     }
     // Node waits for the child's internal ack, then closes the master's handle itself.
@@ -144,6 +168,20 @@ export class WorkerLink {
       else this.activeConnections++;
     });
   }
+
+  /** The connections handed since the last send, as few messages as their number allows. */
+  private readonly sendOutbox = (): void => {
+    const outbox = this.outbox;
+    if (outbox.length === 0) return;
+    this.outbox = [];
+    for (let at = 0; at < outbox.length; at += MAX_FDS_PER_MESSAGE) {
+      const part = outbox.slice(at, at + MAX_FDS_PER_MESSAGE);
+      const seq = (this.outboxSeq + at) >>> 0;
+      const listener = part[0].listener;
+      if (part.length === 1) this.writer.send(encode(MessageType.CONNECTION, seq, listener), part[0].fd);
+      else this.writer.send(encode(MessageType.CONNECTIONS, seq, listener, part.length), part.map((h) => h.fd));
+    }
+  };
 
   /** The worker could not take seq (REJECT): the handoff leaves this link. */
   settle(seq: number, activeConnections: number): Handoff | undefined {
@@ -175,17 +213,18 @@ export class WorkerLink {
   takeOrphans(): Handoff[] {
     const orphans = [...this.inFlight.values()];
     this.inFlight.clear();
+    this.outbox = [];
     return orphans;
   }
 
   /** Tells the worker the name the master knows it by (WELCOME: "w" + its number). */
   welcome(identity: WorkerIdentity): void {
-    this.writer.send(encode(MessageType.WELCOME, 0, workerNumberOf(identity.id), identity.generation));
+    this.send(encode(MessageType.WELCOME, 0, workerNumberOf(identity.id), identity.generation));
   }
 
   /** USR1's word to the worker: its log files are opened anew. */
   sendReopen(): void {
-    this.writer.send(encode(MessageType.REOPEN));
+    this.send(encode(MessageType.REOPEN));
   }
 
   /**
@@ -193,19 +232,19 @@ export class WorkerLink {
    * The fds stay the master's: the kernel puts a duplicate into each message.
    */
   giveListeners(fds: readonly number[]): void {
-    fds.forEach((fd, index) => this.writer.send(encode(MessageType.LISTENER, 0, index), fd));
+    fds.forEach((fd, index) => this.send(encode(MessageType.LISTENER, 0, index), fd));
     this.listenersGiven = fds.length;
   }
 
   /** The master is closing its listeners: the worker drops its copies (a LISTENER without an fd). */
   takeBackListeners(): void {
-    for (let index = 0; index < this.listenersGiven; index++) this.writer.send(encode(MessageType.LISTENER, 0, index));
+    for (let index = 0; index < this.listenersGiven; index++) this.send(encode(MessageType.LISTENER, 0, index));
     this.listenersGiven = 0;
   }
 
   /** A message this worker reads as it is (SERVER): the caller checks `protocol` first. */
   tell(message: Buffer): void {
-    this.writer.send(message);
+    this.send(message);
   }
 
   /**
@@ -215,10 +254,16 @@ export class WorkerLink {
   sendQuit(): void {
     if (this.quitSent) return;
     this.quitSent = true;
-    this.writer.send(encode(MessageType.QUIT));
+    this.send(encode(MessageType.QUIT));
   }
 
   close(): void {
+    this.outbox = []; // still in flight: the caller takes them back as orphans
     this.writer.close();
+  }
+
+  private send(message: Buffer, fd = -1): void {
+    this.sendOutbox();
+    this.writer.send(message, fd);
   }
 }

@@ -20,7 +20,7 @@ import type { UpstreamGroup } from '../upstream/upstream-group';
 import type { UpstreamServer } from '../upstream/upstream-server';
 import type { ParsedRequest } from '../http1/parsed-request';
 import { upstreamRequestHead } from '../http1/wire-heads';
-import type { UpstreamAttempt } from '../observability/access-log';
+import type { AccessLog, UpstreamAttempt } from '../observability/access-log';
 import type { ClientSocket } from '../io/client-socket';
 import { ClientPause } from './client-pause';
 import type { ClientSendWatch } from './client-send-watch';
@@ -35,6 +35,8 @@ export interface ExchangeClient {
   readonly sendWatch: ClientSendWatch;
   readonly front: {
     readonly ctx: ProxyContext;
+    /** null: no access log, so no attempt is recorded for it. */
+    readonly accessLog: AccessLog | null;
   };
   /** Whether the answer to `req` may say keep-alive (the connection takes another request after it). */
   mayKeepAlive(req: ParsedRequest): boolean;
@@ -51,6 +53,7 @@ export interface ExchangeClient {
 }
 
 const NO_SERVERS: ReadonlySet<UpstreamServer> = new Set();
+const NO_ATTEMPTS: readonly UpstreamAttempt[] = [];
 
 
 /** How an exchange ended; every end goes through finish(). */
@@ -84,8 +87,11 @@ export class ProxyExchange implements UpstreamListener {
   private finished = false;
   private status = 0;
   private readonly startBytes: number;
-  /** Each server tried, for the access log (nginx's $upstream_addr, $upstream_status, $upstream_response_time). */
-  private readonly attempts: UpstreamAttempt[] = [];
+  /**
+   * Each server tried, for the access log (nginx's $upstream_addr, $upstream_status,
+   * $upstream_response_time); null when the request is not logged, so nothing is kept per attempt.
+   */
+  private readonly attempts: UpstreamAttempt[] | null;
 
   constructor(
     private readonly conn: ExchangeClient,
@@ -93,6 +99,7 @@ export class ProxyExchange implements UpstreamListener {
     private readonly group: UpstreamGroup,
   ) {
     this.startBytes = conn.bytesSent();
+    this.attempts = req.accessLogged && conn.front.accessLog !== null ? [] : null;
   }
 
   /**
@@ -104,7 +111,9 @@ export class ProxyExchange implements UpstreamListener {
   start(): void {
     const req = this.req;
     this.head = upstreamRequestHead(req.method, req.url, req.t, this.group.name);
-    this.key = this.group.keyFor(this.conn.clientAddress(req), req.url, req.rawHeaders);
+    // Only the hash balancer reads a key: the others would compute one (the client's address
+    // through realIp, a header lookup) for every request and drop it.
+    if (this.group.hashed) this.key = this.group.keyFor(this.conn.clientAddress(req), req.url, req.rawHeaders);
     this.attempt();
   }
 
@@ -114,12 +123,14 @@ export class ProxyExchange implements UpstreamListener {
     if (server === null) return this.fail(502);
     (this.tried ??= new Set()).add(server);
     this.server = server;
-    this.attempts.push({ address: server.label, status: 0, startedAt: Date.now(), endedAt: 0 });
+    const now = Date.now();
+    this.attempts?.push({ address: server.label, status: 0, startedAt: now, endedAt: 0 });
     const upstream = server.pool.acquire();
     this.upstream = upstream;
-    this.arm(upstream.isConnecting ? Phase.Connect : Phase.Send);
-    upstream.begin(this, this.head, this.req.method === 'HEAD');
     const req = this.req;
+    // Without a body the request is sent whole with its head: an open connection waits for the answer.
+    this.arm(upstream.isConnecting ? Phase.Connect : req.hasBody ? Phase.Send : Phase.Read, now);
+    upstream.begin(this, this.head, req.method === 'HEAD');
     if (req.hasBody) {
       // Bytes that arrived before this exchange started (pipelined, or before the route was known).
       const early = req.buffered;
@@ -128,7 +139,6 @@ export class ProxyExchange implements UpstreamListener {
       if (req.complete) this.onRequestEnd();
     } else {
       this.requestSent = true;
-      if (!upstream.isConnecting) this.arm(Phase.Read);
     }
   }
 
@@ -139,10 +149,10 @@ export class ProxyExchange implements UpstreamListener {
     this.occupied = server;
   }
 
-  private arm(phase: Phase): void {
+  private arm(phase: Phase, now = Date.now()): void {
     const t = this.conn.front.ctx.timeouts;
     this.phase = phase;
-    this.deadline = Date.now() + (phase === Phase.Connect ? t.connect : phase === Phase.Send ? t.send : phase === Phase.Read ? t.read : t.clientSend);
+    this.deadline = now + (phase === Phase.Connect ? t.connect : phase === Phase.Send ? t.send : phase === Phase.Read ? t.read : t.clientSend);
   }
 
   // ---- request body, from the client connection ----
@@ -230,7 +240,7 @@ export class ProxyExchange implements UpstreamListener {
   onResponseHead(status: number, reason: string, rawHeaders: string[], contentLength: number): void {
     this.server!.health.succeeded();
     this.status = status;
-    this.attempts[this.attempts.length - 1]!.status = status;
+    if (this.attempts !== null) this.attempts[this.attempts.length - 1]!.status = status;
     this.keepClient = this.conn.sink.head(this.req, status, reason, rawHeaders, contentLength);
     this.headSent = true;
     this.arm(Phase.Read);
@@ -273,9 +283,11 @@ export class ProxyExchange implements UpstreamListener {
         `client: ${this.conn.clientAddress(req)}, request: "${req.method} ${req.url} HTTP/1.${req.versionMinor}", ` +
         `upstream: "http://${server.label}${req.url}", host: "${req.t.host ?? ''}"`,
     );
-    const attempt = this.attempts[this.attempts.length - 1]!;
-    attempt.status = timeout ? 504 : 502;
-    attempt.endedAt = Date.now();
+    const attempt = this.attempts?.[this.attempts.length - 1];
+    if (attempt !== undefined) {
+      attempt.status = timeout ? 504 : 502;
+      attempt.endedAt = Date.now();
+    }
     if (mayTryNextServer(err, kind, req.method, req.hasBody)) {
       if (stale && !this.retriedStale) {
         this.retriedStale = true;
@@ -343,9 +355,9 @@ export class ProxyExchange implements UpstreamListener {
     this.upstream = null;
     upstream?.destroy();
     const status = outcome === Outcome.ClientGone && !this.headSent ? 499 : this.status;
-    const last = this.attempts[this.attempts.length - 1];
+    const last = this.attempts?.[this.attempts.length - 1];
     if (last !== undefined && last.endedAt === 0) last.endedAt = Date.now();
-    this.conn.logRequest(this.req, status, this.conn.bytesSent() - this.startBytes, this.attempts);
+    this.conn.logRequest(this.req, status, this.conn.bytesSent() - this.startBytes, this.attempts ?? NO_ATTEMPTS);
     if (outcome === Outcome.Completed) this.conn.exchangeDone(this.req, keepClient);
     else if (outcome === Outcome.Aborted) this.conn.sink.abort();
   }

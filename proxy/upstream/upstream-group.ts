@@ -20,6 +20,8 @@ export class UpstreamGroup {
   private balancer: Balancer;
   private readonly balancerName: BalancerName;
   private readonly keyOf: KeyOf;
+  /** Whether requests have a hash key at all: without one, nothing of the request is read for it. */
+  readonly hashed: boolean;
   private readonly keepalive: number;
 
   /** `firstSlot`: the first server's number when the config gives none (an older master's). */
@@ -31,6 +33,7 @@ export class UpstreamGroup {
     this.balancerName = config.balancer ?? 'round-robin';
     this.balancer = createBalancer(this.balancerName, this.members);
     this.keyOf = keyReader(config.hashKey ?? null);
+    this.hashed = config.hashKey != null;
   }
 
   /** The current members, in the order they joined. */

@@ -13,7 +13,7 @@ import net from 'node:net';
 import { ChannelWriter } from '../handoff/channel-writer';
 import { readMasterIdentity } from '../handoff/handoff-dir';
 import { describeUnfitness, inheritedSpawnKey, unfitness, workerHostName } from '../handoff/host-identity';
-import { native } from '../handoff/native';
+import { MAX_FDS_PER_MESSAGE, native } from '../handoff/native';
 import { decode, encodeRegister, MessageType, type FixedMessage, type ServerMessage } from '../handoff/protocol';
 import { formatAddress } from '../config/addresses';
 import type { Config } from '../config/types';
@@ -105,8 +105,9 @@ export class Worker {
     this.listenerHandlers = this.config.listeners.map(() => this.front!);
     this.channel = new ChannelWriter(
       fd,
-      (header, passedFd, truncated) => this.onMessage(header, passedFd, truncated),
+      (header, passedFd, truncated, moreFds) => this.onMessage(header, passedFd, truncated, moreFds),
       (code) => this.onMasterGone(code),
+      MAX_FDS_PER_MESSAGE,
     );
     // The limit goes with REGISTER so the master never offers more than this worker can hold; who
     // this worker is and whether it can serve under this transport go with it (host-identity.ts).
@@ -133,8 +134,11 @@ export class Worker {
     process.on('SIGUSR1', () => this.reopenLogs('SIGUSR1'));
   }
 
-  private onMessage(header: Buffer, fd: number, truncated: boolean): void {
+  private onMessage(header: Buffer, fd: number, truncated: boolean, moreFds: number[] | undefined): void {
     const msg = decode(header);
+    if (msg?.type === MessageType.CONNECTIONS) return this.onConnections(msg, fd, truncated, moreFds ?? []);
+    // Only CONNECTIONS brings more than one fd: any other's extras are nobody's.
+    if (moreFds !== undefined) for (const extra of moreFds) native.closeFd(extra);
     if (msg?.type === MessageType.SERVER && fd < 0) return this.onServer(msg);
     const handler = msg && msg.type !== MessageType.REGISTER && msg.type !== MessageType.UPSTREAM && msg.type !== MessageType.SERVER ? this.handlers[msg.type] : undefined;
     if (!msg || msg.type === MessageType.REGISTER || msg.type === MessageType.UPSTREAM || msg.type === MessageType.SERVER || !handler) {
@@ -203,6 +207,25 @@ export class Worker {
     }
     if (this.serveFd(this.handlerFor(msg.a), fd, `connection ${msg.seq}`, true)) this.load.acknowledge(msg.seq);
     else this.load.reject(msg.seq);
+  }
+
+  /**
+   * A burst: connection msg.seq + i comes with the i-th fd. Those the kernel could not install
+   * here (MSG_CTRUNC: it installs the first ones it can) go back to the master one by one, as a
+   * CONNECTION without its fd does; fds beyond the count announced are nobody's and are closed.
+   */
+  private onConnections(msg: FixedMessage, fd: number, truncated: boolean, moreFds: readonly number[]): void {
+    const fds = fd < 0 ? [] : [fd, ...moreFds];
+    if (msg.b < 2 || msg.b > MAX_FDS_PER_MESSAGE) {
+      for (const each of fds) native.closeFd(each);
+      this.log.error('the master sent a malformed message, which is ignored');
+      return;
+    }
+    for (let i = msg.b; i < fds.length; i++) native.closeFd(fds[i]);
+    for (let i = 0; i < msg.b; i++) {
+      const lost = i >= fds.length;
+      this.onConnection({ type: MessageType.CONNECTION, seq: (msg.seq + i) >>> 0, a: msg.a, b: 0 }, lost ? -1 : fds[i], lost && truncated);
+    }
   }
 
   /**

@@ -12,7 +12,7 @@ import { decode, DOWN_REASONS, encode, encodeRegister, encodeServer, encodeUpstr
 import { onPropertyThread, runPureProperty } from '../helpers/fuzz';
 
 const u32 = fc.nat({ max: 0xffffffff });
-const FIXED = [MessageType.CONNECTION, MessageType.ACK, MessageType.QUIT, MessageType.REJECT, MessageType.STATUS, MessageType.WELCOME, MessageType.LISTENER, MessageType.REOPEN] as const;
+const FIXED = [MessageType.CONNECTION, MessageType.ACK, MessageType.QUIT, MessageType.REJECT, MessageType.STATUS, MessageType.WELCOME, MessageType.LISTENER, MessageType.REOPEN, MessageType.CONNECTIONS] as const;
 
 /** A valid message of any type, as its sender encodes it. */
 const validMessage: fc.Arbitrary<Buffer> = fc.oneof(

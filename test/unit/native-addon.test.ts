@@ -182,6 +182,43 @@ leakFreeTest('seqpacket: socket file is 0600; a message and a TCP fd cross a Cha
   assert.deepEqual(master.closes, []); // a local close does not call onClose
 });
 
+leakFreeTest('many fds in one message: a channel that takes them gets them in order, one that takes one closes the rest', async (dir) => {
+  const files = Array.from({ length: 5 }, (_, i) => path.join(dir, `f${i}`));
+  const sent = files.map((f) => fs.openSync(f, 'w'));
+  const [a, b] = await seqpacketPair(dir, 'many.sock');
+  const got: { fd: number; more: number[] | undefined; truncated: boolean }[] = [];
+  const many = new native.Channel(b, (_h, fd, truncated, more) => got.push({ fd, more, truncated }), () => {}, () => {}, 64);
+  const sender = new native.Channel(a, () => {}, () => {}, () => {});
+  try {
+    assert.equal(sender.send(encode(MessageType.CONNECTIONS, 1, 0, sent.length), sent), 0);
+    assert.equal(sender.send(encode(MessageType.CONNECTION, 6, 0), [sent[0]]), 0); // an array of one: as a single fd
+    assert.throws(() => sender.send(encode(MessageType.CONNECTIONS, 7, 0, 0), []), { code: 'ERR_INVALID_ARG_TYPE' });
+    await until('both messages', () => got.length === 2);
+    const [burst, single] = got;
+    const received = [burst.fd, ...(burst.more ?? [])];
+    assert.equal(burst.truncated, false);
+    assert.deepEqual(received.map((fd) => fs.readlinkSync(`/proc/self/fd/${fd}`)), files, 'each fd is the file sent in its place');
+    assert.equal(single.more, undefined);
+    assert.equal(fs.readlinkSync(`/proc/self/fd/${single.fd}`), files[0]);
+    for (const fd of [...received, single.fd]) native.closeFd(fd);
+  } finally {
+    many.close();
+  }
+  // The default (maxFds 1): the first fd arrives, the rest are closed here (the fd table says so).
+  const [c, d] = await seqpacketPair(dir, 'one.sock');
+  const one: { fd: number; more: number[] | undefined; truncated: boolean }[] = [];
+  const single = new native.Channel(d, (_h, fd, truncated, more) => one.push({ fd, more, truncated }), () => {}, () => {});
+  const sender2 = new native.Channel(c, () => {}, () => {}, () => {});
+  assert.equal(sender2.send(encode(MessageType.CONNECTIONS, 1, 0, sent.length), sent), 0);
+  await until('the message', () => one.length === 1);
+  assert.equal(one[0].more, undefined);
+  assert.equal(one[0].truncated, true, 'MSG_CTRUNC: the kernel dropped the fds that did not fit');
+  assert.equal(fs.readlinkSync(`/proc/self/fd/${one[0].fd}`), files[0]);
+  native.closeFd(one[0].fd);
+  for (const ch of [sender, sender2, single]) ch.close();
+  for (const fd of sent) fs.closeSync(fd);
+});
+
 leakFreeTest('backpressure: EAGAIN loses nothing, onWritable fires once the peer drains', async (dir) => {
   const [receiverFd, senderFd] = await seqpacketPair(dir);
   const sender = recordingChannel(senderFd);
