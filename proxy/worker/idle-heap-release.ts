@@ -18,7 +18,7 @@ import vm from 'node:vm';
 /** Heap growth since the last release that is worth two full GCs. */
 const RELEASE_ABOVE_BYTES = 4 * 1024 * 1024;
 
-type Collect = () => void;
+export type Collect = () => void;
 
 /**
  * V8's gc() without exposing it to the worker's own context: the flag makes new contexts get
@@ -31,11 +31,18 @@ function fullGc(): Collect | null {
 }
 
 export class IdleHeapRelease {
-  private readonly collect = fullGc();
   /** The heap's size after the last release (or at start): growth is measured from it. */
-  private settledBytes = v8.getHeapStatistics().total_heap_size;
+  private settledBytes: number;
   /** What the activity counter was at the last check; null when the worker was busy then. */
   private lastActivity: number | null = null;
+
+  /** `collect`: a full GC (V8's, by default; null releases nothing); `heapBytes`: the heap's committed size. */
+  constructor(
+    private readonly collect: Collect | null = fullGc(),
+    private readonly heapBytes: () => number = () => v8.getHeapStatistics().total_heap_size,
+  ) {
+    this.settledBytes = heapBytes();
+  }
 
   /**
    * Called periodically with the open connections and a counter that moves with traffic (requests
@@ -49,9 +56,9 @@ export class IdleHeapRelease {
     const idleSinceLastCheck = this.lastActivity === activity;
     this.lastActivity = activity;
     if (!idleSinceLastCheck || this.collect === null) return;
-    if (v8.getHeapStatistics().total_heap_size - this.settledBytes < RELEASE_ABOVE_BYTES) return;
+    if (this.heapBytes() - this.settledBytes < RELEASE_ABOVE_BYTES) return;
     this.collect();
     this.collect();
-    this.settledBytes = v8.getHeapStatistics().total_heap_size;
+    this.settledBytes = this.heapBytes();
   }
 }
