@@ -23,6 +23,7 @@ import { workerIdOf } from '../observability/worker-identity';
 import type { ConnectionHandler } from '../proxying/connection-handler';
 import { Front } from '../proxying/front';
 import { effectiveConnectionLimit } from './connection-limit';
+import { IdleHeapRelease } from './idle-heap-release';
 import { joinMaster } from './join-master';
 import { LoadReporter } from './load-reporter';
 import { UpstreamReporter } from './upstream-reporter';
@@ -62,6 +63,7 @@ export class Worker {
   private readonly lifeboat: Lifeboat;
   private stopWatchingForSuccessor: (() => void) | null = null;
   private upstreamReporter: UpstreamReporter | null = null;
+  private readonly heapRelease = new IdleHeapRelease();
   private readonly handlers: Record<number, (msg: FixedMessage, fd: number, truncated: boolean) => void> = {
     [MessageType.CONNECTION]: (msg, fd, truncated) => this.onConnection(msg, fd, truncated),
     [MessageType.QUIT]: () => void this.quit('the master asked'),
@@ -303,6 +305,7 @@ export class Worker {
       if (this.quitting) return;
       this.load.reportIfChanged();
       this.upstreamReporter?.reportChanges();
+      this.heapRelease.check(this.clients, this.front?.requestsServed ?? 0);
     }, STATUS_INTERVAL_MS);
     timer.unref();
   }
