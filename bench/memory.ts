@@ -119,6 +119,11 @@ export interface MemoryRecord {
   flags: string[];
 }
 
+/** How long after its connections are gone a worker's memory is read as "after". */
+export const RETURN_WINDOW_MS = 3000;
+/** Connections (or WebSockets) opened and closed before the baseline is read. */
+const WARM_UP_COUNT = 100;
+
 export async function measureMemory(ctx: Ctx, round: number, w: MemoryWorkload, cand: Running): Promise<MemoryRecord> {
   const t0 = Date.now();
   const quick = ctx.opts.mode === 'quick';
@@ -127,6 +132,12 @@ export async function measureMemory(ctx: Ctx, round: number, w: MemoryWorkload, 
   const flags: string[] = [];
   if (!(await awaitConnectionsGone(cand.port, 10_000))) flags.push('the previous run\'s connections were still open at the start');
   const pids = servingPids(cand);
+  // A small burst of the same kind first, so that the baseline already holds what any first use
+  // leaves for good (compiled code, pools): what the figures show is what the burst itself keeps.
+  if (w.name === 'idle-memory') closeIdleConnections((await openIdleConnections(cand.port, WARM_UP_COUNT, openMs)).clients);
+  else await closeWebSockets((await openWebSockets(cand.port, BACKEND_HOST, WARM_UP_COUNT, openMs)).clients, 5000);
+  if (!(await awaitConnectionsGone(cand.port, 10_000))) flags.push('the warm-up\'s connections were still open 10 s after they closed');
+  await sleep(RETURN_WINDOW_MS);
   resetPeakRss([cand.proc.pid]);
   const before = await settledSample(pids, settleMs);
   let opened: Opened<unknown>;
@@ -144,6 +155,10 @@ export async function measureMemory(ctx: Ctx, round: number, w: MemoryWorkload, 
     opened = wss;
   }
   if (!(await awaitConnectionsGone(cand.port, 10_000))) flags.push('the candidate still held client connections 10 s after they closed');
+  // "Returns to its baseline" is read at a set time after the last connection went, the same for
+  // every candidate: nginx frees at each close, a Handoff worker once it has been idle for a
+  // status interval (proxy/worker/idle-heap-release.ts), V8 on its own schedule.
+  await sleep(RETURN_WINDOW_MS);
   const after = await settledSample(pids, settleMs);
   const what = w.name === 'idle-memory' ? 'connections' : 'WebSockets';
   if (opened.answered < w.count) flags.push(`${w.count - opened.answered} of ${w.count} ${what} not answered${opened.errors.length ? ` (${opened.errors.join('; ')})` : ''}`);
