@@ -9,7 +9,7 @@
 //   serving    joined to a master
 //   orphaned   the master died: accepting on its own, watching for a successor
 //   quitting   finishing its requests, then exit
-import net from 'node:net';
+import type net from 'node:net';
 import { ChannelWriter } from '../handoff/channel-writer';
 import { readMasterIdentity } from '../handoff/handoff-dir';
 import { describeUnfitness, inheritedSpawnKey, unfitness, workerHostName } from '../handoff/host-identity';
@@ -20,8 +20,8 @@ import type { Config } from '../config/types';
 import { requireHttpParser } from '../http1/llhttp';
 import type { Logger } from '../observability/logger';
 import { workerIdOf } from '../observability/worker-identity';
-import type { ConnectionHandler } from '../proxying/connection-handler';
 import { Front } from '../proxying/front';
+import { ConnectionIntake } from './connection-intake';
 import { effectiveConnectionLimit } from './connection-limit';
 import { IdleHeapRelease } from './idle-heap-release';
 import { joinMaster } from './join-master';
@@ -47,16 +47,12 @@ type WorkerState = 'serving' | 'orphaned' | 'quitting';
 export class Worker {
   private channel: ChannelWriter | null = null;
   private front: Front | null = null;
-  /** What serves each listener's connections, by listener index (connection-handler.ts). */
-  private listenerHandlers: readonly ConnectionHandler[] = [];
   private config: Config | null = null;
-  /** Client connections open in this worker, however they arrived; reported with each ACK and STATUS. */
-  private clients = 0;
+  /** Serves and counts the client connections (connection-intake.ts). */
+  private intake: ConnectionIntake | null = null;
   private state: WorkerState = 'serving';
   /** The open connections and requests served, as ACK, REJECT and STATUS tell the master. */
   private readonly load: LoadReporter;
-  /** limits.maxConnectionsPerWorker, or less when the open-files limit leaves room for fewer. */
-  private connectionLimit = 0;
   /** reuseport: the listening sockets this worker accepts on itself. */
   private reusedPorts: ReusedPorts | null = null;
   /** seqpacket: copies of the master's listening sockets, accepted on if the master dies. */
@@ -65,7 +61,7 @@ export class Worker {
   private upstreamReporter: UpstreamReporter | null = null;
   private readonly heapRelease = new IdleHeapRelease();
   private readonly handlers: Record<number, (msg: FixedMessage, fd: number, truncated: boolean) => void> = {
-    [MessageType.CONNECTION]: (msg, fd, truncated) => this.onConnection(msg, fd, truncated),
+    [MessageType.CONNECTION]: (msg, fd, truncated) => this.intake!.onConnection(msg, fd, truncated),
     [MessageType.QUIT]: () => void this.quit('the master asked'),
     [MessageType.WELCOME]: (msg) => this.onWelcome(msg),
     [MessageType.LISTENER]: (msg, fd, truncated) => this.onListener(msg, fd, truncated),
@@ -85,7 +81,12 @@ export class Worker {
     );
   }
 
-  private get quitting(): boolean {
+  /** Client connections open in this worker, however they arrived. */
+  private get clients(): number {
+    return this.intake?.clients ?? 0;
+  }
+
+  get quitting(): boolean {
     return this.state === 'quitting';
   }
 
@@ -96,7 +97,6 @@ export class Worker {
     this.config = config;
     applyWorkerPriority(this.config.workerPriority, this.config.handoff.transport, this.log);
     const { limit, fdLimit } = effectiveConnectionLimit(this.config.limits.maxConnectionsPerWorker);
-    this.connectionLimit = limit;
     if (limit < this.config.limits.maxConnectionsPerWorker) {
       // A warning only when the cap really bites; trimming 10000 to 9982 is just worth knowing.
       this.log.log(limit < SMALL_CONNECTION_LIMIT ? 'warn' : 'info',
@@ -104,7 +104,8 @@ export class Worker {
     }
     this.front = new Front(this.config, this.log);
     // Every listener speaks HTTP/1 today.
-    this.listenerHandlers = this.config.listeners.map(() => this.front!);
+    const handlers = this.config.listeners.map(() => this.front!);
+    this.intake = new ConnectionIntake(handlers, this.front, limit, this.load, this, this.log);
     this.channel = new ChannelWriter(
       fd,
       (header, passedFd, truncated, moreFds) => this.onMessage(header, passedFd, truncated, moreFds),
@@ -116,13 +117,13 @@ export class Worker {
     const { transport } = this.config.handoff;
     const unfit = unfitness(transport, typeof process.send === 'function', readMasterIdentity(this.handoffDir));
     if (unfit) this.log.warn(`joining under the ${transport} transport, which this worker cannot serve (${describeUnfitness(unfit)}), so it stays idle`);
-    this.channel.send(encodeRegister(process.pid, this.connectionLimit, { spawnKey: inheritedSpawnKey(), unfit, host: workerHostName() }));
+    this.channel.send(encodeRegister(process.pid, limit, { spawnKey: inheritedSpawnKey(), unfit, host: workerHostName() }));
     this.upstreamReporter = new UpstreamReporter(() => this.front!.upstreamServers, (message) => this.channel!.send(message));
     this.upstreamReporter.reportChanges();
     this.reportPeriodically();
     if (transport === 'ipc') this.receiveOverIpc();
     if (transport === 'reuseport' && !unfit) {
-      this.reusedPorts = new ReusedPorts(this.config.listeners, (index, fd) => this.onAccepted(this.handlerFor(index), fd), this.log);
+      this.reusedPorts = new ReusedPorts(this.config.listeners, (index, fd) => this.intake!.onAccepted(index, fd), this.log);
     }
     process.on('SIGTERM', () => this.exitNow());
     process.on('SIGINT', () => this.exitNow());
@@ -138,7 +139,7 @@ export class Worker {
 
   private onMessage(header: Buffer, fd: number, truncated: boolean, moreFds: number[] | undefined): void {
     const msg = decode(header);
-    if (msg?.type === MessageType.CONNECTIONS) return this.onConnections(msg, fd, truncated, moreFds ?? []);
+    if (msg?.type === MessageType.CONNECTIONS) return this.intake!.onConnections(msg, fd, truncated, moreFds ?? []);
     // Only CONNECTIONS brings more than one fd: any other's extras are nobody's.
     if (moreFds !== undefined) for (const extra of moreFds) native.closeFd(extra);
     if (msg?.type === MessageType.SERVER && fd < 0) return this.onServer(msg);
@@ -179,7 +180,7 @@ export class Worker {
   private onMasterGone(code: string | null): void {
     if (this.state !== 'serving') return;
     const why = `the master's channel closed${code ? ` (${code})` : ''}`;
-    const accepting = this.reusedPorts ? this.config!.listeners.length : this.lifeboat.launch((index, fd) => this.onAccepted(this.handlerFor(index), fd));
+    const accepting = this.reusedPorts ? this.config!.listeners.length : this.lifeboat.launch((index, fd) => this.intake!.onAccepted(index, fd));
     if (accepting === 0) return void this.quit(why);
     this.state = 'orphaned';
     this.log.warn(`${why} without a QUIT: the master died; accepting on ${accepting} listening socket(s) myself until a new master takes over ${this.handoffDir}`);
@@ -197,92 +198,14 @@ export class Worker {
     if (group && change) this.log.info(`upstream server ${formatAddress(msg.host, msg.port)} of "${group.name}" ${change === 'down' ? `is down (${msg.reason})` : change}`);
   }
 
-  private onConnection(msg: FixedMessage, fd: number, truncated: boolean): void {
-    const atLimit = this.clients >= this.connectionLimit;
-    // MSG_CTRUNC: the kernel could not install the fd here (EMFILE); the master still has it.
-    if (fd < 0 || truncated || this.quitting || atLimit) {
-      if (fd >= 0) native.closeFd(fd);
-      if (truncated) this.log.warn(`connection ${msg.seq} arrived without its fd (MSG_CTRUNC: this worker is probably out of fds), so it goes back to the master`);
-      else if (atLimit && !this.quitting) this.log.info(`connection ${msg.seq} goes back to the master, since this worker is at its connection limit (${this.connectionLimit})`);
-      this.load.reject(msg.seq);
-      return;
-    }
-    if (this.serveFd(this.handlerFor(msg.a), fd, `connection ${msg.seq}`, true)) this.load.acknowledge(msg.seq);
-    else this.load.reject(msg.seq);
-  }
-
-  /**
-   * A burst: connection msg.seq + i comes with the i-th fd. Those the kernel could not install
-   * here (MSG_CTRUNC: it installs the first ones it can) go back to the master one by one, as a
-   * CONNECTION without its fd does; fds beyond the count announced are nobody's and are closed.
-   */
-  private onConnections(msg: FixedMessage, fd: number, truncated: boolean, moreFds: readonly number[]): void {
-    const fds = fd < 0 ? [] : [fd, ...moreFds];
-    if (msg.b < 2 || msg.b > MAX_FDS_PER_MESSAGE) {
-      for (const each of fds) native.closeFd(each);
-      this.log.error('the master sent a malformed message, which is ignored');
-      return;
-    }
-    for (let i = msg.b; i < fds.length; i++) native.closeFd(fds[i]);
-    for (let i = 0; i < msg.b; i++) {
-      const lost = i >= fds.length;
-      this.onConnection({ type: MessageType.CONNECTION, seq: (msg.seq + i) >>> 0, a: msg.a, b: 0 }, lost ? -1 : fds[i], lost && truncated);
-    }
-  }
-
-  /**
-   * The handler of listener `index` (CONNECTION's `a`, the ipc message's `listener`). An index
-   * this worker's config does not have (a listener added by a reload this worker predates) is
-   * served by the front, as every listener is today.
-   */
-  private handlerFor(index: number | undefined): ConnectionHandler {
-    return (index === undefined ? undefined : this.listenerHandlers[index]) ?? this.front!;
-  }
-
-  /**
-   * Serves a client fd that a listener of ours accepted (handed off, or reuseport): false, with
-   * the fd closed, when it cannot be opened. Such sockets have TCP_NODELAY from the listener.
-   */
-  private serveFd(handler: ConnectionHandler, fd: number, what: string, handedOff: boolean): boolean {
-    try {
-      handler.serveFd(fd, this.onClientClosed, handedOff);
-    } catch (err) {
-      native.closeFd(fd);
-      this.log.error(`${what} cannot be opened (${(err as Error).message}), so it is refused`);
-      return false;
-    }
-    this.clients++;
-    return true;
-  }
-
-  /**
-   * Every client connection, however it arrived, is counted in `clients` until this runs. With
-   * reuseport the kernel, not the master, picks the worker: the master's count is only for
-   * /metrics and the dashboard, and the report once a second keeps it current without a message
-   * (and a master wakeup) per event-loop turn.
-   */
-  private readonly onClientClosed = (): void => {
-    this.clients--;
-    if (this.quitting) return;
-    if (this.config!.handoff.transport !== 'reuseport') this.load.connectionClosed();
-    const intake = this.ownIntake;
-    if (intake?.isPaused && this.clients < this.connectionLimit) intake.setAccepting(true);
-  };
-
-  /** What accepts connections in this worker itself: reuseport's listeners, or the lifeboat once launched. */
-  private get ownIntake(): ReusedPorts | Lifeboat | null {
+  /** reuseport's listeners, or the lifeboat once launched. */
+  get ownIntake(): ReusedPorts | Lifeboat | null {
     return this.reusedPorts ?? (this.lifeboat.isAccepting ? this.lifeboat : null);
   }
 
-  /**
-   * A client socket that Node made (the "ipc" transport). Fds accepted on a listener of ours
-   * (native.tcpListen) have TCP_NODELAY from it already; these are given it here.
-   */
-  private adopt(socket: net.Socket, listener: number | undefined): void {
-    this.clients++;
-    socket.setNoDelay(true);
-    socket.on('close', this.onClientClosed);
-    this.handlerFor(listener).serve(socket);
+  /** reuseport: closes go with the report once a second (connection-intake.ts). */
+  get reportsEachClose(): boolean {
+    return this.config!.handoff.transport !== 'reuseport';
   }
 
   /** The "ipc" transport: sockets arrive on Node's child_process channel (spawned workers only). */
@@ -290,13 +213,8 @@ export class Worker {
     process.on('message', (msg: { handoff?: string; listener?: number }, socket: net.Socket | undefined) => {
       if (msg?.handoff !== 'connection' || !socket) return;
       if (this.quitting) socket.destroy();
-      else this.adopt(socket, msg.listener);
+      else this.intake!.adopt(socket, msg.listener);
     });
-  }
-
-  private onAccepted(handler: ConnectionHandler, fd: number): void {
-    // reuseport or the lifeboat: at the limit, the kernel backlog holds the rest.
-    if (this.serveFd(handler, fd, 'an accepted connection', false) && this.clients >= this.connectionLimit) this.ownIntake?.setAccepting(false);
   }
 
   /** Once a second, whatever changed: keep-alive traffic and reuseport closes send no report of their own. */
