@@ -21,21 +21,25 @@ export const READ_BUFFER_BYTES = 64 * 1024;
 const FREE_BUFFERS_KEPT = 64;
 
 const free: Buffer[] = [];
+/** Buffers connections hold now (readBuffersHeld()). */
+let held = 0;
 
 /** Where sockets without a buffer of their own read; every read from it is copied out at once. */
 export const scratch: Buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
 
 /** A buffer for one connection's reads, the caller's until it calls giveReadBuffer(). */
 export function takeReadBuffer(): Buffer {
+  held++;
   return free.pop() ?? Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
 }
 
 /** Back for reuse: nothing may read into it or hold a slice of it any more. */
 export function giveReadBuffer(buffer: Buffer): void {
+  held--;
   if (free.length < FREE_BUFFERS_KEPT) free.push(buffer);
 }
 
-/** How many buffers wait for reuse (tests). */
-export function readBuffersFree(): number {
-  return free.length;
+/** How many buffers connections hold now: one per response being read or lent to a client. */
+export function readBuffersHeld(): number {
+  return held;
 }
