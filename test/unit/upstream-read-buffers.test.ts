@@ -6,55 +6,10 @@ import assert from 'node:assert/strict';
 import type net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { readBuffersHeld } from '../../proxy/upstream/read-buffers';
-import type { UpstreamConnection, UpstreamListener } from '../../proxy/upstream/upstream-connection';
 import { UpstreamPool } from '../../proxy/upstream/upstream-pool';
 import { waitFor } from '../helpers/procfs';
+import { Exchange } from '../helpers/upstream-exchange';
 import { startRawUpstream, type RawUpstream } from '../helpers/raw-upstream';
-
-/**
- * One exchange as proxy-exchange.ts drives it. A lending one keeps the body slices it is handed
- * (as a client's write queue does) until it calls `free`; the others copy them (written at once).
- */
-class Exchange implements UpstreamListener {
-  readonly slices: Buffer[] = [];
-  status = 0;
-  ended = false;
-  error: Error | null = null;
-  /** Set when a read was lent: call it once the "client" has written the slices. */
-  free: (() => void) | null = null;
-  private readonly conn: UpstreamConnection;
-
-  constructor(private readonly pool: UpstreamPool, path: string, private readonly lend: boolean) {
-    this.conn = pool.acquire();
-    this.conn.begin(this, `GET ${path} HTTP/1.1\r\nHost: t\r\n\r\n`, false);
-  }
-
-  body(): string {
-    return Buffer.concat(this.slices).toString('latin1');
-  }
-
-  onUpstreamConnect(): void {}
-  onResponseHead(status: number): void {
-    this.status = status;
-  }
-  onResponseBody(chunk: Buffer): void {
-    this.slices.push(this.lend ? chunk : Buffer.from(chunk));
-  }
-  onResponseEnd(): void {
-    this.ended = true;
-    this.pool.release(this.conn, true);
-  }
-  onUpstreamError(err: Error): void {
-    this.error = err;
-  }
-  onUpstreamDrain(): void {}
-  onReadStart(): void {}
-  onReadEnd(free: () => void): boolean {
-    if (!this.lend) return true;
-    this.free = free;
-    return false;
-  }
-}
 
 describe('upstream read buffers', () => {
   let upstream: RawUpstream;
