@@ -2,26 +2,23 @@
 // what the proxy has instead of http.Agent + http.request. It carries one exchange at a time and
 // reports to that exchange's UpstreamListener; between exchanges it sits idle in its server's pool.
 //
-// Memory: every read lands in this connection's own buffer (net's `onread`), not in a fresh 64 KiB
-// allocation per read, and a Content-Length body is passed on as slices of that buffer rather than
+// Memory: every read lands in a buffer of the worker's (net's `onread`, read-buffers.ts), not in a
+// fresh 64 KiB allocation per read, and a Content-Length body is passed on as slices of that buffer rather than
 // through llhttp, which copies every body chunk. Each dead copy is external memory that V8 frees
 // only when it next collects, up to 64 MiB later: at 1 GB/s of 1 MiB bodies that kept a worker's
 // RSS swinging 30-40 MiB above its idle size. The price is the rule below: a read's bytes may still
 // sit in the client's write queue after the read, so the buffer is "lent" until the client has
-// flushed them, and the connection neither reads nor goes back to the pool meanwhile.
+// flushed them, and the connection neither reads nor goes back to the pool meanwhile. A connection
+// takes a buffer of its own at the first read of a response and gives it back once it is idle or
+// closed and the buffer is not lent; until then its socket reads into the worker's shared scratch
+// buffer, whose bytes are copied out at once, so waiting and idle connections hold no buffer.
 //
 // This class owns its socket and is the only one that destroys it.
 import net from 'node:net';
-import { AfterHead, type HttpParser } from '../http1/http-parser';
-import { createHttpParser } from '../http1/llhttp';
+import { AfterHead } from '../http1/http-parser';
 import { UpstreamClosedError, UpstreamPrematureCloseError, UpstreamProtocolError } from './errors';
-
-/**
- * Bytes per read: a 1 MiB body in 16 reads. Each connection keeps its buffer while it lives, idle
- * in the pool too: 64 KiB per request in flight (nginx's proxy_buffers take 32-64 KiB per request)
- * plus keepalive x 64 KiB per server per worker (4 MiB at keepalive 64).
- */
-const READ_BUFFER_BYTES = 64 * 1024;
+import { giveReadBuffer, scratch, takeReadBuffer } from './read-buffers';
+import { ResponseParser, type ResponseEvents } from './response-parser';
 
 /** What an exchange hears from its upstream connection. */
 export interface UpstreamListener {
@@ -55,9 +52,13 @@ export interface ConnectionOwner {
   connected(conn: UpstreamConnection): void;
 }
 
-export class UpstreamConnection {
+export class UpstreamConnection implements ResponseEvents {
   readonly socket: net.Socket;
-  private readonly parser: HttpParser;
+  private readonly parser: ResponseParser;
+  /** This connection's read buffer (read-buffers.ts), or null while its socket reads into scratch. */
+  private buffer: Buffer | null = null;
+  /** Inside onRead: the buffer is in use until the read is done with. */
+  private reading = false;
   private listener: UpstreamListener | null = null;
   private connecting = true;
   private dead = false;
@@ -76,20 +77,9 @@ export class UpstreamConnection {
   private strayResponse = false;
 
   constructor(host: string, port: number, private readonly owner: ConnectionOwner) {
-    this.parser = createHttpParser({
-      // A message that begins after the exchange was released is bytes nobody asked for: the rest
-      // of that read would otherwise sit half-parsed in llhttp and pass as the next response's start.
-      onMessageBegin: () => {
-        if (this.listener === null) this.strayResponse = true;
-      },
-      onHeaders: (headers) => this.onHeaders(headers),
-      onHeadersComplete: (_maj, _min, headers, _m, _u, status, reason, _up, keepAlive) => this.onHeadersComplete(headers, status, reason, keepAlive),
-      onBody: (chunk) => this.listener?.onResponseBody(chunk),
-      onMessageComplete: () => this.onMessageComplete(),
-    });
-    this.resetParser();
-
-    this.socket = net.connect({ host, port, onread: { buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES), callback: this.onRead } });
+    this.parser = ResponseParser.take(this);
+    // The buffer function runs once now and after every read: the next read lands in what it returns.
+    this.socket = net.connect({ host, port, onread: { buffer: this.nextReadBuffer, callback: this.onRead } });
     this.socket.setNoDelay(true);
     this.socket.on('connect', () => {
       this.connecting = false;
@@ -100,9 +90,10 @@ export class UpstreamConnection {
     this.socket.on('end', () => this.onEnd());
     this.socket.on('error', (err: NodeJS.ErrnoException) => this.fail(err));
     this.socket.on('close', () => {
-      this.fail(new UpstreamClosedError());
-      // 'close' never runs inside execute(), so the C++ parser can go now.
-      this.parser.close();
+      if (this.listener !== null) this.fail(new UpstreamClosedError());
+      else this.destroy();
+      // 'close' never runs inside execute(), so the parser can go back to the pool now.
+      this.parser.release();
     });
   }
 
@@ -170,40 +161,68 @@ export class UpstreamConnection {
     if (this.dead) return;
     this.dead = true;
     this.socket.destroy();
+    // Inside a read the buffer is still being handed on: onRead gives it back when it is done.
+    if (!this.reading && !this.lent) this.dropBuffer();
     this.owner.forget(this);
   }
 
-  /** net's onread callback: `buf` is this connection's buffer; false pauses reading. */
-  private readonly onRead = (nread: number, buf: Buffer): boolean => {
+  /** The buffer for the next read: this connection's own, or scratch while it has none. */
+  private readonly nextReadBuffer = (): Buffer => this.buffer ?? scratch;
+
+  private dropBuffer(): void {
+    const buffer = this.buffer;
+    if (buffer === null) return;
+    this.buffer = null;
+    giveReadBuffer(buffer);
+  }
+
+  /**
+   * net's onread callback: `landed` is the buffer nextReadBuffer gave for this read (this
+   * connection's, or scratch); false pauses reading.
+   */
+  private readonly onRead = (nread: number, landed: Buffer): boolean => {
     const listener = this.listener;
     if (listener === null) {
       // Bytes while idle: nothing was asked, so the stream is out of step. Drop the connection.
       this.fail(new UpstreamProtocolError('upstream sent data on an idle connection'));
       return false;
     }
+    let buf = landed;
+    if (landed === scratch) {
+      buf = this.buffer ??= takeReadBuffer();
+      scratch.copy(buf, 0, 0, nread);
+    }
+    this.reading = true;
     listener.onReadStart();
     this.executing = true;
     const problem = this.consume(buf.subarray(0, nread));
     this.executing = false;
     const free = listener.onReadEnd(this.bufferReturned);
+    this.lent = !free;
+    this.reading = false;
     if (problem !== null) {
       this.fail(new UpstreamProtocolError(problem));
       return false;
     }
-    if (!free) {
-      this.lent = true;
-      return false;
-    }
+    if (!free) return false;
     const idle = this.pendingIdle;
     this.pendingIdle = null;
     if (idle !== null && !this.dead) idle();
+    // Idle (back in the pool, no exchange) or closed: the buffer goes, and the next read, if any,
+    // lands in scratch.
+    if (this.listener === null) this.dropBuffer();
     return true;
   };
 
   /** The client has written what it held of the read buffer: read on, or go back to the pool. */
   private readonly bufferReturned = (): void => {
     this.lent = false;
-    if (this.dead) return;
+    // Closed meanwhile: nothing reads into the buffer any more. Idle, it stays: the socket still
+    // reads into it, until a read lets nextReadBuffer point it elsewhere.
+    if (this.dead) {
+      this.dropBuffer();
+      return;
+    }
     const idle = this.pendingIdle;
     this.pendingIdle = null;
     this.socket.resume();
@@ -223,20 +242,30 @@ export class UpstreamConnection {
     this.bodyLeft -= n;
     this.listener?.onResponseBody(n === data.length ? data : data.subarray(0, n));
     if (this.bodyLeft > 0 || this.dead) return null;
-    this.resetParser();
+    this.parser.restart();
     this.endResponse();
     return n < data.length ? 'upstream sent more than the response' : null;
   }
 
-  private resetParser(): void {
-    this.parser.startResponses();
+  /** llhttp: a message begins. */
+  onMessageBegin(): void {
+    // A message that begins after the exchange was released is bytes nobody asked for: the rest
+    // of that read would otherwise sit half-parsed in llhttp and pass as the next response's start.
+    if (this.listener === null) this.strayResponse = true;
   }
 
-  private onHeaders(headers: string[]): void {
+  /** llhttp: part of a head that came over several reads. */
+  onHeaders(headers: string[]): void {
     for (const h of headers) this.headers.push(h);
   }
 
-  private onHeadersComplete(headers: string[] | undefined, status: number, reason: string, keepAlive: boolean): AfterHead {
+  /** llhttp: body bytes of a chunked or close-delimited response (a copy). */
+  onBody(chunk: Buffer): void {
+    this.listener?.onResponseBody(chunk);
+  }
+
+  /** llhttp: a complete head. */
+  onResponseHeadComplete(headers: string[] | undefined, status: number, reason: string, keepAlive: boolean): AfterHead {
     let raw = headers;
     if (raw === undefined) {
       raw = this.headers;
@@ -272,7 +301,8 @@ export class UpstreamConnection {
     return AfterHead.Stop;
   }
 
-  private onMessageComplete(): void {
+  /** llhttp: a message is complete. */
+  onMessageComplete(): void {
     this.headers = [];
     if (this.bodyLeft > 0) return; // the head of a body consume() forwards itself
     if (!this.responded) return; // the end of an interim response
@@ -296,7 +326,8 @@ export class UpstreamConnection {
       if (err || this.listener !== null) this.fail(new UpstreamPrematureCloseError());
       return;
     }
-    this.fail(this.bodyLeft > 0 ? new UpstreamPrematureCloseError() : new UpstreamClosedError());
+    if (this.listener === null) this.destroy(); // an idle connection the upstream closed: nobody to tell
+    else this.fail(this.bodyLeft > 0 ? new UpstreamPrematureCloseError() : new UpstreamClosedError());
   }
 
   private fail(err: NodeJS.ErrnoException): void {

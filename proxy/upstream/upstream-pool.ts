@@ -2,10 +2,19 @@
 // up to N idle connections, reused last-in first-out so the hottest stay warm and the rest age out
 // of the upstream's own idle timer. Connections in use are not tracked here; they come back with
 // release() or are destroyed by their exchange.
+//
+// Past N, the least recently used idle ones are closed (as nginx closes its cache's last) at the
+// end of the event-loop turn rather than at once: the turn that completes many responses also
+// reads many requests, and a request read after a surplus connection was closed would open a new
+// one. With more requests in flight than N that was most requests paying for a connect and a
+// close, and the slower that made the worker, the more each turn held and the more it churned.
+// Whenever the worker waits for events it holds at most N idle connections.
 import { UpstreamConnection, type ConnectionOwner } from './upstream-connection';
 
 export class UpstreamPool implements ConnectionOwner {
+  /** Oldest first; above maxIdle only until trim runs at the end of this event-loop turn. */
   private readonly idle: UpstreamConnection[] = [];
+  private trimPending = false;
   /** Connections whose connect is under way: what abortConnects gives up. */
   private readonly connecting = new Set<UpstreamConnection>();
   private closed = false;
@@ -40,17 +49,31 @@ export class UpstreamPool implements ConnectionOwner {
   }
 
   /**
-   * An exchange is done with `conn`; keep it if it may serve another and there is room. The
-   * hand-back can come later (the connection's read buffer may still be lent to a client), so
-   * the room is looked at again then.
+   * An exchange is done with `conn`; keep it if it may serve another. The hand-back can come later
+   * (the connection's read buffer may still be lent to a client), so the pool is looked at again then.
    */
   release(conn: UpstreamConnection, reusable: boolean): void {
-    const keep = reusable && !this.closed && this.idle.length < this.maxIdle;
+    const keep = reusable && !this.closed && this.maxIdle > 0;
     conn.release(keep, () => {
-      if (!this.closed && this.idle.length < this.maxIdle) this.idle.push(conn);
-      else conn.destroy();
+      if (this.closed) {
+        conn.destroy();
+        return;
+      }
+      this.idle.push(conn);
+      if (this.idle.length > this.maxIdle && !this.trimPending) {
+        this.trimPending = true;
+        setImmediate(this.trim);
+      }
     });
   }
+
+  /** Closes the least recently used idle connections past maxIdle. */
+  private readonly trim = (): void => {
+    this.trimPending = false;
+    const surplus = this.idle.length - this.maxIdle;
+    // Out of the list before they are destroyed, so forget() scans only what stays.
+    if (surplus > 0) for (const conn of this.idle.splice(0, surplus)) conn.destroy();
+  };
 
   forget(conn: UpstreamConnection): void {
     this.connecting.delete(conn);
