@@ -2,6 +2,9 @@
 // never send: close-delimited bodies, interim 1xx, a keep-alive connection dropped under a request.
 // It reads request heads (and Content-Length or chunked bodies) in order and hands each to `handler`.
 import net from 'node:net';
+import { validateConfig } from '../../proxy/config/validate';
+import { Logger } from '../../proxy/observability/logger';
+import { Front } from '../../proxy/proxying/front';
 
 export interface RawRequest {
   readonly method: string;
@@ -95,3 +98,17 @@ export async function startRawUpstream(handler: (req: RawRequest, socket: net.So
   };
 }
 
+
+/**
+ * A worker's HTTP front in this process, routing every request to one server with a small
+ * keep-alive pool: for tests that look at the front's own objects (parsers, pauses) over real sockets.
+ */
+export function frontTo(upstreamPort: number): Front {
+  const config = validateConfig({
+    workers: 1,
+    listeners: ['127.0.0.1:8080'],
+    upstreams: { raw: { servers: [`127.0.0.1:${upstreamPort}`], keepalive: 4 } },
+    routes: [{ host: '*', pathPrefix: '/', upstream: 'raw' }],
+  }, null);
+  return new Front(config, new Logger('test', 'crit'));
+}

@@ -7,12 +7,10 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { validateConfig } from '../../proxy/config/validate';
-import { Logger } from '../../proxy/observability/logger';
-import { Front } from '../../proxy/proxying/front';
+import type { Front } from '../../proxy/proxying/front';
 import { rawConversation } from '../helpers/http-client';
 import { waitFor } from '../helpers/procfs';
-import { startRawUpstream, type RawUpstream } from '../helpers/raw-upstream';
+import { frontTo, startRawUpstream, type RawUpstream } from '../helpers/raw-upstream';
 
 const REQUESTS = 20;
 
@@ -27,13 +25,7 @@ describe('a keep-alive connection', () => {
       const body = Buffer.from(req.method === 'POST' ? `got ${req.body.length}` : req.path);
       socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`), body]));
     });
-    const config = validateConfig({
-      workers: 1,
-      listeners: ['127.0.0.1:8080'],
-      upstreams: { raw: { servers: [`127.0.0.1:${upstream.port}`], keepalive: 4 } },
-      routes: [{ host: '*', pathPrefix: '/', upstream: 'raw' }],
-    }, null);
-    front = new Front(config, new Logger('test', 'crit'));
+    front = frontTo(upstream.port);
     server = net.createServer((socket) => {
       const pause = socket.pause.bind(socket);
       socket.pause = () => {
