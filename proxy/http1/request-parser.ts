@@ -161,9 +161,11 @@ export class RequestParser implements HttpParserEvents {
       this.confirmHead();
       offset += ret;
       if (this.headOpen) this.noteOpenLine(chunk, offset); // a head goes on in the next read
-      if (!this.restartPending) return offset;
-      // llhttp stopped after a request that asked to upgrade and is served as a plain one. It has
-      // no body (the listener refuses those), so what follows is the next request.
+      // A head that asked to upgrade and is served as a plain request, confirmed at the end of
+      // a read, may still have its body to come: llhttp reads it and stops at the message's end.
+      if (!this.restartPending || this.messageOpen) return offset;
+      // llhttp stopped after a request that asked to upgrade and is served as a plain one: what
+      // follows is the next request.
       this.restartPending = false;
       this.restart();
       if (offset >= chunk.length || ret === 0) return offset;

@@ -116,6 +116,18 @@ describe('a request that asks to upgrade', () => {
     p.release();
   });
 
+  it('served plain with a body, its head ending a read: the next read is its body, not a new request', () => {
+    const r = new Recorder(false);
+    const p = RequestParser.take(r);
+    const head = 'POST /up HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nTransfer-Encoding: chunked\r\n\r\n';
+    const body = '6\r\nsix by\r\n0\r\n\r\n';
+    assert.equal(p.execute(Buffer.from(head)), head.length);
+    assert.equal(p.execute(Buffer.from(body)), body.length);
+    assert.deepEqual(r.events, ['begin', 'request POST /up (upgrade)', 'body six by', 'end']);
+    assert.ok(p.atRest, 'llhttp is started afresh once the message has ended');
+    p.release();
+  });
+
   it('served plain: a malformed request after it, in a later read, is an error', () => {
     const r = new Recorder(false);
     const p = RequestParser.take(r);
