@@ -134,3 +134,16 @@ export function createHttpParser(events: HttpParserEvents): HttpParser {
   if (Binding === null) requireHttpParser();
   return new LlhttpParser(Binding!, events);
 }
+
+/**
+ * Hands a parser's owner back to `pool` for reuse, up to `size` kept: llhttp is recycled (reset,
+ * the C++ object kept), and past the bound it is freed. Never from inside execute().
+ */
+export function returnToPool<T>(pool: T[], owner: T, parser: HttpParser, size: number): void {
+  if (pool.length < size) {
+    parser.recycle();
+    pool.push(owner);
+  } else {
+    parser.close();
+  }
+}

@@ -7,7 +7,7 @@
 import { ParserInternalError } from './errors';
 import { headOverflowStatus, openLineStart } from './head-overflow';
 import { AfterHead, type HttpParser, type HttpParserEvents, type ParseError } from './http-parser';
-import { createHttpParser } from './llhttp';
+import { createHttpParser, returnToPool } from './llhttp';
 import type { ParsedRequest } from './parsed-request';
 import { splitAbsoluteForm } from './request-target';
 import { translateRequest } from './wire-heads';
@@ -121,12 +121,7 @@ export class RequestParser implements HttpParserEvents {
     this.lineStart = '';
     this.unconfirmed = null;
     this.refusedAfterHead = false;
-    if (pool.length < PARSER_POOL_SIZE) {
-      this.parser.recycle();
-      pool.push(this);
-    } else {
-      this.parser.close();
-    }
+    returnToPool(pool, this, this.parser, PARSER_POOL_SIZE);
   }
 
   /**

@@ -3,7 +3,7 @@
 // freeing it cost a worker that opens an upstream connection per request more than 1% of its CPU;
 // a reused one is only re-initialized.
 import { AfterHead, type HttpParser, type HttpParserEvents, type ParseError } from '../http1/http-parser';
-import { createHttpParser } from '../http1/llhttp';
+import { createHttpParser, returnToPool } from '../http1/llhttp';
 
 /** Parsers kept for reuse: a connection holds one while it lives, so as many as connections close at once. */
 const PARSER_POOL_SIZE = 256;
@@ -33,12 +33,7 @@ export class ResponseParser implements HttpParserEvents {
   release(): void {
     if (this.events === null) return;
     this.events = null;
-    if (pool.length < PARSER_POOL_SIZE) {
-      this.parser.recycle();
-      pool.push(this);
-    } else {
-      this.parser.close();
-    }
+    returnToPool(pool, this, this.parser, PARSER_POOL_SIZE);
   }
 
   /** Starts afresh for the next response. */
